@@ -1,0 +1,20 @@
+import { configWithoutCloudSupport } from '@n8n/node-cli/eslint';
+
+export default [
+	...configWithoutCloudSupport,
+	{
+		rules: {
+			// This is a self-hosted community package, not a verified (n8n Cloud) one: exporting to
+			// S3, Azure, GCS and SFTP needs each store's SDK, and writing Parquet needs a real
+			// Parquet writer, so the package must ship runtime dependencies. Every other rule stays on.
+			'@n8n/community-nodes/no-runtime-dependencies': 'off',
+		},
+	},
+	{
+		// Command-line scripts, benchmarks and tests print their results; the shipped code
+		// (nodes/, credentials/, lib/) keeps n8n's no-console rule.
+		files: ['scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+		rules: { 'no-console': 'off' },
+	},
+];
+

@@ -1,0 +1,144 @@
+/**
+ * The manifest: the commit marker of an export, written last. It keeps Adobe's fields
+ * (`flowRunId`, `scheduledTime`, `exportResults[{sinkPath, name, size}]`) and adds what Adobe's
+ * users ask for. It is also the incremental state: the newest committed incremental manifest of
+ * a dataset at a destination holds the watermark the next run starts from.
+ */
+import { parseJson } from '../json';
+import type { Schema } from '../schema';
+import { baseName, readText } from '../storage/common';
+import type { Store } from '../storage/types';
+
+export const MANIFEST_VERSION = 1;
+
+export interface ManifestFile {
+	sinkPath: string;
+	name: string;
+	size: number;
+	records: number;
+	sha256: string;
+}
+
+export interface ExportWindow {
+	/** Exclusive lower bound on batch ingestion time (null: from the beginning). */
+	from: string | null;
+	/** Inclusive upper bound (null: the window held no batch and had no lower bound). */
+	to: string | null;
+	batches: string[];
+}
+
+export interface Manifest {
+	flowRunId: string;
+	scheduledTime: string;
+	exportResults: ManifestFile[];
+	manifestVersion: number;
+	datasetId: string;
+	datasetName: string;
+	destination: { type: string; instanceName: string; instanceId: string };
+	mode: 'incremental' | 'full';
+	exportTime: string;
+	window: ExportWindow;
+	format: { fileType: 'json' | 'parquet'; codec: string; extension: string };
+	schema: Schema | null;
+	totals: { files: number; records: number; bytes: number };
+	startedAt: string;
+	completedAt: string;
+	generator: string;
+}
+
+export const manifestName = (destinationInstanceId: string, runId: string) => `manifest-${destinationInstanceId}-${runId}.json`;
+
+const MANIFEST_NAME = /^manifest-(.+)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
+
+export function isManifestPath(path: string, destinationInstanceId?: string): boolean {
+	const match = MANIFEST_NAME.exec(baseName(path));
+	return !!match && (destinationInstanceId === undefined || match[1] === destinationInstanceId);
+}
+
+/** The run id in a manifest's name (UUIDv7: sorts by creation time). */
+export function runIdOf(path: string): string {
+	return MANIFEST_NAME.exec(baseName(path))?.[2] ?? '';
+}
+
+export class ManifestError extends Error {}
+
+/** Parse and check a manifest's shape; throws ManifestError naming what is wrong. */
+export function parseManifest(text: string, path: string): Manifest {
+	let value: Manifest;
+	try {
+		value = parseJson(text) as Manifest;
+	} catch (error) {
+		throw new ManifestError(`manifest ${path} is not valid JSON: ${(error as Error).message}`);
+	}
+	const problems: string[] = [];
+	if (!value || typeof value !== 'object') throw new ManifestError(`manifest ${path} is not a JSON object`);
+	if (typeof value.flowRunId !== 'string') problems.push('flowRunId');
+	if (typeof value.datasetId !== 'string') problems.push('datasetId');
+	if (!Array.isArray(value.exportResults)) problems.push('exportResults');
+	else {
+		value.exportResults.forEach((f, i) => {
+			if (typeof f?.name !== 'string' || typeof f?.sinkPath !== 'string' || typeof f?.size !== 'number') {
+				problems.push(`exportResults[${i}]`);
+			}
+		});
+	}
+	if (!value.window || !('from' in value.window) || !('to' in value.window)) problems.push('window');
+	if (value.mode !== 'incremental' && value.mode !== 'full') problems.push('mode');
+	if (problems.length) throw new ManifestError(`manifest ${path} is missing or has malformed fields: ${problems.join(', ')}`);
+	return value;
+}
+
+export async function readManifest(store: Store, path: string): Promise<Manifest> {
+	return parseManifest(await readText(store, path), path);
+}
+
+/** Paths of a destination's manifests below a prefix, oldest run first. */
+export async function listManifestPaths(store: Store, prefix: string, destinationInstanceId?: string): Promise<string[]> {
+	const paths: string[] = [];
+	for await (const object of store.list(prefix ? `${prefix}/` : '')) {
+		if (isManifestPath(object.path, destinationInstanceId)) paths.push(object.path);
+	}
+	return paths.sort((a, b) => (runIdOf(a) < runIdOf(b) ? -1 : 1));
+}
+
+export interface FoundManifest {
+	path: string;
+	manifest: Manifest;
+}
+
+/**
+ * Every committed manifest of a dataset below a prefix, oldest first. Manifests of other
+ * datasets or other destinations sharing the folder are skipped; an unreadable one is an error
+ * (guessing past it could export a window twice or skip one).
+ */
+export async function findManifests(
+	store: Store,
+	prefix: string,
+	datasetId: string,
+	destinationInstanceId: string,
+	mode?: 'incremental' | 'full',
+): Promise<FoundManifest[]> {
+	const paths = await listManifestPaths(store, prefix, destinationInstanceId);
+	const found: FoundManifest[] = [];
+	for (const path of paths) {
+		const manifest = await readManifest(store, path);
+		if (manifest.datasetId === datasetId && (!mode || manifest.mode === mode)) found.push({ path, manifest });
+	}
+	return found;
+}
+
+/** The newest committed manifest, reading from the newest name down (one read in the usual case). */
+export async function findLatestManifest(
+	store: Store,
+	prefix: string,
+	datasetId: string,
+	destinationInstanceId: string,
+	mode?: 'incremental' | 'full',
+): Promise<FoundManifest | undefined> {
+	const paths = await listManifestPaths(store, prefix, destinationInstanceId);
+	for (const path of paths.reverse()) {
+		const manifest = await readManifest(store, path);
+		if (manifest.datasetId === datasetId && (!mode || manifest.mode === mode)) return { path, manifest };
+	}
+	return undefined;
+}

@@ -1,0 +1,106 @@
+/**
+ * Folder templates with Adobe's macros. The default reproduces Adobe's layout:
+ * `<folder path>/%DATASET_ID%/exportTime=%EXPORT_TIME%`.
+ */
+import { cleanPath } from '../storage/common';
+import { exportTimeStamp, formatDateTime } from './time';
+
+export const DEFAULT_FOLDER_TEMPLATE = '%DATASET_ID%/exportTime=%EXPORT_TIME%';
+
+export const MACROS = [
+	'%DATASET_ID%',
+	'%DESTINATION%',
+	'%DATETIME(YYYYMMdd_HHmmss)%',
+	'%EXPORT_TIME%',
+	'%DESTINATION_INSTANCE_NAME%',
+	'%DESTINATION_INSTANCE_ID%',
+	'%SANDBOX_NAME%',
+	'%ORGANIZATION_NAME%',
+];
+
+export interface TemplateValues {
+	datasetId: string;
+	destination: string;
+	destinationInstanceName: string;
+	destinationInstanceId: string;
+	sandboxName: string;
+	organizationName: string;
+	exportTime: Date;
+}
+
+export class TemplateError extends Error {}
+
+const MACRO = /%([A-Z_]+)(?:\(([^)%]*)\))?%/g;
+const TIME_MARK = '\u0000';
+
+function expand(template: string, values: TemplateValues, markTime: boolean): string {
+	const leftover = template.replace(MACRO, '');
+	if (leftover.includes('%')) {
+		throw new TemplateError(`"${template}" has a "%" that does not open a known macro (macros: ${MACROS.join(', ')})`);
+	}
+	return template.replace(MACRO, (whole, name: string, arg: string | undefined) => {
+		const plain = (value: string) => {
+			if (arg !== undefined) throw new TemplateError(`macro %${name}% takes no argument`);
+			return value;
+		};
+		switch (name) {
+			case 'DATASET_ID':
+				return plain(values.datasetId);
+			case 'DESTINATION':
+				return plain(values.destination);
+			case 'DESTINATION_INSTANCE_NAME':
+				return plain(values.destinationInstanceName);
+			case 'DESTINATION_INSTANCE_ID':
+				return plain(values.destinationInstanceId);
+			case 'SANDBOX_NAME':
+				return plain(values.sandboxName);
+			case 'ORGANIZATION_NAME':
+				return plain(values.organizationName);
+			case 'EXPORT_TIME':
+				return markTime ? TIME_MARK : plain(exportTimeStamp(values.exportTime));
+			case 'DATETIME': {
+				if (arg === undefined || !arg.trim()) throw new TemplateError('%DATETIME(…)% needs a format, e.g. %DATETIME(YYYYMMdd_HHmmss)%');
+				try {
+					const formatted = formatDateTime(values.exportTime, arg);
+					return markTime ? TIME_MARK : formatted;
+				} catch (error) {
+					throw new TemplateError((error as Error).message);
+				}
+			}
+			default:
+				throw new TemplateError(`unknown macro ${whole} (macros: ${MACROS.join(', ')})`);
+		}
+	});
+}
+
+/** Render a folder template to a clean store path (no `..`, no empty result). */
+export function renderFolder(folderPath: string, template: string, values: TemplateValues): string {
+	const rendered = expand(template, values, false);
+	if (rendered.split('/').some((part) => part === '..')) throw new TemplateError(`"${template}" must not produce ".." segments`);
+	return cleanPath(`${folderPath}/${rendered}`);
+}
+
+/**
+ * The part of the rendered folder that is the same for every export time: earlier exports of
+ * the dataset (and their manifests) are all below it.
+ */
+export function stablePrefix(folderPath: string, template: string, values: TemplateValues): string {
+	const marked = expand(template, values, true);
+	const cut = marked.indexOf(TIME_MARK);
+	const head = cut < 0 ? marked : marked.slice(0, marked.lastIndexOf('/', cut) + 1);
+	return cleanPath(`${folderPath}/${head}`);
+}
+
+/** Check a template without rendering it for real. */
+export function validateTemplate(template: string): void {
+	expand(template, {
+		datasetId: 'd',
+		destination: 'x',
+		destinationInstanceName: 'x',
+		destinationInstanceId: 'x',
+		sandboxName: 'x',
+		organizationName: 'x',
+		exportTime: new Date(0),
+	}, false);
+	if (template.split('/').some((part) => part === '..')) throw new TemplateError(`"${template}" must not contain ".." segments`);
+}

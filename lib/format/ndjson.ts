@@ -1,0 +1,81 @@
+/**
+ * Newline-delimited JSON, one object per line, optionally gzip-compressed with node:zlib (its
+ * gzip runs on libuv's thread pool, so compression overlaps with serialising the next chunk).
+ */
+import type { Writable } from 'node:stream';
+import { createGzip, constants as zlibConstants } from 'node:zlib';
+import { makeRecordStringifier } from '../json';
+import type { DatasetRecord } from '../source/types';
+import { endSink, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
+
+export interface NdjsonOptions {
+	/** gzip level 1–9 (default 6, zlib's default). */
+	gzipLevel?: number;
+}
+
+class NdjsonFile implements EncodedFile {
+	bytesOut = 0;
+	private readonly stringify = makeRecordStringifier();
+	private readonly gzip;
+	private readonly done: Promise<void> | undefined;
+
+	constructor(
+		private readonly sink: Writable,
+		codec: Codec,
+		options: NdjsonOptions,
+	) {
+		if (codec === 'gzip') {
+			this.gzip = createGzip({ level: options.gzipLevel ?? 6, chunkSize: 128 * 1024, flush: zlibConstants.Z_NO_FLUSH });
+			this.gzip.on('data', (chunk: Buffer) => {
+				this.bytesOut += chunk.length;
+				if (!sink.write(chunk)) {
+					this.gzip!.pause();
+					sink.once('drain', () => this.gzip!.resume());
+				}
+			});
+			this.done = new Promise<void>((resolve, reject) => {
+				this.gzip!.once('end', () => endSink(sink).then(resolve, reject));
+				this.gzip!.once('error', reject);
+				sink.once('error', reject);
+			});
+			this.done.catch(() => undefined);
+		}
+	}
+
+	get bytesPending() {
+		// gzip holds back up to a few hundred KiB; the compressed size of that is not known yet
+		return this.bytesOut;
+	}
+
+	async write(records: DatasetRecord[]): Promise<void> {
+		if (!records.length) return;
+		let text = '';
+		for (let i = 0; i < records.length; i++) text += this.stringify(records[i]) + '\n';
+		const bytes = Buffer.from(text, 'utf8');
+		if (this.gzip) {
+			await writeTo(this.gzip, bytes);
+		} else {
+			this.bytesOut += bytes.length;
+			await writeTo(this.sink, bytes);
+		}
+	}
+
+	async finish(): Promise<void> {
+		if (this.gzip) {
+			this.gzip.end();
+			await this.done;
+		} else {
+			await endSink(this.sink);
+		}
+	}
+}
+
+export function ndjsonEncoder(codec: Codec, options: NdjsonOptions = {}): Encoder {
+	return {
+		fileType: 'json',
+		codec,
+		extension: codec === 'gzip' ? '.json.gz' : '.json',
+		contentType: codec === 'gzip' ? 'application/gzip' : 'application/x-ndjson',
+		open: (sink) => new NdjsonFile(sink, codec, options),
+	};
+}

@@ -1,0 +1,68 @@
+import type { Schema } from '../schema';
+
+export type DatasetRecord = Record<string, unknown>;
+
+export type DatasetKind = 'event' | 'profile' | 'lookup';
+export const DATASET_KINDS: readonly DatasetKind[] = ['event', 'profile', 'lookup'];
+
+export interface BatchInfo {
+	id: string;
+	/** ISO-8601 UTC ingestion time: the incremental watermark is built on it. */
+	ingestedAt: string;
+	/** Records in the batch when the source knows it without reading the data. */
+	recordCount: number | null;
+	sizeBytes: number;
+	/** Source-relative locations of the batch's data files, in read order. */
+	files: string[];
+}
+
+export interface DatasetInfo {
+	id: string;
+	name: string;
+	description: string;
+	kind: DatasetKind;
+	tier: string;
+	tags: string[];
+	enabled: boolean;
+	/** Declared by the dataset, or inferred from sample records when it declares none. */
+	schema: Schema | undefined;
+	schemaSource: 'declared' | 'inferred' | 'none';
+	/** The event-time field of an `event` dataset, when it names one. */
+	timestampField?: string;
+	recordCount: number | null;
+	sizeBytes: number;
+	batchCount: number;
+	lastIngestedAt: string | null;
+	/** Set when the dataset's metadata could not be read; the dataset is then not eligible. */
+	problem?: string;
+}
+
+export interface ReadOptions {
+	signal?: AbortSignal;
+	/** Records per yielded chunk (default 2,000). */
+	chunkSize?: number;
+}
+
+/** A data source: lists datasets and their batches, and streams a batch's records in chunks. */
+export interface Source {
+	/** Short type name used in reports, e.g. `local-lake`. */
+	readonly type: string;
+	listDatasets(): Promise<DatasetInfo[]>;
+	/** Throws SourceError('not_found') for an unknown id. */
+	getDataset(id: string): Promise<DatasetInfo>;
+	/** Batches sorted by ingestion time, then id. */
+	listBatches(datasetId: string): Promise<BatchInfo[]>;
+	readBatch(dataset: DatasetInfo, batch: BatchInfo, options?: ReadOptions): AsyncIterable<DatasetRecord[]>;
+}
+
+export type SourceErrorCode = 'not_found' | 'invalid' | 'unreadable' | 'malformed';
+
+export class SourceError extends Error {
+	constructor(
+		message: string,
+		readonly code: SourceErrorCode,
+	) {
+		super(message);
+		this.name = 'SourceError';
+	}
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { endSink, writeTo } from '../format/types';
+import { StoreError, type Store, type WriteResult } from './types';
+
+/** A pass-through that counts bytes and hashes them (SHA-256) on their way to a backend. */
+export class HashingCounter extends Transform {
+	size = 0;
+	private readonly hash = createHash('sha256');
+
+	_transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+		this.size += chunk.length;
+		this.hash.update(chunk);
+		callback(null, chunk);
+	}
+
+	digest(): string {
+		return this.hash.digest('hex');
+	}
+}
+
+/** Normalise a store path: `/`-separated, no leading `/`, no `.` or `..` segments. */
+export function cleanPath(path: string): string {
+	const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+	if (parts.some((p) => p === '..')) throw new StoreError(`path "${path}" must not contain ".."`, 'config');
+	return parts.join('/');
+}
+
+export function joinPath(...parts: string[]): string {
+	return cleanPath(parts.filter(Boolean).join('/'));
+}
+
+export function parentOf(path: string): string {
+	const i = path.lastIndexOf('/');
+	return i < 0 ? '' : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+	return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** Write a small text object (a manifest) in one go. */
+export async function writeText(store: Store, path: string, text: string, contentType = 'application/json'): Promise<WriteResult> {
+	const upload = await store.openWrite(path, { contentType });
+	try {
+		await writeTo(upload.stream, Buffer.from(text, 'utf8'));
+		await endSink(upload.stream);
+	} catch (error) {
+		await upload.abort(error);
+		throw error;
+	}
+	return upload.done;
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	for await (const chunk of stream) chunks.push(chunk as Buffer);
+	return Buffer.concat(chunks);
+}
+
+export async function readText(store: Store, path: string): Promise<string> {
+	return (await readAll(await store.read(path))).toString('utf8');
+}
+
+/** Stream an object through SHA-256 (and optionally another consumer), returning size and hash. */
+export async function hashObject(store: Store, path: string): Promise<{ size: number; sha256: string }> {
+	const counter = new HashingCounter();
+	const input = await store.read(path);
+	for await (const chunk of input.pipe(counter)) void chunk;
+	return { size: counter.size, sha256: counter.digest() };
+}
+
+export { Readable };

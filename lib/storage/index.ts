@@ -1,0 +1,25 @@
+import { LocalFolderStore } from './local';
+import { StoreError, type Store } from './types';
+
+export * from './types';
+export * from './common';
+export { LocalFolderStore };
+
+/** Destination types and the names the UI shows for them. */
+export const DESTINATIONS = {
+	localFolder: { label: 'Local Folder', storeType: 'local-folder' },
+} as const;
+
+export type DestinationType = keyof typeof DESTINATIONS;
+
+/** Settings of a destination: the credential's fields plus node parameters such as a bucket. */
+export type DestinationConfig = { type: 'localFolder'; path: string };
+
+export function openStore(config: DestinationConfig): Store {
+	switch (config.type) {
+		case 'localFolder':
+			return new LocalFolderStore(config.path);
+		default:
+			throw new StoreError(`unknown destination type "${(config as { type: string }).type}"`, 'config');
+	}
+}

@@ -1,0 +1,149 @@
+/**
+ * Local folder destination (a path on the n8n host, e.g. a mounted volume). Each file streams
+ * into a hidden temporary file and is hard-linked to its final name when complete, so a reader
+ * never sees half a file and an existing name is never overwritten.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, constants as fsConstants, link, mkdir, opendir, rm, stat, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { baseName, cleanPath, HashingCounter, parentOf } from './common';
+import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions, type WriteResult } from './types';
+
+const TEMP_PREFIX = '.incoming-';
+
+export class LocalFolderStore implements Store {
+	readonly type = 'local-folder';
+	readonly root: string;
+	readonly location: string;
+
+	constructor(root: string) {
+		if (!root || !root.trim()) throw new StoreError('the local folder path is empty', 'config');
+		this.root = resolve(root);
+		this.location = `local-folder:${this.root}`;
+	}
+
+	private abs(path: string): string {
+		const clean = cleanPath(path);
+		const full = join(this.root, ...clean.split('/'));
+		if (full !== this.root && !full.startsWith(this.root + sep)) throw new StoreError(`path "${path}" leaves the destination folder`, 'config');
+		return full;
+	}
+
+	async check(): Promise<void> {
+		let info;
+		try {
+			info = await stat(this.root);
+		} catch {
+			throw new StoreError(`the destination folder ${this.root} does not exist`, 'not_found');
+		}
+		if (!info.isDirectory()) throw new StoreError(`the destination ${this.root} is not a folder`, 'config');
+		try {
+			await access(this.root, fsConstants.W_OK);
+		} catch {
+			throw new StoreError(`the destination folder ${this.root} is not writable`, 'auth');
+		}
+	}
+
+	async openWrite(path: string, options: WriteOptions = {}): Promise<Upload> {
+		const clean = cleanPath(path);
+		const final = this.abs(clean);
+		const dir = join(this.root, ...parentOf(clean).split('/').filter(Boolean));
+		try {
+			await mkdir(dir, { recursive: true });
+		} catch (error) {
+			throw new StoreError(`cannot create folder ${dir}: ${(error as Error).message}`, 'io');
+		}
+		const temp = join(dir, `${TEMP_PREFIX}${baseName(clean)}-${randomUUID().slice(0, 8)}`);
+		const counter = new HashingCounter();
+		const file = createWriteStream(temp, { flags: 'wx', signal: options.signal });
+		let aborted = false;
+		const done = (async (): Promise<WriteResult> => {
+			try {
+				await pipeline(counter, file);
+				if (aborted) throw new StoreError(`upload of ${clean} was aborted`, 'io');
+				try {
+					await link(temp, final);
+				} catch (error) {
+					if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+						throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
+					}
+					throw error;
+				}
+				return { path: clean, size: counter.size, sha256: counter.digest() };
+			} catch (error) {
+				if (error instanceof StoreError) throw error;
+				throw new StoreError(`cannot write ${final}: ${(error as Error).message}`, 'io');
+			} finally {
+				await unlink(temp).catch(() => undefined);
+			}
+		})();
+		done.catch(() => undefined);
+		return {
+			stream: counter,
+			done,
+			abort: async (reason?: unknown) => {
+				aborted = true;
+				counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
+				await done.catch(() => undefined);
+				await unlink(temp).catch(() => undefined);
+			},
+		};
+	}
+
+	async *list(prefix: string): AsyncGenerator<StoredObject> {
+		const clean = cleanPath(prefix);
+		const folderPrefix = prefix.endsWith('/') || clean === '';
+		// list the folder that holds the prefix, keep names that start with it
+		const base = folderPrefix ? clean : parentOf(clean);
+		const start = this.abs(base);
+		const walk = async function* (dir: string, rel: string): AsyncGenerator<StoredObject> {
+			let handle;
+			try {
+				handle = await opendir(dir);
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+				throw new StoreError(`cannot list ${dir}: ${(error as Error).message}`, 'io');
+			}
+			const entries = [];
+			for await (const entry of handle) entries.push(entry);
+			entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+			for (const entry of entries) {
+				if (entry.name.startsWith(TEMP_PREFIX)) continue;
+				const path = rel ? `${rel}/${entry.name}` : entry.name;
+				if (!folderPrefix && rel === base && !path.startsWith(clean)) continue;
+				if (entry.isDirectory()) yield* walk(join(dir, entry.name), path);
+				else if (entry.isFile()) yield { path, size: (await stat(join(dir, entry.name))).size };
+			}
+		};
+		yield* walk(start, base);
+	}
+
+	async stat(path: string): Promise<ObjectStat | null> {
+		try {
+			const info = await stat(this.abs(path));
+			return info.isFile() ? { size: info.size } : null;
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+			throw new StoreError(`cannot stat ${path}: ${(error as Error).message}`, 'io');
+		}
+	}
+
+	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {
+		const full = this.abs(path);
+		if (!(await this.stat(path))) throw new StoreError(`${cleanPath(path)} does not exist`, 'not_found');
+		return createReadStream(full, {
+			start: range?.start,
+			end: range?.end !== undefined ? range.end - 1 : undefined,
+			highWaterMark: 1 << 20,
+		});
+	}
+
+	async delete(path: string): Promise<void> {
+		await rm(this.abs(path), { force: true });
+	}
+
+	async close(): Promise<void> {}
+}
