@@ -58,7 +58,7 @@ function quoteBigIntegers(text: string): string {
 			while (j < text.length && /[0-9.eE+-]/.test(text[j])) j++;
 			const literal = text.slice(i, j);
 			if (literal.length >= 16 && isUnsafeIntegerLiteral(literal) && /^-?\d+$/.test(literal)) {
-				out += text.slice(last, i) + '"' + SENTINEL + literal + '"';
+				out += text.slice(last, i) + '"\\u0000n8nbig:' + literal + '"'; // the escaped form of SENTINEL
 				last = j;
 			}
 			i = j - 1;
