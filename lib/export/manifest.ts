@@ -40,6 +40,8 @@ export interface Manifest {
 	window: ExportWindow;
 	format: { fileType: 'json' | 'parquet'; codec: string; extension: string };
 	schema: Schema | null;
+	/** Where this dataset's exports live: `statePrefix` holds every export folder of the dataset. */
+	layout: { folderPath: string; folderTemplate: string; folder: string; statePrefix: string };
 	totals: { files: number; records: number; bytes: number };
 	startedAt: string;
 	completedAt: string;

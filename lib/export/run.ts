@@ -70,6 +70,8 @@ export interface ExportReport {
 	codec: Codec;
 	files: ExportedFile[];
 	manifestPath: string | null;
+	/** Folder below which every export of this dataset (and its manifests) lives. */
+	statePrefix: string;
 	previousManifestPath: string | null;
 	totals: { files: number; records: number; bytes: number };
 	durationMs: number;
@@ -325,6 +327,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			window: p.window,
 			format: { fileType: request.fileType, codec: request.codec, extension: p.encoder.extension },
 			schema: p.dataset.schema ?? null,
+			layout: { folderPath: cleanPath(request.folderPath ?? ''), folderTemplate: request.folderTemplate || DEFAULT_FOLDER_TEMPLATE, folder: p.folder, statePrefix: p.prefix },
 			totals,
 			startedAt: new Date(started).toISOString(),
 			completedAt: new Date().toISOString(),
@@ -353,6 +356,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		codec: request.codec,
 		files: written,
 		manifestPath,
+		statePrefix: p.prefix,
 		previousManifestPath: p.previous?.path ?? null,
 		totals,
 		durationMs: Date.now() - started,

@@ -15,6 +15,8 @@ export interface NdjsonOptions {
 
 class NdjsonFile implements EncodedFile {
 	bytesOut = 0;
+	/** Uncompressed bytes handed to gzip, and the compression ratio seen so far. */
+	private rawIn = 0;
 	private readonly stringify = makeRecordStringifier();
 	private readonly gzip;
 	private readonly done: Promise<void> | undefined;
@@ -23,11 +25,14 @@ class NdjsonFile implements EncodedFile {
 		private readonly sink: Writable,
 		codec: Codec,
 		options: NdjsonOptions,
+		/** Compression ratio learned so far, shared by the files of one export. */
+		private readonly learned: { ratio: number },
 	) {
 		if (codec === 'gzip') {
 			this.gzip = createGzip({ level: options.gzipLevel ?? 6, chunkSize: 128 * 1024, flush: zlibConstants.Z_NO_FLUSH });
 			this.gzip.on('data', (chunk: Buffer) => {
 				this.bytesOut += chunk.length;
+				if (this.bytesOut >= 16 * 1024 && this.gzip!.bytesWritten > 0) this.learned.ratio = this.bytesOut / this.gzip!.bytesWritten;
 				if (!sink.write(chunk)) {
 					this.gzip!.pause();
 					sink.once('drain', () => this.gzip!.resume());
@@ -43,8 +48,8 @@ class NdjsonFile implements EncodedFile {
 	}
 
 	get bytesPending() {
-		// gzip holds back up to a few hundred KiB; the compressed size of that is not known yet
-		return this.bytesOut;
+		// deflate holds back input before it emits output: estimate what it holds from the ratio so far
+		return this.gzip ? Math.max(this.bytesOut, Math.round(this.rawIn * this.learned.ratio)) : this.bytesOut;
 	}
 
 	async write(records: DatasetRecord[]): Promise<void> {
@@ -53,6 +58,7 @@ class NdjsonFile implements EncodedFile {
 		for (let i = 0; i < records.length; i++) text += this.stringify(records[i]) + '\n';
 		const bytes = Buffer.from(text, 'utf8');
 		if (this.gzip) {
+			this.rawIn += bytes.length;
 			await writeTo(this.gzip, bytes);
 		} else {
 			this.bytesOut += bytes.length;
@@ -71,11 +77,12 @@ class NdjsonFile implements EncodedFile {
 }
 
 export function ndjsonEncoder(codec: Codec, options: NdjsonOptions = {}): Encoder {
+	const learned = { ratio: 0.35 };
 	return {
 		fileType: 'json',
 		codec,
 		extension: codec === 'gzip' ? '.json.gz' : '.json',
 		contentType: codec === 'gzip' ? 'application/gzip' : 'application/x-ndjson',
-		open: (sink) => new NdjsonFile(sink, codec, options),
+		open: (sink) => new NdjsonFile(sink, codec, options, learned),
 	};
 }

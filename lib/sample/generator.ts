@@ -383,7 +383,7 @@ async function writeBatchFile(path: string, format: BatchFileFormat, schema: Sch
 	}
 	if (kind === 'json') await writeTo(sink, Buffer.from('\n]\n'));
 	await endSink(sink);
-	if (gzip) await new Promise((resolve, reject) => (out.writableFinished ? resolve(undefined) : out.once('finish', resolve).once('error', reject)));
+	if (gzip && !out.writableFinished) await new Promise<void>((resolve, reject) => out.once('finish', () => resolve()).once('error', reject));
 	return count;
 }
 
