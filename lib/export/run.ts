@@ -253,7 +253,13 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	const prefix = request.fileNamePrefix || 'part';
 	const maxRecords = request.maxRecordsPerFile || Infinity;
 	const maxBytes = request.maxBytesPerFile || Infinity;
-	const sliceSize = Number.isFinite(maxBytes) ? 500 : Infinity;
+	/** With a byte limit, write in slices small enough to stop near it (sized from bytes per record so far). */
+	const sliceFor = (file: OpenFile) => {
+		if (!Number.isFinite(maxBytes)) return Infinity;
+		const perRecord = file.records ? file.file.bytesPending / file.records : 0;
+		if (!perRecord) return 100;
+		return Math.max(1, Math.min(5000, Math.floor((maxBytes - file.file.bytesPending) / perRecord / 2)));
+	};
 	const written: ExportedFile[] = [];
 	let current: OpenFile | undefined;
 	let totalRecords = 0;
@@ -282,7 +288,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		let offset = 0;
 		while (offset < chunk.length) {
 			const file = current ?? (await openFile());
-			const take = Math.min(chunk.length - offset, maxRecords - file.records, sliceSize);
+			const take = Math.min(chunk.length - offset, maxRecords - file.records, sliceFor(file));
 			await file.file.write(offset === 0 && take === chunk.length ? chunk : chunk.slice(offset, offset + take));
 			file.records += take;
 			offset += take;

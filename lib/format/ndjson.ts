@@ -26,13 +26,13 @@ class NdjsonFile implements EncodedFile {
 		codec: Codec,
 		options: NdjsonOptions,
 		/** Compression ratio learned so far, shared by the files of one export. */
-		private readonly learned: { ratio: number },
+		private readonly learned: { ratio: number; rawIn: number; bytesOut: number },
 	) {
 		if (codec === 'gzip') {
-			this.gzip = createGzip({ level: options.gzipLevel ?? 6, chunkSize: 128 * 1024, flush: zlibConstants.Z_NO_FLUSH });
+			this.gzip = createGzip({ level: options.gzipLevel ?? 6, chunkSize: 16 * 1024, flush: zlibConstants.Z_NO_FLUSH });
 			this.gzip.on('data', (chunk: Buffer) => {
 				this.bytesOut += chunk.length;
-				if (this.bytesOut >= 16 * 1024 && this.gzip!.bytesWritten > 0) this.learned.ratio = this.bytesOut / this.gzip!.bytesWritten;
+				if (!this.learned.rawIn && this.bytesOut >= 64 * 1024) this.learned.ratio = this.bytesOut / this.gzip!.bytesWritten;
 				if (!sink.write(chunk)) {
 					this.gzip!.pause();
 					sink.once('drain', () => this.gzip!.resume());
@@ -70,6 +70,10 @@ class NdjsonFile implements EncodedFile {
 		if (this.gzip) {
 			this.gzip.end();
 			await this.done;
+			// a finished file gives the exact ratio (no bytes held back): learn from it
+			this.learned.rawIn += this.rawIn;
+			this.learned.bytesOut += this.bytesOut;
+			if (this.learned.rawIn) this.learned.ratio = this.learned.bytesOut / this.learned.rawIn;
 		} else {
 			await endSink(this.sink);
 		}
@@ -77,7 +81,7 @@ class NdjsonFile implements EncodedFile {
 }
 
 export function ndjsonEncoder(codec: Codec, options: NdjsonOptions = {}): Encoder {
-	const learned = { ratio: 0.35 };
+	const learned = { ratio: 0.35, rawIn: 0, bytesOut: 0 };
 	return {
 		fileType: 'json',
 		codec,
