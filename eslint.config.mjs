@@ -1,6 +1,7 @@
 import { configWithoutCloudSupport } from '@n8n/node-cli/eslint';
 
 export default [
+	{ ignores: ['.tmp/**', 'demo-output/**', 'dist/**'] },
 	...configWithoutCloudSupport,
 	{
 		rules: {

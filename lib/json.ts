@@ -7,6 +7,8 @@
  * back as plain integer literals (what DuckDB, Spark and jq read as BIGINT).
  */
 
+ import { attempt } from './errors';
+
 const SENTINEL = '\u0000n8nbig:';
 const SENTINEL_JSON = /"\\u0000n8nbig:(-?\d+)"/g;
 /** Any run of 16+ digits may be an unsafe integer; shorter ones never are. */
@@ -80,12 +82,10 @@ const bigintReplacer = (_key: string, value: unknown) =>
 
 /** JSON.stringify that writes BigInt values as integer literals. */
 export function stringifyJson(value: unknown, space?: number): string {
-	try {
-		return JSON.stringify(value, null, space);
-	} catch (error) {
-		if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
-		return JSON.stringify(value, bigintReplacer, space).replace(SENTINEL_JSON, '$1');
-	}
+	const plain = attempt(() => JSON.stringify(value, null, space));
+	if (plain.ok) return plain.value;
+	// BigInts need the replacer; any other problem (a cycle) throws again from here
+	return JSON.stringify(value, bigintReplacer, space).replace(SENTINEL_JSON, '$1');
 }
 
 /**
@@ -96,12 +96,9 @@ export function makeRecordStringifier(): (record: unknown) => string {
 	let sawBigInt = false;
 	return (record) => {
 		if (!sawBigInt) {
-			try {
-				return JSON.stringify(record);
-			} catch (error) {
-				if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
-				sawBigInt = true;
-			}
+			const plain = attempt(() => JSON.stringify(record));
+			if (plain.ok) return plain.value;
+			sawBigInt = plain.error instanceof TypeError && /BigInt/i.test(plain.error.message);
 		}
 		return JSON.stringify(record, bigintReplacer).replace(SENTINEL_JSON, '$1');
 	};

@@ -4,6 +4,7 @@
  * users ask for. It is also the incremental state: the newest committed incremental manifest of
  * a dataset at a destination holds the watermark the next run starts from.
  */
+import { attempt } from '../errors';
 import { parseJson } from '../json';
 import type { Schema } from '../schema';
 import { baseName, readText } from '../storage/common';
@@ -66,12 +67,9 @@ export class ManifestError extends Error {}
 
 /** Parse and check a manifest's shape; throws ManifestError naming what is wrong. */
 export function parseManifest(text: string, path: string): Manifest {
-	let value: Manifest;
-	try {
-		value = parseJson(text) as Manifest;
-	} catch (error) {
-		throw new ManifestError(`manifest ${path} is not valid JSON: ${(error as Error).message}`);
-	}
+	const parsed = attempt(() => parseJson(text) as Manifest);
+	if (!parsed.ok) throw new ManifestError(`manifest ${path} is not valid JSON: ${parsed.error.message}`);
+	const value = parsed.value;
 	const problems: string[] = [];
 	if (!value || typeof value !== 'object') throw new ManifestError(`manifest ${path} is not a JSON object`);
 	if (typeof value.flowRunId !== 'string') problems.push('flowRunId');

@@ -5,6 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createEncoder, CODECS, formatProblem, type Codec, type Encoder, type EncodedFile, type FileType } from '../format';
+import { attempt, attemptAsync } from '../errors';
 import { stringifyJson } from '../json';
 import { SourceError, type BatchInfo, type DatasetInfo, type DatasetRecord, type Source } from '../source/types';
 import { baseName, cleanPath, joinPath, parentOf, writeText } from '../storage/common';
@@ -125,16 +126,11 @@ export function validateRequest(request: ExportRequest): void {
 	if (request.includeManifest === false && request.mode === 'incremental') {
 		throw new ExportError('Include Manifest must be on for incremental exports: the manifest is where the next run finds its starting point', 'includeManifest');
 	}
-	try {
-		cleanPath(request.folderPath ?? '');
-	} catch {
+	if (!attempt(() => cleanPath(request.folderPath ?? '')).ok) {
 		throw new ExportError(`Folder Path "${request.folderPath}" must not contain ".." segments`, 'folderPath');
 	}
-	try {
-		validateTemplate(request.folderTemplate || DEFAULT_FOLDER_TEMPLATE);
-	} catch (error) {
-		throw new ExportError(`Folder Template: ${(error as Error).message}`, 'folderTemplate');
-	}
+	const template = attempt(() => validateTemplate(request.folderTemplate || DEFAULT_FOLDER_TEMPLATE));
+	if (!template.ok) throw new ExportError(`Folder Template: ${template.error.message}`, 'folderTemplate');
 	if (request.maxRecordsPerFile !== undefined && request.maxRecordsPerFile !== 0 && !positiveInt(request.maxRecordsPerFile)) {
 		throw new ExportError(`Max Records per File must be a whole number above 0 (or empty for no limit), not ${request.maxRecordsPerFile}`, 'maxRecordsPerFile');
 	}
@@ -153,11 +149,9 @@ export function validateRequest(request: ExportRequest): void {
 		['endDate', 'End Date'],
 		['exportTime', 'Export Time'],
 	] as const) {
-		try {
-			dates[key] = parseDate(request[key]);
-		} catch (error) {
-			throw new ExportError(`${label}: ${(error as Error).message}`, key);
-		}
+		const date = attempt(() => parseDate(request[key]));
+		if (!date.ok) throw new ExportError(`${label}: ${date.error.message}`, key);
+		dates[key] = date.value;
 	}
 	if (dates.startDate && dates.endDate && dates.endDate < dates.startDate) {
 		throw new ExportError(`End Date (${dates.endDate.toISOString()}) is before Start Date (${dates.startDate.toISOString()})`, 'endDate');
@@ -172,15 +166,15 @@ function maxIso(...values: Array<string | null | undefined>): string | null {
 
 async function plan(source: Source, store: Store, request: ExportRequest, now: Date): Promise<Plan> {
 	validateRequest(request);
-	let dataset: DatasetInfo;
-	try {
-		dataset = await source.getDataset(request.datasetId.trim());
-	} catch (error) {
+	const found = await attemptAsync(() => source.getDataset(request.datasetId.trim()));
+	if (!found.ok) {
+		const error = found.error;
 		if (error instanceof SourceError && (error.code === 'not_found' || error.code === 'invalid')) {
 			throw new ExportError(`Dataset: ${error.message}`, 'datasetId');
 		}
 		throw error;
 	}
+	const dataset: DatasetInfo = found.value;
 	if (dataset.problem) throw new ExportError(`Dataset "${dataset.id}" cannot be exported: ${dataset.problem}`, 'datasetId');
 	if (!dataset.enabled) throw new ExportError(`Dataset "${dataset.id}" is disabled in the lake`, 'datasetId');
 	const problem = formatProblem(request.fileType, request.codec, dataset.schema);
@@ -204,15 +198,15 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		exportTime,
 	};
 	const template = request.folderTemplate || DEFAULT_FOLDER_TEMPLATE;
-	let folder: string;
-	let prefix: string;
-	try {
-		folder = renderFolder(request.folderPath ?? '', template, values);
-		prefix = stablePrefix(request.folderPath ?? '', template, values);
-	} catch (error) {
-		if (error instanceof TemplateError) throw new ExportError(`Folder Template: ${error.message}`, 'folderTemplate');
-		throw error;
+	const rendered = attempt(() => ({
+		folder: renderFolder(request.folderPath ?? '', template, values),
+		prefix: stablePrefix(request.folderPath ?? '', template, values),
+	}));
+	if (!rendered.ok) {
+		if (rendered.error instanceof TemplateError) throw new ExportError(`Folder Template: ${rendered.error.message}`, 'folderTemplate');
+		throw rendered.error;
 	}
+	const { folder, prefix } = rendered.value;
 
 	const previous = request.mode === 'incremental' ? await findLatestManifest(store, prefix, dataset.id, instanceId, 'incremental') : undefined;
 	const startDate = parseDate(request.startDate);
@@ -275,11 +269,10 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		if (!current) return;
 		const open = current;
 		current = undefined;
-		try {
-			await open.file.finish();
-		} catch (error) {
-			await open.upload.abort(error);
-			throw error;
+		const finished = await attemptAsync(() => open.file.finish());
+		if (!finished.ok) {
+			await open.upload.abort(finished.error);
+			throw finished.error;
 		}
 		const result = await open.upload.done;
 		written.push({ path: result.path, name: baseName(result.path), size: result.size, records: open.records, sha256: result.sha256 });
@@ -297,7 +290,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		}
 	};
 
-	try {
+	const streamed = await attemptAsync(async () => {
 		for (const batch of p.batches) {
 			for await (const chunk of source.readBatch(p.dataset, batch, { signal: request.signal })) {
 				request.signal?.throwIfAborted();
@@ -310,10 +303,12 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			}
 		}
 		await closeFile();
-	} catch (error) {
-		await current?.upload.abort(error).catch(() => undefined);
+	});
+	if (!streamed.ok) {
+		// nothing is committed without a manifest; remove what this run wrote so no orphans stay
+		await current?.upload.abort(streamed.error).catch(() => undefined);
 		await Promise.all(written.map((f) => store.delete(f.path).catch(() => undefined)));
-		throw wrapRunError(error, p.dataset.id);
+		throw wrapRunError(streamed.error, p.dataset.id);
 	}
 
 	const totals = { files: written.length, records: totalRecords, bytes: written.reduce((n, f) => n + f.size, 0) };
@@ -340,11 +335,10 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			generator: GENERATOR,
 		};
 		manifestPath = joinPath(p.folder, manifestName(p.instanceId, runId));
-		try {
-			await writeText(store, manifestPath, stringifyJson(manifest, 2) + '\n');
-		} catch (error) {
+		const committed = await attemptAsync(() => writeText(store, manifestPath as string, stringifyJson(manifest, 2) + '\n'));
+		if (!committed.ok) {
 			await Promise.all(written.map((f) => store.delete(f.path).catch(() => undefined)));
-			throw wrapRunError(error, p.dataset.id);
+			throw wrapRunError(committed.error, p.dataset.id);
 		}
 	}
 	return {

@@ -2,6 +2,7 @@
  * Folder templates with Adobe's macros. The default reproduces Adobe's layout:
  * `<folder path>/%DATASET_ID%/exportTime=%EXPORT_TIME%`.
  */
+import { attempt } from '../errors';
 import { cleanPath } from '../storage/common';
 import { exportTimeStamp, formatDateTime } from './time';
 
@@ -60,12 +61,9 @@ function expand(template: string, values: TemplateValues, markTime: boolean): st
 				return markTime ? TIME_MARK : plain(exportTimeStamp(values.exportTime));
 			case 'DATETIME': {
 				if (arg === undefined || !arg.trim()) throw new TemplateError('%DATETIME(…)% needs a format, e.g. %DATETIME(YYYYMMdd_HHmmss)%');
-				try {
-					const formatted = formatDateTime(values.exportTime, arg);
-					return markTime ? TIME_MARK : formatted;
-				} catch (error) {
-					throw new TemplateError((error as Error).message);
-				}
+				const formatted = attempt(() => formatDateTime(values.exportTime, arg));
+				if (!formatted.ok) throw new TemplateError(formatted.error.message);
+				return markTime ? TIME_MARK : formatted.value;
 			}
 			default:
 				throw new TemplateError(`unknown macro ${whole} (macros: ${MACROS.join(', ')})`);

@@ -10,6 +10,7 @@
  */
 import { readdir, readFile as readText, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { attemptAsync, errnoCode } from '../errors';
 import { parseJson } from '../json';
 import { inferSchema, validateSchema, type Schema } from '../schema';
 import { formatFromName, parquetRowCount, readFile } from './readers';
@@ -26,6 +27,12 @@ import {
 
 const SAMPLE_RECORDS = 500;
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+interface BatchJson {
+	id?: string;
+	ingestedAt?: string;
+	recordCount?: number;
+}
 
 interface DatasetJson {
 	id?: string;
@@ -69,25 +76,16 @@ export class LocalLakeSource implements Source {
 	}
 
 	async listDatasets(): Promise<DatasetInfo[]> {
-		let entries;
-		try {
-			entries = await readdir(this.root, { withFileTypes: true });
-		} catch (error) {
-			throw new SourceError(`cannot read the lake folder ${this.root}: ${(error as Error).message}`, 'unreadable');
-		}
-		const ids = entries.filter((e) => e.isDirectory() && !isHidden(e.name) && SAFE_ID.test(e.name)).map((e) => e.name).sort();
+		const listed = await attemptAsync(() => readdir(this.root, { withFileTypes: true }));
+		if (!listed.ok) throw new SourceError(`cannot read the lake folder ${this.root}: ${listed.error.message}`, 'unreadable');
+		const ids = listed.value.filter((e) => e.isDirectory() && !isHidden(e.name) && SAFE_ID.test(e.name)).map((e) => e.name).sort();
 		return Promise.all(ids.map((id) => this.describe(id)));
 	}
 
 	async getDataset(id: string): Promise<DatasetInfo> {
 		const dir = this.datasetDir(id);
-		let info;
-		try {
-			info = await stat(dir);
-		} catch {
-			throw new SourceError(`dataset "${id}" does not exist in the lake ${this.root}`, 'not_found');
-		}
-		if (!info.isDirectory()) throw new SourceError(`dataset "${id}" does not exist in the lake ${this.root}`, 'not_found');
+		const info = await attemptAsync(() => stat(dir));
+		if (!info.ok || !info.value.isDirectory()) throw new SourceError(`dataset "${id}" does not exist in the lake ${this.root}`, 'not_found');
 		return this.describe(id);
 	}
 
@@ -180,14 +178,11 @@ export class LocalLakeSource implements Source {
 			const names = (await readdir(dir)).filter((n) => !isHidden(n) && n !== 'batch.json' && formatFromName(n)).sort();
 			if (!names.length) continue;
 			const stats = await Promise.all(names.map((n) => stat(join(dir, n))));
-			let meta: { id?: string; ingestedAt?: string; recordCount?: number } = {};
-			try {
-				meta = parseJson(await readText(join(dir, 'batch.json'), 'utf8')) as typeof meta;
-			} catch (error) {
-				if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-					throw new SourceError(`batch ${entry.name}: batch.json cannot be read: ${(error as Error).message}`, 'unreadable');
-				}
+			const read = await attemptAsync(async () => parseJson(await readText(join(dir, 'batch.json'), 'utf8')) as BatchJson);
+			if (!read.ok && errnoCode(read.error) !== 'ENOENT') {
+				throw new SourceError(`batch ${entry.name}: batch.json cannot be read: ${read.error.message}`, 'unreadable');
 			}
+			const meta: BatchJson = read.ok ? read.value : {};
 			const ingested = meta.ingestedAt ? new Date(meta.ingestedAt) : new Date(Math.max(...stats.map((s) => s.mtimeMs)));
 			if (Number.isNaN(ingested.getTime())) {
 				throw new SourceError(`batch ${entry.name}: batch.json has an invalid ingestedAt "${meta.ingestedAt}"`, 'invalid');

@@ -10,6 +10,7 @@ import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
 import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { attempt, attemptAsync } from '../errors';
 import { parseJson } from '../json';
 import type { Field, Schema } from '../schema';
 import { SourceError, type DatasetRecord } from './types';
@@ -242,30 +243,29 @@ export async function* readCsv(path: string, schema: Schema | undefined, chunkSi
 	}
 	input.on('error', (error) => parser.destroy(error));
 	input.pipe(parser);
-	try {
-		for await (const row of parser as AsyncIterable<Record<string, string>>) {
-			const record: DatasetRecord = {};
-			for (const key in row) {
-				const text = row[key];
-				let cast = casters.get(key);
-				if (!cast) casters.set(key, (cast = casterFor(schema ? byName.get(key) ?? { name: key, type: 'string' } : undefined)));
-				try {
-					record[key] = text === '' ? null : cast(text);
-				} catch (error) {
-					throw malformed(path, parser.info.lines, `column "${key}": ${(error as Error).message}`);
-				}
-			}
-			chunk.push(record);
-			if (chunk.length >= chunkSize) {
-				yield chunk;
-				chunk = [];
-			}
+	const rows = (parser as AsyncIterable<Record<string, string>>)[Symbol.asyncIterator]();
+	for (;;) {
+		const next = await attemptAsync(() => rows.next());
+		if (!next.ok) {
+			const line = (next.error as { lines?: number }).lines;
+			throw line !== undefined ? malformed(path, line, next.error.message) : unreadable(path, next.error);
 		}
-	} catch (error) {
-		if (error instanceof SourceError) throw error;
-		const line = (error as { lines?: number }).lines;
-		if (line !== undefined) throw malformed(path, line, (error as Error).message);
-		throw unreadable(path, error);
+		if (next.value.done) break;
+		const row = next.value.value;
+		const record: DatasetRecord = {};
+		for (const key in row) {
+			const text = row[key];
+			let cast = casters.get(key);
+			if (!cast) casters.set(key, (cast = casterFor(schema ? byName.get(key) ?? { name: key, type: 'string' } : undefined)));
+			const value = text === '' ? { ok: true as const, value: null } : attempt(() => cast(text));
+			if (!value.ok) throw malformed(path, parser.info.lines, `column "${key}": ${value.error.message}`);
+			record[key] = value.value;
+		}
+		chunk.push(record);
+		if (chunk.length >= chunkSize) {
+			yield chunk;
+			chunk = [];
+		}
 	}
 	if (chunk.length) yield chunk;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { attemptAsync } from '../errors';
 import { endSink, writeTo } from '../format/types';
 import { StoreError, type Store, type WriteResult } from './types';
 
@@ -42,12 +43,13 @@ export function baseName(path: string): string {
 /** Write a small text object (a manifest) in one go. */
 export async function writeText(store: Store, path: string, text: string, contentType = 'application/json'): Promise<WriteResult> {
 	const upload = await store.openWrite(path, { contentType });
-	try {
+	const sent = await attemptAsync(async () => {
 		await writeTo(upload.stream, Buffer.from(text, 'utf8'));
 		await endSink(upload.stream);
-	} catch (error) {
-		await upload.abort(error);
-		throw error;
+	});
+	if (!sent.ok) {
+		await upload.abort(sent.error);
+		throw sent.error;
 	}
 	return upload.done;
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { attemptAsync, errnoCode } from '../errors';
 import { baseName, cleanPath, HashingCounter, parentOf } from './common';
 import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions, type WriteResult } from './types';
 
@@ -33,49 +34,35 @@ export class LocalFolderStore implements Store {
 	}
 
 	async check(): Promise<void> {
-		let info;
-		try {
-			info = await stat(this.root);
-		} catch {
-			throw new StoreError(`the destination folder ${this.root} does not exist`, 'not_found');
-		}
-		if (!info.isDirectory()) throw new StoreError(`the destination ${this.root} is not a folder`, 'config');
-		try {
-			await access(this.root, fsConstants.W_OK);
-		} catch {
-			throw new StoreError(`the destination folder ${this.root} is not writable`, 'auth');
-		}
+		const info = await attemptAsync(() => stat(this.root));
+		if (!info.ok) throw new StoreError(`the destination folder ${this.root} does not exist`, 'not_found');
+		if (!info.value.isDirectory()) throw new StoreError(`the destination ${this.root} is not a folder`, 'config');
+		const writable = await attemptAsync(() => access(this.root, fsConstants.W_OK));
+		if (!writable.ok) throw new StoreError(`the destination folder ${this.root} is not writable`, 'auth');
 	}
 
 	async openWrite(path: string, options: WriteOptions = {}): Promise<Upload> {
 		const clean = cleanPath(path);
 		const final = this.abs(clean);
 		const dir = join(this.root, ...parentOf(clean).split('/').filter(Boolean));
-		try {
-			await mkdir(dir, { recursive: true });
-		} catch (error) {
-			throw new StoreError(`cannot create folder ${dir}: ${(error as Error).message}`, 'io');
-		}
+		const made = await attemptAsync(() => mkdir(dir, { recursive: true }));
+		if (!made.ok) throw new StoreError(`cannot create folder ${dir}: ${made.error.message}`, 'io');
 		const temp = join(dir, `${TEMP_PREFIX}${baseName(clean)}-${randomUUID().slice(0, 8)}`);
 		const counter = new HashingCounter();
 		const file = createWriteStream(temp, { flags: 'wx', signal: options.signal });
 		let aborted = false;
 		const done = (async (): Promise<WriteResult> => {
 			try {
-				await pipeline(counter, file);
+				const piped = await attemptAsync(() => pipeline(counter, file));
 				if (aborted) throw new StoreError(`upload of ${clean} was aborted`, 'io');
-				try {
-					await link(temp, final);
-				} catch (error) {
-					if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-						throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
-					}
-					throw error;
+				if (!piped.ok) throw new StoreError(`cannot write ${final}: ${piped.error.message}`, 'io');
+				// a hard link publishes the complete file atomically, and fails if the name is taken
+				const linked = await attemptAsync(() => link(temp, final));
+				if (!linked.ok && errnoCode(linked.error) === 'EEXIST') {
+					throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
 				}
+				if (!linked.ok) throw new StoreError(`cannot write ${final}: ${linked.error.message}`, 'io');
 				return { path: clean, size: counter.size, sha256: counter.digest() };
-			} catch (error) {
-				if (error instanceof StoreError) throw error;
-				throw new StoreError(`cannot write ${final}: ${(error as Error).message}`, 'io');
 			} finally {
 				await unlink(temp).catch(() => undefined);
 			}
@@ -100,15 +87,13 @@ export class LocalFolderStore implements Store {
 		const base = folderPrefix ? clean : parentOf(clean);
 		const start = this.abs(base);
 		const walk = async function* (dir: string, rel: string): AsyncGenerator<StoredObject> {
-			let handle;
-			try {
-				handle = await opendir(dir);
-			} catch (error) {
-				if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-				throw new StoreError(`cannot list ${dir}: ${(error as Error).message}`, 'io');
+			const opened = await attemptAsync(() => opendir(dir));
+			if (!opened.ok) {
+				if (errnoCode(opened.error) === 'ENOENT' || errnoCode(opened.error) === 'ENOTDIR') return;
+				throw new StoreError(`cannot list ${dir}: ${opened.error.message}`, 'io');
 			}
 			const entries = [];
-			for await (const entry of handle) entries.push(entry);
+			for await (const entry of opened.value) entries.push(entry);
 			entries.sort((a, b) => (a.name < b.name ? -1 : 1));
 			for (const entry of entries) {
 				if (entry.name.startsWith(TEMP_PREFIX)) continue;
@@ -122,13 +107,10 @@ export class LocalFolderStore implements Store {
 	}
 
 	async stat(path: string): Promise<ObjectStat | null> {
-		try {
-			const info = await stat(this.abs(path));
-			return info.isFile() ? { size: info.size } : null;
-		} catch (error) {
-			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-			throw new StoreError(`cannot stat ${path}: ${(error as Error).message}`, 'io');
-		}
+		const info = await attemptAsync(() => stat(this.abs(path)));
+		if (info.ok) return info.value.isFile() ? { size: info.value.size } : null;
+		if (errnoCode(info.error) === 'ENOENT') return null;
+		throw new StoreError(`cannot stat ${path}: ${info.error.message}`, 'io');
 	}
 
 	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {

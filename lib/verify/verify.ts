@@ -10,6 +10,7 @@ import { findLatestManifest, findManifests, isManifestPath, readManifest, runIdO
 import { destinationInstanceId } from '../export/run';
 import { DEFAULT_FOLDER_TEMPLATE, renderFolder, stablePrefix, type TemplateValues } from '../export/template';
 import { floorToMinute, parseDate } from '../export/time';
+import { attempt, attemptAsync } from '../errors';
 import { parseJson } from '../json';
 import { baseName, cleanPath, HashingCounter, joinPath, parentOf, readAll } from '../storage/common';
 import { StoreError, type Store } from '../storage/types';
@@ -81,20 +82,15 @@ export class VerifyError extends Error {
 /** Find the manifest a request points at. */
 async function locate(store: Store, request: VerifyRequest): Promise<string> {
 	if (request.manifestPath) {
-		try {
-			return cleanPath(request.manifestPath);
-		} catch (error) {
-			throw new VerifyError(`Manifest Path: ${(error as Error).message}`, 'manifestPath');
-		}
+		const clean = attempt(() => cleanPath(request.manifestPath as string));
+		if (!clean.ok) throw new VerifyError(`Manifest Path: ${clean.error.message}`, 'manifestPath');
+		return clean.value;
 	}
 	if (!request.datasetId?.trim()) throw new VerifyError('give either a Manifest Path or a Dataset to verify', 'datasetId');
 	const instanceId = destinationInstanceId(store);
-	let exportTime: Date | undefined;
-	try {
-		exportTime = parseDate(request.exportTime);
-	} catch (error) {
-		throw new VerifyError(`Export Time: ${(error as Error).message}`, 'exportTime');
-	}
+	const time = attempt(() => parseDate(request.exportTime));
+	if (!time.ok) throw new VerifyError(`Export Time: ${time.error.message}`, 'exportTime');
+	const exportTime = time.value;
 	const values: TemplateValues = {
 		datasetId: request.datasetId.trim(),
 		destination: store.type,
@@ -105,12 +101,11 @@ async function locate(store: Store, request: VerifyRequest): Promise<string> {
 		exportTime: floorToMinute(exportTime ?? new Date(0)),
 	};
 	const template = request.folderTemplate || DEFAULT_FOLDER_TEMPLATE;
-	let prefix: string;
-	try {
-		prefix = exportTime ? renderFolder(request.folderPath ?? '', template, values) : stablePrefix(request.folderPath ?? '', template, values);
-	} catch (error) {
-		throw new VerifyError(`Folder Template: ${(error as Error).message}`, 'folderTemplate');
-	}
+	const rendered = attempt(() =>
+		exportTime ? renderFolder(request.folderPath ?? '', template, values) : stablePrefix(request.folderPath ?? '', template, values),
+	);
+	if (!rendered.ok) throw new VerifyError(`Folder Template: ${rendered.error.message}`, 'folderTemplate');
+	const prefix = rendered.value;
 	const found = await findLatestManifest(store, prefix, values.datasetId, instanceId);
 	if (!found) {
 		throw new VerifyError(
@@ -284,15 +279,14 @@ async function checkContinuity(store: Store, manifestPath: string, manifest: Man
 export async function verifyExport(store: Store, request: VerifyRequest): Promise<Verdict> {
 	const started = Date.now();
 	const manifestPath = await locate(store, request);
-	let manifest: Manifest;
-	try {
-		manifest = await readManifest(store, manifestPath);
-	} catch (error) {
-		if (error instanceof StoreError && error.code === 'not_found') {
+	const read = await attemptAsync(() => readManifest(store, manifestPath));
+	if (!read.ok) {
+		if (read.error instanceof StoreError && read.error.code === 'not_found') {
 			throw new VerifyError(`manifest ${manifestPath} does not exist: the export was never committed (or was removed)`, 'manifestPath');
 		}
-		throw new VerifyError((error as Error).message, 'manifestPath');
+		throw new VerifyError(read.error.message, 'manifestPath');
 	}
+	const manifest: Manifest = read.value;
 	const files: FileVerdict[] = [];
 	for (const entry of manifest.exportResults) {
 		request.signal?.throwIfAborted();

@@ -1,0 +1,266 @@
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import type { Codec, FileType } from '../../lib/format';
+import { runExport, type ExportMode } from '../../lib/export/run';
+import { credentialTest, searchDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
+import {
+	destinationProperty,
+	folderPathProperty,
+	folderTemplateOption,
+	layoutOptions,
+	README,
+	sourceProperties,
+} from '../shared/properties';
+
+interface ExportOptions {
+	exportTime?: string;
+	folderTemplate?: string;
+	maxRecordsPerFile?: number;
+	maxFileSizeMb?: number;
+	lookbackDays?: number;
+	startDate?: string;
+	endDate?: string;
+	fileNamePrefix?: string;
+	destinationName?: string;
+	sandboxName?: string;
+	organizationName?: string;
+	rowGroupRows?: number;
+}
+
+export class ExportDataset implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Export Dataset',
+		name: 'exportDataset',
+		icon: { light: 'file:exportDataset.svg', dark: 'file:exportDataset.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{ $parameter["mode"] + " · " + $parameter["fileType"] }}',
+		description: 'Export a dataset to storage as NDJSON or Parquet, incrementally, with a manifest',
+		documentationUrl: README,
+		defaults: { name: 'Export Dataset' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'datasetExportLocalFolderApi',
+				required: true,
+				displayOptions: { show: { destination: ['localFolder'] } },
+				testedBy: 'localFolderConnectionTest',
+			},
+		],
+		properties: [
+			...sourceProperties,
+			{
+				displayName: 'Dataset',
+				name: 'dataset',
+				type: 'resourceLocator',
+				default: { mode: 'id', value: '={{ $json.id }}' },
+				required: true,
+				description: 'The dataset to export: pick one, or map the ID from List Eligible Datasets',
+				modes: [
+					{
+						displayName: 'From List',
+						name: 'list',
+						type: 'list',
+						typeOptions: { searchListMethod: 'searchDatasets', searchable: true },
+					},
+					{ displayName: 'By ID', name: 'id', type: 'string', placeholder: 'ajo_message_feedback_event_dataset' },
+				],
+			},
+			destinationProperty,
+			folderPathProperty,
+			{
+				displayName: 'Mode',
+				name: 'mode',
+				type: 'options',
+				options: [
+					{
+						name: 'Incremental',
+						value: 'incremental',
+						description: 'First run exports everything; later runs only batches ingested since the last committed export',
+					},
+					{ name: 'Full', value: 'full', description: 'Every run exports a complete snapshot' },
+				],
+				default: 'incremental',
+				description: 'Whether each run exports only what is new or the whole dataset',
+			},
+			{
+				displayName: 'File Type',
+				name: 'fileType',
+				type: 'options',
+				options: [
+					{ name: 'JSON (Newline-Delimited)', value: 'json' },
+					{ name: 'Parquet', value: 'parquet' },
+				],
+				default: 'parquet',
+				description: 'Format of the exported files',
+			},
+			{
+				displayName: 'Compression',
+				name: 'jsonCompression',
+				type: 'options',
+				options: [
+					{ name: 'Gzip', value: 'gzip', description: 'Files end in .JSON.gz (lowercase on disk)' },
+					{ name: 'None', value: 'none' },
+				],
+				default: 'gzip',
+				description: 'Whether JSON files are gzip-compressed',
+				displayOptions: { show: { fileType: ['json'] } },
+			},
+			{
+				displayName: 'Compression',
+				name: 'parquetCompression',
+				type: 'options',
+				options: [
+					{ name: 'Gzip', value: 'gzip' },
+					{ name: 'None', value: 'none' },
+					{ name: 'Snappy', value: 'snappy', description: 'Fast; the usual choice' },
+					{ name: 'Zstd', value: 'zstd', description: 'Smaller files; needs n8n on Node.js 22.15 or newer' },
+				],
+				default: 'snappy',
+				description: 'Codec inside the Parquet files',
+				displayOptions: { show: { fileType: ['parquet'] } },
+			},
+			{
+				displayName: 'Include Manifest',
+				name: 'includeManifest',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to write a manifest (file list, record counts, checksums, window) after the data files. Required for incremental mode and for Verify Export.',
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					{
+						displayName: 'End Date',
+						name: 'endDate',
+						type: 'dateTime',
+						default: '',
+						description: 'Only export batches ingested at or before this time (UTC)',
+					},
+					{
+						displayName: 'Export Time',
+						name: 'exportTime',
+						type: 'string',
+						default: '',
+						placeholder: '={{ $json.timestamp }}',
+						description:
+							"The schedule's time, floored to the minute (UTC). Empty: the input item's scheduledTime or timestamp (Schedule Trigger), else now.",
+					},
+					{
+						displayName: 'File Name Prefix',
+						name: 'fileNamePrefix',
+						type: 'string',
+						default: 'part',
+						description: 'Files are named PREFIX-NUMBER-UUID.EXTENSION: unique, never overwritten',
+					},
+					folderTemplateOption,
+					{
+						displayName: 'Lookback Days',
+						name: 'lookbackDays',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: 0,
+						description: 'Only export batches ingested in the last N days (0: no limit; Adobe uses 365 for event datasets)',
+					},
+					{
+						displayName: 'Max File Size (MB)',
+						name: 'maxFileSizeMb',
+						type: 'number',
+						typeOptions: { minValue: 0, numberPrecision: 2 },
+						default: 0,
+						description: 'Start a new file after about this many megabytes (0: no limit)',
+					},
+					{
+						displayName: 'Max Records per File',
+						name: 'maxRecordsPerFile',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: 0,
+						description: 'Start a new file after this many records (0: no limit)',
+					},
+					{
+						displayName: 'Parquet Row Group Size',
+						name: 'rowGroupRows',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 50000,
+						description: 'Rows per Parquet row group (memory use grows with it)',
+					},
+					{
+						displayName: 'Start Date',
+						name: 'startDate',
+						type: 'dateTime',
+						default: '',
+						description: 'Only export batches ingested after this time (UTC)',
+					},
+					...layoutOptions,
+				],
+			},
+		],
+	};
+
+	methods = {
+		listSearch: { searchDatasets },
+		credentialTest,
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const out: INodeExecutionData[] = [];
+		const signal = this.getExecutionCancelSignal?.();
+		for (let i = 0; i < items.length; i++) {
+			try {
+				const fileType = this.getNodeParameter('fileType', i) as FileType;
+				const options = this.getNodeParameter('options', i, {}) as ExportOptions;
+				const input = items[i].json;
+				const report = await runExport(sourceFrom(this, i), await storeFrom(this, i), {
+					datasetId: String(this.getNodeParameter('dataset', i, '', { extractValue: true }) ?? ''),
+					mode: this.getNodeParameter('mode', i) as ExportMode,
+					fileType,
+					codec: this.getNodeParameter(fileType === 'json' ? 'jsonCompression' : 'parquetCompression', i) as Codec,
+					folderPath: this.getNodeParameter('folderPath', i, '') as string,
+					includeManifest: this.getNodeParameter('includeManifest', i, true) as boolean,
+					exportTime: options.exportTime || input.scheduledTime || input.timestamp || undefined,
+					folderTemplate: options.folderTemplate,
+					maxRecordsPerFile: options.maxRecordsPerFile,
+					maxBytesPerFile: options.maxFileSizeMb ? Math.round(options.maxFileSizeMb * 1024 * 1024) : options.maxFileSizeMb,
+					lookbackDays: options.lookbackDays,
+					startDate: options.startDate,
+					endDate: options.endDate,
+					fileNamePrefix: options.fileNamePrefix,
+					destinationName: options.destinationName,
+					sandboxName: options.sandboxName,
+					organizationName: options.organizationName,
+					rowGroupRows: options.rowGroupRows,
+					signal,
+				});
+				this.logger?.info(
+					`Export Dataset: ${report.datasetId} ${report.status}: ${report.totals.records} records in ${report.totals.files} files (${report.totals.bytes} bytes) in ${report.durationMs} ms`,
+				);
+				out.push({ json: report as unknown as IDataObject, pairedItem: { item: i } });
+			} catch (error) {
+				const nodeError = toNodeError(this.getNode(), error, i);
+				if (!this.continueOnFail()) throw nodeError;
+				out.push({
+					json: { error: nodeError.message, details: nodeError.description ?? '' },
+					error: nodeError,
+					pairedItem: { item: i },
+				});
+			}
+		}
+		return [out];
+	}
+}

@@ -1,0 +1,166 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { verifyExport } from '../../lib/verify/verify';
+import { credentialTest, storeFrom, toNodeError } from '../shared/context';
+import {
+	destinationProperty,
+	folderPathProperty,
+	folderTemplateOption,
+	layoutOptions,
+	README,
+} from '../shared/properties';
+
+interface VerifyOptions {
+	checksums?: boolean;
+	checkOrphans?: boolean;
+	checkContinuity?: boolean;
+	folderTemplate?: string;
+	destinationName?: string;
+	sandboxName?: string;
+	organizationName?: string;
+}
+
+export class VerifyExport implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Verify Export',
+		name: 'verifyExport',
+		icon: { light: 'file:verifyExport.svg', dark: 'file:verifyExport.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["verify"] }}',
+		description: 'Check an export at its destination: manifest, files, sizes, checksums, record counts and window continuity',
+		documentationUrl: README,
+		defaults: { name: 'Verify Export' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'datasetExportLocalFolderApi',
+				required: true,
+				displayOptions: { show: { destination: ['localFolder'] } },
+				testedBy: 'localFolderConnectionTest',
+			},
+		],
+		properties: [
+			destinationProperty,
+			{
+				displayName: 'Verify',
+				name: 'verify',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Manifest', value: 'manifest', description: 'The export a manifest describes (Export Dataset passes its manifestPath)' },
+					{ name: 'Latest Export of a Dataset', value: 'latest', description: 'The newest committed export of a dataset' },
+					{ name: 'Export at a Time', value: 'exportTime', description: "A dataset's export at a given export time" },
+				],
+				default: 'manifest',
+				description: 'Which export to check',
+			},
+			{
+				displayName: 'Manifest Path',
+				name: 'manifestPath',
+				type: 'string',
+				default: '={{ $json.manifestPath }}',
+				required: true,
+				description: 'Path of the manifest inside the destination, as Export Dataset outputs it',
+				displayOptions: { show: { verify: ['manifest'] } },
+			},
+			{
+				displayName: 'Dataset ID',
+				name: 'datasetId',
+				type: 'string',
+				default: '={{ $json.datasetId ?? $json.id }}',
+				required: true,
+				description: 'ID of the exported dataset',
+				displayOptions: { show: { verify: ['latest', 'exportTime'] } },
+			},
+			{ ...folderPathProperty, displayOptions: { show: { verify: ['latest', 'exportTime'] } } },
+			{
+				displayName: 'Export Time',
+				name: 'exportTime',
+				type: 'dateTime',
+				default: '',
+				required: true,
+				description: 'Export time of the export to check (floored to the minute, UTC)',
+				displayOptions: { show: { verify: ['exportTime'] } },
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					{
+						displayName: 'Check Continuity',
+						name: 'checkContinuity',
+						type: 'boolean',
+						default: true,
+						description: 'Whether to check that incremental windows of the dataset have no gap and no overlap',
+					},
+					{
+						displayName: 'Check Unlisted Files',
+						name: 'checkOrphans',
+						type: 'boolean',
+						default: true,
+						description: 'Whether files in the export folder that no manifest lists fail the check',
+					},
+					{
+						displayName: 'Verify Checksums',
+						name: 'checksums',
+						type: 'boolean',
+						default: true,
+						description: 'Whether to read every file to check its SHA-256 (otherwise sizes, record counts and footers only)',
+					},
+					{ ...folderTemplateOption, displayOptions: { show: { '/verify': ['latest', 'exportTime'] } } },
+					...layoutOptions,
+				],
+			},
+		],
+	};
+
+	methods = { credentialTest };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const out: INodeExecutionData[] = [];
+		const signal = this.getExecutionCancelSignal?.();
+		for (let i = 0; i < items.length; i++) {
+			try {
+				const verify = this.getNodeParameter('verify', i) as string;
+				const options = this.getNodeParameter('options', i, {}) as VerifyOptions;
+				const manifestPath = verify === 'manifest' ? String(this.getNodeParameter('manifestPath', i) ?? '').trim() : undefined;
+				if (verify === 'manifest' && !manifestPath) {
+					throw new NodeOperationError(this.getNode(), 'Manifest Path is empty', {
+						itemIndex: i,
+						description: 'Map the manifestPath of Export Dataset\'s output. An export written without a manifest cannot be verified.',
+					});
+				}
+				const verdict = await verifyExport(await storeFrom(this, i), {
+					manifestPath,
+					datasetId: verify !== 'manifest' ? (this.getNodeParameter('datasetId', i) as string) : undefined,
+					folderPath: verify !== 'manifest' ? (this.getNodeParameter('folderPath', i, '') as string) : undefined,
+					exportTime: verify === 'exportTime' ? this.getNodeParameter('exportTime', i) : undefined,
+					signal,
+					...options,
+				});
+				const item: INodeExecutionData = { json: verdict as unknown as IDataObject, pairedItem: { item: i } };
+				if (!verdict.ok) {
+					const failure = new NodeOperationError(this.getNode(), `Export of ${verdict.datasetId} failed verification: ${verdict.problems[0]}`, {
+						itemIndex: i,
+						description: verdict.problems.join('\n'),
+					});
+					if (!this.continueOnFail()) throw failure;
+					item.error = failure;
+				}
+				out.push(item);
+			} catch (error) {
+				const nodeError = toNodeError(this.getNode(), error, i);
+				if (!this.continueOnFail()) throw nodeError;
+				out.push({ json: { error: nodeError.message, details: nodeError.description ?? '' }, error: nodeError, pairedItem: { item: i } });
+			}
+		}
+		return [out];
+	}
+}

@@ -1,0 +1,125 @@
+/** Turn node parameters and credentials into the library's source and store, and its errors into n8n's. */
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	IExecuteFunctions,
+	ILoadOptionsFunctions,
+	INodeCredentialTestResult,
+	INodeListSearchResult,
+	INode,
+} from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { ExportError } from '../../lib/export/run';
+import { LocalLakeSource } from '../../lib/source/local-lake';
+import { SourceError, type Source } from '../../lib/source/types';
+import { openStore, StoreError, type Store } from '../../lib/storage';
+import { VerifyError } from '../../lib/verify/verify';
+
+type ParamContext = Pick<IExecuteFunctions, 'getNodeParameter' | 'getNode'>;
+
+/** The source named by the Source parameters. */
+export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIndex = 0): Source {
+	const get = (name: string) =>
+		'getCurrentNodeParameter' in context && typeof context.getCurrentNodeParameter === 'function'
+			? context.getCurrentNodeParameter(name)
+			: (context as ParamContext).getNodeParameter(name, itemIndex);
+	const type = (get('source') as string) || 'localLake';
+	if (type !== 'localLake') throw new NodeOperationError(context.getNode(), `Source "${type}" is not supported`);
+	const lakePath = String(get('lakePath') ?? '').trim();
+	if (!lakePath) {
+		throw new NodeOperationError(context.getNode(), 'Lake Path is empty', {
+			itemIndex,
+			description: 'Set Lake Path to the folder that holds the datasets (one sub-folder each).',
+		});
+	}
+	return new LocalLakeSource(lakePath);
+}
+
+const CREDENTIAL_OF: Record<string, string> = { localFolder: 'datasetExportLocalFolderApi' };
+
+function storeFromCredential(destination: string, credential: ICredentialDataDecryptedObject): Store {
+	if (destination === 'localFolder') return openStore({ type: 'localFolder', path: String(credential.rootPath ?? '') });
+	throw new StoreError(`Destination "${destination}" is not supported`, 'config');
+}
+
+/** The store named by the Destination parameter and its credential. */
+export async function storeFrom(context: IExecuteFunctions, itemIndex: number): Promise<Store> {
+	const destination = context.getNodeParameter('destination', itemIndex) as string;
+	const credentialType = CREDENTIAL_OF[destination];
+	if (!credentialType) throw new NodeOperationError(context.getNode(), `Destination "${destination}" is not supported`, { itemIndex });
+	const credential = await context.getCredentials(credentialType, itemIndex);
+	try {
+		return storeFromCredential(destination, credential);
+	} catch (error) {
+		throw toNodeError(context.getNode(), error, itemIndex);
+	}
+}
+
+/** Display names of the parameters errors can point at. */
+const PARAMETER_LABELS: Record<string, string> = {
+	datasetId: 'Dataset',
+	mode: 'Mode',
+	fileType: 'File Type',
+	compression: 'Compression',
+	includeManifest: 'Include Manifest',
+	folderPath: 'Folder Path',
+	folderTemplate: 'Options › Folder Template',
+	maxRecordsPerFile: 'Options › Max Records per File',
+	maxFileSizeMb: 'Options › Max File Size (MB)',
+	lookbackDays: 'Options › Lookback Days',
+	startDate: 'Options › Start Date',
+	endDate: 'Options › End Date',
+	exportTime: 'Export Time',
+	fileNamePrefix: 'Options › File Name Prefix',
+	manifestPath: 'Manifest Path',
+	lakePath: 'Lake Path',
+};
+
+/** A library error as an n8n error that names the parameter or credential at fault. Never carries secrets. */
+export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeOperationError {
+	if (error instanceof NodeOperationError) return error;
+	const parameter = error instanceof ExportError || error instanceof VerifyError ? error.parameter : undefined;
+	if (parameter) {
+		return new NodeOperationError(node, (error as Error).message, {
+			itemIndex,
+			description: `Check the parameter "${PARAMETER_LABELS[parameter] ?? parameter}".`,
+		});
+	}
+	if (error instanceof StoreError) {
+		return new NodeOperationError(node, `Destination: ${error.message}`, {
+			itemIndex,
+			description: 'Check the destination credential (and the folder it points at).',
+		});
+	}
+	if (error instanceof SourceError) {
+		return new NodeOperationError(node, `Source: ${error.message}`, { itemIndex, description: 'Check the Lake Path parameter.' });
+	}
+	return new NodeOperationError(node, (error as Error)?.message ?? String(error), { itemIndex });
+}
+
+/** Searchable dataset list for resource locators. */
+export async function searchDatasets(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
+	const datasets = await sourceFrom(this).listDatasets();
+	const needle = (filter ?? '').toLowerCase();
+	return {
+		results: datasets
+			.filter((d) => !needle || d.id.toLowerCase().includes(needle) || d.name.toLowerCase().includes(needle))
+			.map((d) => ({ name: `${d.name} (${d.kind}, ${d.tier})`, value: d.id, description: d.description })),
+	};
+}
+
+/** Credential test: the folder exists and can be written. */
+export async function localFolderConnectionTest(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	try {
+		await storeFromCredential('localFolder', credential.data ?? {}).check();
+		return { status: 'OK', message: 'The folder exists and is writable' };
+	} catch (error) {
+		return { status: 'Error', message: (error as Error).message };
+	}
+}
+
+export const credentialTest = { localFolderConnectionTest };

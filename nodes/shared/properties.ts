@@ -1,0 +1,84 @@
+/** Node parameters shared by the three nodes: where datasets come from and where exports go. */
+import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+import { DEFAULT_FOLDER_TEMPLATE, MACROS } from '../../lib/export/template';
+
+export const README = 'https://github.com/n8n-nodes-dataset-export/n8n-nodes-dataset-export#readme';
+
+export const sourceProperties: INodeProperties[] = [
+	{
+		displayName: 'Source',
+		name: 'source',
+		type: 'options',
+		noDataExpression: true,
+		options: [{ name: 'Local Lake', value: 'localLake', description: 'A folder with one sub-folder per dataset' }],
+		default: 'localLake',
+		description: 'Where the datasets are read from',
+	},
+	{
+		displayName: 'Lake Path',
+		name: 'lakePath',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: '/data/lake',
+		description:
+			'Folder of the local lake on the n8n host: one sub-folder per dataset (a metadata file plus a batches folder), or plain sub-folders of data files',
+		displayOptions: { show: { source: ['localLake'] } },
+	},
+];
+
+export const DESTINATION_OPTIONS: INodePropertyOptions[] = [
+	{ name: 'Local Folder', value: 'localFolder', description: 'A folder on the n8n host or a mounted volume' },
+];
+
+export const destinationProperty: INodeProperties = {
+	displayName: 'Destination',
+	name: 'destination',
+	type: 'options',
+	noDataExpression: true,
+	options: DESTINATION_OPTIONS,
+	default: 'localFolder',
+	description: 'Where the export files are written; each destination has its own credential',
+};
+
+
+export const folderPathProperty: INodeProperties = {
+	displayName: 'Folder Path',
+	name: 'folderPath',
+	type: 'string',
+	default: 'exports',
+	placeholder: 'exports/ajo',
+	description: 'Folder inside the destination that exports are written below (no ".." segments)',
+};
+
+export const folderTemplateOption: INodeProperties = {
+	displayName: 'Folder Template',
+	name: 'folderTemplate',
+	type: 'string',
+	default: DEFAULT_FOLDER_TEMPLATE,
+	description: `Layout of each export's folder below Folder Path. Macros: ${MACROS.join(', ')}. Must match the template Export Dataset used.`,
+};
+
+export const layoutOptions: INodeProperties[] = [
+	{
+		displayName: 'Destination Name',
+		name: 'destinationName',
+		type: 'string',
+		default: '',
+		description: 'Value of %DESTINATION_INSTANCE_NAME% (defaults to the destination type)',
+	},
+	{
+		displayName: 'Sandbox Name',
+		name: 'sandboxName',
+		type: 'string',
+		default: 'prod',
+		description: 'Value of %SANDBOX_NAME%',
+	},
+	{
+		displayName: 'Organization Name',
+		name: 'organizationName',
+		type: 'string',
+		default: '',
+		description: 'Value of %ORGANIZATION_NAME%',
+	},
+];
