@@ -107,7 +107,7 @@ export class ExportDataset implements INodeType {
 				name: 'jsonCompression',
 				type: 'options',
 				options: [
-					{ name: 'Gzip', value: 'gzip', description: 'Files end in .JSON.gz (lowercase on disk)' },
+					{ name: 'Gzip', value: 'gzip', description: 'Compress each file with gzip (names end in .gz)' },
 					{ name: 'None', value: 'none' },
 				],
 				default: 'gzip',

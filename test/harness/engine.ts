@@ -1,0 +1,205 @@
+/**
+ * A small harness that runs workflow JSON through n8n's own execution engine (n8n-core's
+ * WorkflowExecute), with this package's node classes, a credentials helper that serves
+ * credentials by id, and a stand-in for n8n-nodes-base's Schedule Trigger (which emits the
+ * same fields: timestamp, Readable date, …). n8n's own harness is not published.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+process.env.N8N_USER_FOLDER ??= mkdtempSync(join(tmpdir(), 'n8n-user-'));
+
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import {
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INode,
+	type INodeCredentialsDetails,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypes,
+	type IRun,
+	type IWorkflowBase,
+	type IWorkflowExecuteAdditionalData,
+	type IConnections,
+} from 'n8n-workflow';
+import { ExportDataset } from '../../nodes/ExportDataset/ExportDataset.node';
+import { ListEligibleDatasets } from '../../nodes/ListEligibleDatasets/ListEligibleDatasets.node';
+import { VerifyExport } from '../../nodes/VerifyExport/VerifyExport.node';
+
+/** Emits one item shaped like the Schedule Trigger's, for a given time (default: now). */
+export class ScheduleTriggerStandIn implements INodeType {
+	description = {
+		displayName: 'Schedule Trigger',
+		name: 'scheduleTrigger',
+		group: ['trigger', 'schedule'],
+		version: [1, 1.1, 1.2, 1.3],
+		description: 'Stand-in for n8n-nodes-base.scheduleTrigger in engine tests',
+		defaults: { name: 'Schedule Trigger' },
+		inputs: [],
+		outputs: ['main'],
+		properties: [{ displayName: 'Time', name: 'testTime', type: 'string', default: '' }],
+	} as unknown as INodeType['description'];
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const configured = this.getNodeParameter('testTime', 0, '') as string;
+		const at = configured ? new Date(configured) : new Date();
+		const iso = at.toISOString().replace('Z', '+00:00');
+		return [[{ json: { timestamp: iso, 'Readable date': at.toUTCString(), 'Day of week': at.toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' }), Timezone: 'UTC' } }]];
+	}
+}
+
+/** Emits the items given in its `items` parameter (JSON), for feeding nodes directly. */
+export class ItemsStandIn implements INodeType {
+	description = {
+		displayName: 'Items',
+		name: 'items',
+		group: ['input'],
+		version: 1,
+		description: 'Emits fixed items',
+		defaults: { name: 'Items' },
+		inputs: [],
+		outputs: ['main'],
+		properties: [{ displayName: 'Items', name: 'items', type: 'string', default: '[]' }],
+	} as unknown as INodeType['description'];
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = JSON.parse(this.getNodeParameter('items', 0) as string) as IDataObject[];
+		return [items.map((json) => ({ json }))];
+	}
+}
+
+const PACKAGE = 'n8n-nodes-dataset-export';
+
+const TYPES: Record<string, INodeType> = {
+	[`${PACKAGE}.listEligibleDatasets`]: new ListEligibleDatasets(),
+	[`${PACKAGE}.exportDataset`]: new ExportDataset(),
+	[`${PACKAGE}.verifyExport`]: new VerifyExport(),
+	'n8n-nodes-base.scheduleTrigger': new ScheduleTriggerStandIn(),
+	'test.items': new ItemsStandIn(),
+};
+
+export const nodeTypes: INodeTypes = {
+	getByName: (type) => TYPES[type],
+	getByNameAndVersion: (type) => {
+		const found = TYPES[type];
+		if (!found) throw new Error(`unknown node type ${type}`);
+		return found;
+	},
+	getKnownTypes: () => ({}),
+};
+
+/** Credentials by id (as referenced from a workflow's node `credentials`). */
+export type CredentialStore = Record<string, ICredentialDataDecryptedObject>;
+
+function credentialsHelper(credentials: CredentialStore) {
+	return {
+		getParentTypes: () => [],
+		isCredentialUsableByNode: () => true,
+		authenticate: async (_c: unknown, _t: string, options: unknown) => options,
+		preAuthentication: async () => undefined,
+		runPreAuthentication: async () => undefined,
+		getCredentials: async () => {
+			throw new Error('not used');
+		},
+		getDecrypted: async (_data: unknown, details: INodeCredentialsDetails) => {
+			const found = details.id ? credentials[details.id] : undefined;
+			if (!found) throw new Error(`credential ${details.id} (${details.name}) not found`);
+			return found;
+		},
+		updateCredentials: async () => undefined,
+		updateCredentialsOauthTokenData: async () => undefined,
+		getCredentialsProperties: () => [],
+	};
+}
+
+export interface WorkflowJson {
+	name?: string;
+	nodes: INode[];
+	connections: IConnections;
+	settings?: IDataObject;
+}
+
+export interface RunResult {
+	run: IRun;
+	/** Output items of a node's main output 0 (its last run). */
+	output(node: string, outputIndex?: number): IDataObject[];
+	items(node: string, outputIndex?: number): INodeExecutionData[];
+	/** Items routed to the node's error output (last output when onError is continueErrorOutput). */
+	errors(node: string): INodeExecutionData[];
+	error?: Error;
+}
+
+/** Run a workflow from its first node without inputs (the trigger) through WorkflowExecute. */
+export async function runWorkflow(workflowJson: WorkflowJson, credentials: CredentialStore = {}, mode: 'trigger' | 'manual' = 'trigger'): Promise<RunResult> {
+	const workflow = new Workflow({
+		id: 'test-workflow',
+		name: workflowJson.name ?? 'test',
+		nodes: workflowJson.nodes,
+		connections: workflowJson.connections,
+		active: false,
+		nodeTypes,
+		settings: { executionOrder: 'v1', ...(workflowJson.settings ?? {}) },
+	});
+	const workflowData: IWorkflowBase = {
+		id: 'test-workflow',
+		name: workflow.name ?? 'test',
+		active: false,
+		activeVersionId: null,
+		nodes: workflowJson.nodes,
+		connections: workflowJson.connections,
+		createdAt: new Date(),
+		updatedAt: new Date(),
+		isArchived: false,
+	} as unknown as IWorkflowBase;
+	const hooks = new ExecutionLifecycleHooks(mode, 'test-execution', workflowData);
+	const additionalData = {
+		credentialsHelper: credentialsHelper(credentials),
+		hooks,
+		executionId: 'test-execution',
+		restApiUrl: 'http://127.0.0.1:5678/rest',
+		instanceBaseUrl: 'http://127.0.0.1:5678',
+		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+		formBaseUrl: 'http://127.0.0.1:5678/form',
+		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+		formTestBaseUrl: 'http://127.0.0.1:5678/form-test',
+		mcpBaseUrl: 'http://127.0.0.1:5678/mcp',
+		mcpTestBaseUrl: 'http://127.0.0.1:5678/mcp-test',
+		currentNodeExecutionIndex: 0,
+		variables: {},
+		executeWorkflow: async () => {
+			throw new Error('sub-workflows are not available in the test harness');
+		},
+		getRunExecutionData: async () => undefined,
+		getRuntimeCredential: async () => undefined,
+		logAiEvent: () => undefined,
+		startRunnerTask: async () => {
+			throw new Error('task runners are not available in the test harness');
+		},
+	} as unknown as IWorkflowExecuteAdditionalData;
+	const start = workflowJson.nodes.find((n) => TYPES[n.type]?.description.inputs.length === 0);
+	if (!start) throw new Error('the workflow has no trigger node');
+	const run = await new WorkflowExecute(additionalData, mode).run({ workflow, startNode: start });
+	const runData = run.data.resultData.runData;
+	const items = (node: string, outputIndex = 0) => {
+		const runs = runData[node];
+		if (!runs?.length) return [];
+		return runs[runs.length - 1].data?.main?.[outputIndex] ?? [];
+	};
+	return {
+		run,
+		items,
+		output: (node, outputIndex = 0) => items(node, outputIndex).map((i) => i.json),
+		errors: (node) => {
+			const main = runData[node]?.[runData[node].length - 1]?.data?.main ?? [];
+			const isErrorOutput = workflowJson.nodes.find((n) => n.name === node)?.onError === 'continueErrorOutput';
+			return isErrorOutput ? main[main.length - 1] ?? [] : [];
+		},
+		error: run.data.resultData.error as Error | undefined,
+	};
+}
