@@ -1,0 +1,41 @@
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+
+const made: string[] = [];
+after(async () => {
+	if (!process.env.KEEP_TEST_DIRS) await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A fresh temporary folder, removed after the test file. */
+export function tempDir(label: string): string {
+	const dir = mkdtempSync(join(tmpdir(), `dsx-${label}-`));
+	made.push(dir);
+	return dir;
+}
+
+/** Every file below a folder (relative paths, sorted). */
+export function filesUnder(dir: string, rel = ''): string[] {
+	const out: string[] = [];
+	let names: string[];
+	try {
+		names = readdirSync(join(dir, rel)).sort();
+	} catch {
+		return out;
+	}
+	for (const name of names) {
+		const path = rel ? `${rel}/${name}` : name;
+		if (statSync(join(dir, path)).isDirectory()) out.push(...filesUnder(dir, path));
+		else out.push(path);
+	}
+	return out;
+}
+
+/** Data files of a lake dataset, in batch order. */
+export function lakeFiles(lake: string, datasetId: string): string[] {
+	return filesUnder(join(lake, datasetId))
+		.filter((p) => p.startsWith('batches/') && !p.endsWith('batch.json'))
+		.map((p) => join(lake, datasetId, p));
+}
