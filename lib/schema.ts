@@ -134,7 +134,8 @@ function typeOfValue(value: unknown): Omit<Field, 'name'> | undefined {
 	if (typeof value === 'object') {
 		const fields: Field[] = [];
 		for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-			fields.push({ name, ...(typeOfValue(v) ?? { type: 'string' }) });
+			// a null says nothing about the type: it is settled by other records (or becomes string)
+			fields.push({ name, ...(typeOfValue(v) ?? UNKNOWN) });
 		}
 		return { type: 'object', fields };
 	}
@@ -142,13 +143,15 @@ function typeOfValue(value: unknown): Omit<Field, 'name'> | undefined {
 }
 
 const NUMERIC: FieldType[] = ['int', 'long', 'double'];
+/** Placeholder type of a field seen only as null so far. */
+const UNKNOWN = { type: 'unknown' as FieldType };
 
 function mergeTypes(
 	a: Omit<Field, 'name'> | undefined,
 	b: Omit<Field, 'name'> | undefined,
 ): Omit<Field, 'name'> | undefined {
-	if (!a) return b;
-	if (!b) return a;
+	if (!a || a.type === UNKNOWN.type) return b ?? a;
+	if (!b || b.type === UNKNOWN.type) return a;
 	if (a.type === b.type) {
 		if (a.type === 'object') return { type: 'object', fields: mergeFields(a.fields ?? [], b.fields ?? []) };
 		if (a.type === 'array') return { type: 'array', items: mergeTypes(a.items, b.items) ?? { type: 'string' } };
@@ -181,8 +184,13 @@ export function inferSchema(records: Iterable<Record<string, unknown>>): Schema 
 	}
 	// An object seen only as {} has no known fields: keep its values as JSON text.
 	const settle = (f: Field): Field => {
+		if (f.type === UNKNOWN.type) return { ...f, type: 'string' };
 		if (f.type === 'object') return f.fields?.length ? { ...f, fields: f.fields.map(settle) } : { ...f, type: 'json', fields: undefined };
-		if (f.type === 'array' && f.items) return { ...f, items: settle({ ...f.items, name: 'element' }) };
+		if (f.type === 'array' && f.items) {
+			const { name: _element, ...items } = settle({ ...f.items, name: 'element' });
+			void _element;
+			return { ...f, items };
+		}
 		return f;
 	};
 	return { fields: fields.map(settle) };
