@@ -214,12 +214,15 @@ class ParquetFile implements EncodedFile {
 	private groups = 0;
 	private bytesPerRow = 0;
 	private readonly rowGroupRows: number;
+	private readonly leafColumns: number;
 
 	constructor(
 		private readonly sink: Writable,
 		schema: Schema,
 		codec: Codec,
 		private readonly options: ParquetOptions,
+		/** Footer bytes per row group and leaf column, learned from finished files of this export. */
+		private readonly learned: { footerPerChunk: number },
 	) {
 		this.writer = new SinkWriter(sink);
 		this.parquet = new ParquetWriter({
@@ -234,6 +237,12 @@ class ParquetFile implements EncodedFile {
 		this.converters = schema.fields.map((f) => converterFor(f, f.name));
 		this.columns = this.names.map(() => []);
 		this.rowGroupRows = Math.max(1, options.rowGroupRows ?? 50_000);
+		this.leafColumns = parquetSchema(schema).filter((e) => !e.num_children && e.type).length;
+	}
+
+	/** What finish() will add: column/offset indexes and metadata grow with row groups × columns. */
+	private footerEstimate(groups = this.groups + (this.buffered ? 1 : 0)): number {
+		return 512 + Math.round(groups * this.leafColumns * this.learned.footerPerChunk);
 	}
 
 	get bytesOut() {
@@ -241,7 +250,7 @@ class ParquetFile implements EncodedFile {
 	}
 
 	get bytesPending() {
-		return this.writer.flushed + this.writer.index + Math.round(this.buffered * this.bytesPerRow);
+		return this.writer.flushed + this.writer.index + Math.round(this.buffered * this.bytesPerRow) + this.footerEstimate();
 	}
 
 	private groupTarget(): number {
@@ -249,7 +258,7 @@ class ParquetFile implements EncodedFile {
 		if (this.groups === 0) return Math.min(this.rowGroupRows, 1000);
 		const max = this.options.maxFileBytes;
 		if (max && this.bytesPerRow > 0) {
-			const room = Math.max(1, Math.floor((max - this.bytesOut) / this.bytesPerRow));
+			const room = Math.max(1, Math.floor((max - this.bytesOut - this.footerEstimate(this.groups + 1)) / this.bytesPerRow));
 			return Math.min(this.rowGroupRows, room);
 		}
 		return this.rowGroupRows;
@@ -280,7 +289,9 @@ class ParquetFile implements EncodedFile {
 
 	async finish(): Promise<void> {
 		await this.flushGroup();
+		const beforeFooter = this.writer.offset;
 		await this.parquet.finish();
+		if (this.groups) this.learned.footerPerChunk = Math.max(0, this.writer.offset - beforeFooter - 512) / (this.groups * this.leafColumns);
 		await this.writer.pending;
 		await endSink(this.sink);
 	}
@@ -290,11 +301,12 @@ export function parquetEncoder(schema: Schema, codec: Codec, options: ParquetOpt
 	const problem = parquetCodecProblem(codec);
 	if (problem) throw new FormatError(problem);
 	parquetSchema(schema); // fail early on a schema Parquet cannot hold
+	const learned = { footerPerChunk: 150 };
 	return {
 		fileType: 'parquet',
 		codec,
 		extension: '.parquet',
 		contentType: 'application/vnd.apache.parquet',
-		open: (sink) => new ParquetFile(sink, schema, codec, options),
+		open: (sink) => new ParquetFile(sink, schema, codec, options, learned),
 	};
 }

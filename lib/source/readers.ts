@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
@@ -39,13 +40,18 @@ async function isGzip(path: string): Promise<boolean> {
 	}
 }
 
-/** The file's bytes as a stream, gunzipped when it is gzip. */
-async function openText(path: string, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
-	const raw = createReadStream(path, { highWaterMark: HIGH_WATER_MARK, signal });
-	if (!(await isGzip(path))) return raw;
+/**
+ * The file's bytes as a stream, gunzipped when it is gzip. Cancellation is checked between
+ * chunks by the callers; `pipeline` owns both streams' errors, so none goes unhandled when the
+ * consumer stops early.
+ */
+async function openText(path: string): Promise<NodeJS.ReadableStream> {
+	const gzip = await isGzip(path);
+	const raw = createReadStream(path, { highWaterMark: HIGH_WATER_MARK });
+	if (!gzip) return raw;
 	const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-	raw.on('error', (error) => gunzip.destroy(error));
-	return raw.pipe(gunzip);
+	pipeline(raw, gunzip, () => undefined);
+	return gunzip;
 }
 
 function unreadable(path: string, error: unknown): SourceError {
@@ -64,7 +70,8 @@ async function* lines(path: string, signal?: AbortSignal): AsyncGenerator<[strin
 	let rest = '';
 	let lineNo = 0;
 	try {
-		for await (const chunk of await openText(path, signal)) {
+		for await (const chunk of await openText(path)) {
+			signal?.throwIfAborted();
 			const text = rest + decoder.write(chunk as Buffer);
 			let start = 0;
 			let nl: number;
@@ -189,7 +196,8 @@ export async function* readJsonArray(path: string, chunkSize: number, signal?: A
 		if (state === 'element') element += text.slice(elementStart);
 	};
 	try {
-		for await (const buf of await openText(path, signal)) {
+		for await (const buf of await openText(path)) {
+			signal?.throwIfAborted();
 			consume(decoder.write(buf as Buffer));
 			if (chunk.length >= chunkSize) {
 				yield chunk;
@@ -237,7 +245,7 @@ export async function* readCsv(path: string, schema: Schema | undefined, chunkSi
 	let chunk: DatasetRecord[] = [];
 	let input: NodeJS.ReadableStream;
 	try {
-		input = await openText(path, signal);
+		input = await openText(path);
 	} catch (error) {
 		throw unreadable(path, error);
 	}
@@ -245,6 +253,7 @@ export async function* readCsv(path: string, schema: Schema | undefined, chunkSi
 	input.pipe(parser);
 	const rows = (parser as AsyncIterable<Record<string, string>>)[Symbol.asyncIterator]();
 	for (;;) {
+		signal?.throwIfAborted();
 		const next = await attemptAsync(() => rows.next());
 		if (!next.ok) {
 			const line = (next.error as { lines?: number }).lines;
@@ -371,7 +380,7 @@ export function readFile(
 async function* readJsonOrNdjson(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<DatasetRecord[]> {
 	let first = '';
 	try {
-		for await (const buf of await openText(path, signal)) {
+		for await (const buf of await openText(path)) {
 			first = (buf as Buffer).toString('utf8').replace(/^[\s\ufeff]+/, '');
 			if (first) break;
 		}
