@@ -222,12 +222,14 @@ export class ExportDataset implements INodeType {
 		const out: INodeExecutionData[] = [];
 		const signal = this.getExecutionCancelSignal?.();
 		for (let i = 0; i < items.length; i++) {
+			let datasetId = '';
 			try {
+				datasetId = String(this.getNodeParameter('dataset', i, '', { extractValue: true }) ?? '');
 				const fileType = this.getNodeParameter('fileType', i) as FileType;
 				const options = this.getNodeParameter('options', i, {}) as ExportOptions;
 				const input = items[i].json;
 				const report = await runExport(sourceFrom(this, i), await storeFrom(this, i), {
-					datasetId: String(this.getNodeParameter('dataset', i, '', { extractValue: true }) ?? ''),
+					datasetId,
 					mode: this.getNodeParameter('mode', i) as ExportMode,
 					fileType,
 					codec: this.getNodeParameter(fileType === 'json' ? 'jsonCompression' : 'parquetCompression', i) as Codec,
@@ -252,13 +254,9 @@ export class ExportDataset implements INodeType {
 				);
 				out.push({ json: report as unknown as IDataObject, pairedItem: { item: i } });
 			} catch (error) {
-				const nodeError = toNodeError(this.getNode(), error, i);
+				const nodeError = toNodeError(this.getNode(), error, i, { datasetId });
 				if (!this.continueOnFail()) throw nodeError;
-				out.push({
-					json: { error: nodeError.message, details: nodeError.description ?? '' },
-					error: nodeError,
-					pairedItem: { item: i },
-				});
+				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: { item: i } });
 			}
 		}
 		return [out];

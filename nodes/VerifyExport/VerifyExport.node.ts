@@ -151,6 +151,7 @@ export class VerifyExport implements INodeType {
 						itemIndex: i,
 						description: verdict.problems.join('\n'),
 					});
+					failure.context.verdict = verdict as unknown as IDataObject;
 					if (!this.continueOnFail()) throw failure;
 					item.error = failure;
 				}
@@ -158,7 +159,7 @@ export class VerifyExport implements INodeType {
 			} catch (error) {
 				const nodeError = toNodeError(this.getNode(), error, i);
 				if (!this.continueOnFail()) throw nodeError;
-				out.push({ json: { error: nodeError.message, details: nodeError.description ?? '' }, error: nodeError, pairedItem: { item: i } });
+				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: { item: i } });
 			}
 		}
 		return [out];

@@ -1,6 +1,7 @@
 /** Turn node parameters and credentials into the library's source and store, and its errors into n8n's. */
 import type {
 	ICredentialDataDecryptedObject,
+	IDataObject,
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
 	IExecuteFunctions,
@@ -76,15 +77,27 @@ const PARAMETER_LABELS: Record<string, string> = {
 	lakePath: 'Lake Path',
 };
 
-/** A library error as an n8n error that names the parameter or credential at fault. Never carries secrets. */
-export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeOperationError {
+/**
+ * A library error as an n8n error that names the parameter or credential at fault. Never carries
+ * secrets. n8n replaces an error item's JSON with `{error: message}`, so structured detail goes on
+ * the error itself: `description` for people, `context` for the nodes after the error output.
+ */
+export function toNodeError(node: INode, error: unknown, itemIndex: number, context: IDataObject = {}): NodeOperationError {
+	const nodeError = describeError(node, error, itemIndex);
+	Object.assign(nodeError.context, context);
+	return nodeError;
+}
+
+function describeError(node: INode, error: unknown, itemIndex: number): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
 	const parameter = error instanceof ExportError || error instanceof VerifyError ? error.parameter : undefined;
 	if (parameter) {
-		return new NodeOperationError(node, (error as Error).message, {
+		const described = new NodeOperationError(node, (error as Error).message, {
 			itemIndex,
 			description: `Check the parameter "${PARAMETER_LABELS[parameter] ?? parameter}".`,
 		});
+		described.context.parameter = parameter;
+		return described;
 	}
 	if (error instanceof StoreError) {
 		return new NodeOperationError(node, `Destination: ${error.message}`, {

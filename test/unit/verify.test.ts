@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runExport, type ExportReport, type ExportRequest } from '../../lib/export/run';
+import { addBatch, generateLake } from '../../lib/sample/generator';
+import { LocalLakeSource } from '../../lib/source/local-lake';
+import { LocalFolderStore } from '../../lib/storage/local';
+import { verifyExport } from '../../lib/verify/verify';
+import { tempDir } from '../helpers/fixtures';
+
+const DS = 'ajo_message_feedback_event_dataset';
+
+async function exported(label: string, over: Partial<ExportRequest> = {}) {
+	const lake = tempDir(`${label}-lake`);
+	const out = tempDir(`${label}-out`);
+	await generateLake({ dir: lake, records: 600, seed: label, batches: 3, datasets: [DS] });
+	const source = new LocalLakeSource(lake);
+	const store = new LocalFolderStore(out);
+	const request: ExportRequest = { datasetId: DS, mode: 'incremental', fileType: 'json', codec: 'gzip', folderPath: 'x', maxRecordsPerFile: 250, ...over };
+	const report = await runExport(source, store, request);
+	return { lake, out, source, store, report, request };
+}
+
+const editManifest = (out: string, report: ExportReport, edit: (m: Record<string, any>) => void) => {
+	const path = join(out, report.manifestPath!);
+	const manifest = JSON.parse(readFileSync(path, 'utf8'));
+	edit(manifest);
+	writeFileSync(path, JSON.stringify(manifest));
+};
+
+describe('Verify Export engine', () => {
+	for (const fileType of ['json', 'parquet'] as const) {
+		it(`a good ${fileType} export passes every check`, async () => {
+			const { store, report } = await exported(`ok-${fileType}`, { fileType, codec: fileType === 'json' ? 'gzip' : 'snappy' });
+			const verdict = await verifyExport(store, { manifestPath: report.manifestPath! });
+			assert.deepEqual(verdict.problems, []);
+			assert.equal(verdict.ok, true);
+			assert.equal(verdict.files.length, 3);
+			for (const f of verdict.files) {
+				assert.equal(f.readable, true);
+				assert.equal(f.sha256.source, 'streamed');
+				assert.equal(f.sha256.actual, f.sha256.expected);
+				assert.equal(f.records.actual, f.records.expected);
+			}
+			assert.equal(verdict.totals.records, 600);
+			assert.equal(verdict.continuity.checked, true);
+		});
+	}
+
+	it('finds a missing file, a changed size, changed bytes and a wrong record count', async () => {
+		const { out, store, report } = await exported('broken');
+		const [a, b, c] = report.files;
+		rmSync(join(out, a.path));
+		writeFileSync(join(out, b.path), Buffer.concat([readFileSync(join(out, b.path)), Buffer.from('extra')]));
+		const bytes = readFileSync(join(out, c.path));
+		bytes[bytes.length - 12] ^= 0xff; // same size, different content
+		writeFileSync(join(out, c.path), bytes);
+		const verdict = await verifyExport(store, { manifestPath: report.manifestPath! });
+		assert.equal(verdict.ok, false);
+		const byName = Object.fromEntries(verdict.files.map((f) => [f.name, f]));
+		assert.deepEqual(byName[a.name].problems, ['file is missing']);
+		assert.ok(byName[b.name].problems.some((p) => /size is \d+ bytes, the manifest says/.test(p)));
+		assert.ok(byName[c.name].problems.some((p) => /SHA-256 is [0-9a-f]{64}, the manifest says/.test(p)));
+		assert.ok(byName[c.name].problems.some((p) => /gzip stream cannot be read|not valid JSON|newline/.test(p)), byName[c.name].problems.join('; '));
+	});
+
+	it('finds a record count that does not match', async () => {
+		const { out, store, report } = await exported('count');
+		editManifest(out, report, (m) => (m.exportResults[1].records += 1));
+		const verdict = await verifyExport(store, { manifestPath: report.manifestPath! });
+		assert.ok(verdict.problems.some((p) => /holds 250 records, the manifest says 251/.test(p)), verdict.problems.join('\n'));
+		assert.ok(verdict.problems.some((p) => /totals\.records is 600, the files add up to 601/.test(p)));
+	});
+
+	it('finds a truncated Parquet file and a codec other than the manifest says', async () => {
+		const { out, store, report } = await exported('pq', { fileType: 'parquet', codec: 'snappy' });
+		truncateSync(join(out, report.files[0].path), report.files[0].size - 10);
+		editManifest(out, report, (m) => (m.format.codec = 'gzip'));
+		const verdict = await verifyExport(store, { manifestPath: report.manifestPath!, checksums: false });
+		assert.ok(verdict.files[0].problems.some((p) => /Parquet footer cannot be read/.test(p)), verdict.files[0].problems.join('; '));
+		assert.ok(verdict.files[1].problems.some((p) => /Parquet codec is SNAPPY, the manifest says GZIP/.test(p)));
+		assert.equal(verdict.files[1].sha256.source, 'skipped');
+	});
+
+	it('reports files no manifest lists (left by a failed run)', async () => {
+		const { out, store, report } = await exported('orphan');
+		writeFileSync(join(out, report.folder, 'part-00000-deadbeef.json.gz'), 'half a file');
+		const verdict = await verifyExport(store, { manifestPath: report.manifestPath! });
+		assert.deepEqual(verdict.orphans, [`${report.folder}/part-00000-deadbeef.json.gz`]);
+		assert.equal(verdict.ok, false);
+		assert.equal((await verifyExport(store, { manifestPath: report.manifestPath!, checkOrphans: false })).ok, true);
+	});
+
+	it('a missing or malformed manifest is a clear error', async () => {
+		const { out, store, report } = await exported('nomanifest');
+		await assert.rejects(verifyExport(store, { manifestPath: `${report.folder}/manifest-x-0190a0a0-0000-7000-8000-000000000000.json` }), /does not exist: the export was never committed/);
+		writeFileSync(join(out, report.manifestPath!), '{"flowRunId": 1}');
+		await assert.rejects(verifyExport(store, { manifestPath: report.manifestPath! }), /missing or has malformed fields: flowRunId, datasetId, exportResults, window, mode/);
+		await assert.rejects(verifyExport(store, {}), /either a Manifest Path or a Dataset/);
+		await assert.rejects(verifyExport(store, { datasetId: 'other', folderPath: 'x' }), /no committed export of dataset "other"/);
+	});
+
+	it('checks window continuity: no gap, no overlap', async () => {
+		const { lake, out, source, store, report: first, request } = await exported('chain');
+		await addBatch({ dir: lake, datasetId: DS, records: 10, ingestedAt: new Date('2026-02-01T00:00:00Z'), seed: 'b4' });
+		const second = await runExport(source, store, { ...request, exportTime: '2026-11-22T06:00:00Z' });
+		await addBatch({ dir: lake, datasetId: DS, records: 10, ingestedAt: new Date('2026-03-01T00:00:00Z'), seed: 'b5' });
+		const third = await runExport(source, store, { ...request, exportTime: '2026-11-22T12:00:00Z' });
+
+		const good = await verifyExport(store, { datasetId: DS, folderPath: 'x' });
+		assert.equal(good.manifestPath, third.manifestPath, 'latest export found from the dataset id');
+		assert.deepEqual(good.continuity.problems, []);
+		assert.equal(good.continuity.chain.length, 3);
+		const atTime = await verifyExport(store, { datasetId: DS, folderPath: 'x', exportTime: '2026-11-22T06:00:40Z' });
+		assert.equal(atTime.manifestPath, second.manifestPath, 'export found from its export time');
+
+		editManifest(out, second, (m) => (m.window.from = '2026-01-01T06:00:00.000Z'));
+		const overlap = await verifyExport(store, { manifestPath: third.manifestPath! });
+		assert.ok(overlap.continuity.problems.some((p) => /^overlap between .* \(to 2026-01-01T12:00:00.000Z\) and .* \(from 2026-01-01T06:00:00.000Z\)$/.test(p)), overlap.continuity.problems.join('\n'));
+
+		editManifest(out, second, (m) => (m.window.from = first.window.to));
+		rmSync(join(out, second.manifestPath!));
+		const gap = await verifyExport(store, { manifestPath: third.manifestPath! });
+		assert.equal(gap.ok, false);
+		assert.ok(gap.continuity.problems.some((p) => /^gap between /.test(p)), gap.continuity.problems.join('\n'));
+	});
+});

@@ -1,0 +1,262 @@
+/**
+ * Workflows run through n8n's own engine (n8n-core WorkflowExecute): the example workflow,
+ * an incremental sequence whose exports add up to the lake exactly, full mode, error-output
+ * routing, continue-on-fail, node-level parameter errors, and the credential test.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { ICredentialsDecrypted, INode, NodeOperationError } from 'n8n-workflow';
+import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
+import { localFolderConnectionTest } from '../nodes/shared/context';
+import { canonicalRecords, readFiles } from './helpers/duckdb';
+import { filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
+import { runWorkflow, type WorkflowJson } from './harness/engine';
+
+const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
+
+/** The example workflow pointed at a lake and a trigger time. */
+function example(lake: string, time: string, tweak: (nodes: Record<string, INode>) => void = () => undefined): WorkflowJson {
+	const workflow = structuredClone(EXAMPLE);
+	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n]));
+	for (const node of workflow.nodes) if ('lakePath' in node.parameters) node.parameters.lakePath = lake;
+	nodes['Schedule Trigger'].parameters.testTime = time;
+	tweak(nodes);
+	return workflow;
+}
+
+const CREDENTIAL = 'local-exports';
+
+describe('workflows through n8n-core WorkflowExecute', () => {
+	const lake = tempDir('wf-lake');
+	const out = tempDir('wf-out');
+	const credentials = { [CREDENTIAL]: { rootPath: out } };
+
+	before(async () => {
+		await generateLake({ dir: lake, records: 400, seed: 'workflow', batches: 2 });
+	});
+
+	it('Schedule → List → Export → Verify: every eligible dataset exported and verified', async () => {
+		const result = await runWorkflow(example(lake, '2026-11-22T06:00:27.512Z'), credentials);
+		assert.equal(result.error, undefined, result.error?.message);
+		const listed = result.output('List Eligible Datasets');
+		assert.ok(listed.length >= 8);
+		assert.ok(listed.every((d) => d.eligible === true), 'onlyEligible filters the rest out');
+		assert.ok(!listed.some((d) => d.id === 'ajo_surfaces_dataset'), 'the empty dataset is not listed as eligible');
+		assert.equal(listed[0].scheduledTime, '2026-11-22T06:00:27.512+00:00', "the trigger's time rides along");
+
+		const reports = result.output('Export Dataset');
+		assert.equal(reports.length, listed.length, 'one output item per dataset');
+		for (const report of reports) {
+			assert.equal(report.status, 'committed');
+			assert.equal(report.exportTime, '2026-11-22T06:00:00.000Z', 'export time is the trigger time floored to the minute');
+			assert.match(String(report.folder), /^exports\/[a-z_]+\/exportTime=202611220600$/);
+			assert.ok((report.totals as { records: number }).records > 0);
+		}
+		const items = result.items('Export Dataset');
+		assert.deepEqual(items.map((i) => i.pairedItem), listed.map((_, i) => ({ item: i })));
+		const verdicts = result.output('Verify Export');
+		assert.equal(verdicts.length, reports.length);
+		assert.ok(verdicts.every((v) => v.ok === true));
+		assert.deepEqual(result.errors('Export Dataset'), []);
+		assert.deepEqual(result.errors('Verify Export'), []);
+	});
+
+	it('List Eligible Datasets gives the reason for every dataset that is not eligible', async () => {
+		const result = await runWorkflow(
+			example(lake, '2026-11-22T06:00:00Z', (n) => {
+				n['List Eligible Datasets'].parameters = { ...n['List Eligible Datasets'].parameters, onlyEligible: false, entitledTier: 'Prime' };
+			}),
+			credentials,
+		);
+		const listed = Object.fromEntries(result.output('List Eligible Datasets').map((d) => [d.id, d]));
+		assert.equal(listed.ajo_surfaces_dataset.eligible, false);
+		assert.equal(listed.ajo_surfaces_dataset.reason, 'the dataset is empty');
+		assert.equal(listed.ode_decisionevents_prod_decisioning.eligible, false);
+		assert.match(String(listed.ode_decisionevents_prod_decisioning.reason), /tier not entitled: the dataset needs Ultimate, the entitlement is Prime/);
+		const feedback = listed.ajo_message_feedback_event_dataset;
+		assert.equal(feedback.kind, 'event');
+		assert.equal(feedback.tier, 'Prime');
+		assert.equal(feedback.recordCount, 400);
+		assert.equal(feedback.batchCount, 2);
+		assert.equal(feedback.lastIngestedAt, '2026-01-01T06:00:00.000Z');
+		assert.match(String(feedback.schemaSummary), /profileId: long/);
+		// filters
+		const filtered = await runWorkflow(
+			example(lake, '2026-11-22T06:00:00Z', (n) => {
+				n['List Eligible Datasets'].parameters = { ...n['List Eligible Datasets'].parameters, filters: { match: 'tracking', kinds: ['event'] } };
+			}),
+			credentials,
+		);
+		assert.deepEqual(filtered.output('List Eligible Datasets').map((d) => d.id).sort(), ['ajo_email_tracking_experience_event_dataset', 'ajo_push_tracking_experience_event_dataset']);
+	});
+
+	it('incremental over three added batches: the union of exports equals the lake, no duplicates', async () => {
+		const incLake = tempDir('inc-lake');
+		const incOut = tempDir('inc-out');
+		const DS = 'ajo_email_tracking_experience_event_dataset';
+		await generateLake({ dir: incLake, records: 500, seed: 'inc', batches: 2, datasets: [DS] });
+		const only = (n: Record<string, INode>) => {
+			n['List Eligible Datasets'].parameters.filters = { match: DS };
+		};
+		const runs = [];
+		for (let step = 0; step < 4; step++) {
+			if (step > 0) {
+				await addBatch({ dir: incLake, datasetId: DS, records: 100 + step, ingestedAt: new Date(Date.UTC(2026, 1, step)), seed: `step${step}`, firstIndex: 1000 * step });
+			}
+			const result = await runWorkflow(example(incLake, `2026-11-22T${String(step * 6).padStart(2, '0')}:00:00Z`, only), { [CREDENTIAL]: { rootPath: incOut } });
+			assert.equal(result.error, undefined);
+			const [report] = result.output('Export Dataset');
+			runs.push(report);
+			assert.equal(result.output('Verify Export')[0].ok, true);
+		}
+		assert.deepEqual(runs.map((r) => (r.totals as { records: number }).records), [500, 101, 102, 103]);
+		assert.deepEqual(runs.map((r) => (r.window as { batches: number }).batches), [2, 1, 1, 1]);
+		const exportedFiles = filesUnder(incOut).filter((p) => p.endsWith('.parquet')).map((p) => join(incOut, p));
+		const schema = sampleSchema(SAMPLE_DATASETS.find((d) => d.id === DS)!);
+		const exported = canonicalRecords(schema, await readFiles(exportedFiles));
+		const source = canonicalRecords(schema, await readFiles(lakeFiles(incLake, DS)));
+		assert.equal(exported.length, 806);
+		assert.equal(new Set(exported).size, exported.length, 'no record exported twice');
+		assert.deepEqual(exported, source);
+		// a fifth run with nothing new is visible and verifiable
+		const idle = await runWorkflow(example(incLake, '2026-11-23T00:00:00Z', only), { [CREDENTIAL]: { rootPath: incOut } });
+		assert.equal(idle.output('Export Dataset')[0].status, 'nothing-new');
+		const verdict = idle.output('Verify Export')[0];
+		assert.equal(verdict.ok, true);
+		assert.equal((verdict.continuity as { chain: unknown[] }).chain.length, 5);
+	});
+
+	it('full mode: every run is a complete snapshot', async () => {
+		const fullOut = tempDir('full-out');
+		const full = (time: string) =>
+			runWorkflow(
+				example(lake, time, (n) => {
+					n['List Eligible Datasets'].parameters.filters = { match: 'journeys' };
+					Object.assign(n['Export Dataset'].parameters, { mode: 'full', fileType: 'json', jsonCompression: 'gzip' });
+				}),
+				{ [CREDENTIAL]: { rootPath: fullOut } },
+			);
+		const a = (await full('2026-11-22T00:00:00Z')).output('Export Dataset')[0];
+		const b = (await full('2026-11-23T00:00:00Z')).output('Export Dataset')[0];
+		assert.equal((a.totals as { records: number }).records, 8);
+		assert.equal((b.totals as { records: number }).records, 8);
+		assert.notEqual(a.folder, b.folder);
+		assert.ok((a.files as Array<{ name: string }>).every((f) => f.name.endsWith('.json.gz')));
+	});
+
+	describe('errors', () => {
+		const itemsThen = (items: unknown[], exportParams: Record<string, unknown>, onError?: INode['onError']): WorkflowJson => ({
+			nodes: [
+				{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(items) } },
+				{
+					id: '2',
+					name: 'Export Dataset',
+					type: 'n8n-nodes-dataset-export.exportDataset',
+					typeVersion: 1,
+					position: [200, 0],
+					...(onError ? { onError } : {}),
+					parameters: {
+						lakePath: lake,
+						dataset: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+						destination: 'localFolder',
+						folderPath: 'errors',
+						mode: 'full',
+						fileType: 'json',
+						jsonCompression: 'gzip',
+						includeManifest: true,
+						options: {},
+						...exportParams,
+					},
+					credentials: { datasetExportLocalFolderApi: { id: CREDENTIAL, name: 'Local exports' } },
+				},
+			],
+			connections: { Items: { main: [[{ node: 'Export Dataset', type: 'main', index: 0 }]] } },
+		});
+
+		it('a failing dataset goes to the error output with the detail on item.error; the others go on', async () => {
+			const result = await runWorkflow(itemsThen([{ id: 'journeys' }, { id: 'no_such_dataset' }, { id: 'ajo_push_profile_dataset' }], {}, 'continueErrorOutput'), credentials);
+			assert.equal(result.error, undefined);
+			const ok = result.output('Export Dataset');
+			assert.deepEqual(ok.map((r) => r.datasetId), ['journeys', 'ajo_push_profile_dataset']);
+			const failed = result.errors('Export Dataset');
+			assert.equal(failed.length, 1);
+			assert.match(String(failed[0].json.error), /dataset "no_such_dataset" does not exist/);
+			const error = failed[0].error as NodeOperationError;
+			assert.match(String(error.description), /Check the parameter "Dataset"/);
+			assert.equal(error.context.datasetId, 'no_such_dataset');
+			assert.equal(error.context.parameter, 'datasetId');
+			assert.equal(error.context.itemIndex, 1);
+			assert.deepEqual(failed[0].pairedItem, { item: 1 });
+		});
+
+		it('continue (regular output): error items stay in the main output', async () => {
+			const result = await runWorkflow(itemsThen([{ id: 'no_such_dataset' }, { id: 'journeys' }], {}, 'continueRegularOutput'), credentials);
+			const items = result.output('Export Dataset');
+			assert.equal(items.length, 2);
+			assert.match(String(items[0].error), /does not exist/);
+			assert.equal(items[1].status, 'committed');
+		});
+
+		it('without error handling the workflow stops with a NodeOperationError naming the parameter', async () => {
+			const cases: Array<[Record<string, unknown>, RegExp, string]> = [
+				[{ folderPath: '../outside' }, /Folder Path "\.\.\/outside" must not contain/, 'Folder Path'],
+				[{ options: { folderTemplate: '%DATASET_ID%/%WHEN%' } }, /unknown macro %WHEN%/, 'Options › Folder Template'],
+				[{ options: { maxRecordsPerFile: -1 } }, /Max Records per File must be a whole number above 0/, 'Options › Max Records per File'],
+				[{ options: { startDate: '2026-05-01T00:00:00Z', endDate: '2026-04-01T00:00:00Z' } }, /End Date .* is before Start Date/, 'Options › End Date'],
+				[{ dataset: { __rl: true, mode: 'id', value: '={{ $json.nothing ?? "" }}' } }, /Dataset is empty/, 'Dataset'],
+				[{ mode: 'incremental', includeManifest: false }, /Include Manifest must be on/, 'Include Manifest'],
+			];
+			for (const [params, message, parameter] of cases) {
+				const before = filesUnder(out);
+				const result = await runWorkflow(itemsThen([{ id: 'journeys' }], params), credentials);
+				const error = result.error as NodeOperationError | undefined;
+				assert.ok(error, `an error for ${JSON.stringify(params)}`);
+				assert.match(error.message, message);
+				assert.equal(error.description, `Check the parameter "${parameter}".`);
+				assert.deepEqual(filesUnder(out), before, 'nothing written');
+			}
+		});
+
+		it('a destination folder that does not exist names the credential', async () => {
+			const result = await runWorkflow(itemsThen([{ id: 'journeys' }], {}, 'continueErrorOutput'), { [CREDENTIAL]: { rootPath: join(out, 'missing') } });
+			const [failed] = result.errors('Export Dataset');
+			assert.match(String(failed.json.error), /Destination: the destination folder .*missing does not exist/);
+			assert.match(String((failed.error as NodeOperationError).description), /destination credential/);
+		});
+
+		it('a failed verification goes to the error output with the verdict', async () => {
+			const verifyOut = tempDir('verify-out');
+			const first = await runWorkflow(example(lake, '2026-11-22T00:00:00Z', (n) => (n['List Eligible Datasets'].parameters.filters = { match: 'journeys' })), { [CREDENTIAL]: { rootPath: verifyOut } });
+			const report = first.output('Export Dataset')[0] as { files: Array<{ path: string }>; manifestPath: string };
+			writeFileSync(join(verifyOut, report.files[0].path), 'tampered');
+			const workflow: WorkflowJson = {
+				nodes: [
+					{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify([{ manifestPath: report.manifestPath }]) } },
+					{ ...EXAMPLE.nodes.find((n) => n.name === 'Verify Export')!, position: [200, 0] },
+				],
+				connections: { Items: { main: [[{ node: 'Verify Export', type: 'main', index: 0 }]] } },
+			};
+			const result = await runWorkflow(workflow, { [CREDENTIAL]: { rootPath: verifyOut } });
+			assert.deepEqual(result.output('Verify Export'), []);
+			const [failed] = result.errors('Verify Export');
+			const error = failed.error as NodeOperationError;
+			assert.match(String(failed.json.error), /Export of journeys failed verification: .*size is 8 bytes/);
+			assert.match(String(error.description), /SHA-256 is [0-9a-f]{64}, the manifest says/);
+			const verdict = error.context.verdict as { ok: boolean; files: Array<{ ok: boolean }> };
+			assert.equal(verdict.ok, false);
+			assert.equal(verdict.files[0].ok, false);
+		});
+	});
+
+	it('the credential test accepts a writable folder and explains a wrong one', async () => {
+		const test = (rootPath: string) =>
+			localFolderConnectionTest.call({} as never, { id: 'x', name: 'x', type: 'datasetExportLocalFolderApi', data: { rootPath } } as ICredentialsDecrypted);
+		assert.deepEqual(await test(out), { status: 'OK', message: 'The folder exists and is writable' });
+		const wrong = await test('/nonexistent/folder');
+		assert.equal(wrong.status, 'Error');
+		assert.match(wrong.message, /does not exist/);
+		assert.equal((await test('')).status, 'Error');
+	});
+});
