@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Manifest } from '../../lib/export/manifest';
 import { runExport, type ExportReport, type ExportRequest } from '../../lib/export/run';
 import { addBatch, generateLake } from '../../lib/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
@@ -22,7 +23,7 @@ async function exported(label: string, over: Partial<ExportRequest> = {}) {
 	return { lake, out, source, store, report, request };
 }
 
-const editManifest = (out: string, report: ExportReport, edit: (m: Record<string, any>) => void) => {
+const editManifest = (out: string, report: ExportReport, edit: (m: Manifest) => void) => {
 	const path = join(out, report.manifestPath!);
 	const manifest = JSON.parse(readFileSync(path, 'utf8'));
 	edit(manifest);
