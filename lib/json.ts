@@ -5,101 +5,104 @@
  * Datasets carry 64-bit ids, so every JSON read and write in the package goes through here:
  * integer literals outside Number's safe range parse to BigInt, and BigInt values are written
  * back as plain integer literals (what DuckDB, Spark and jq read as BIGINT).
+ *
+ * Both directions stay on V8's native JSON code (no per-value reviver or replacer callbacks):
+ * big literals are found with a regex, quoted with a marker before parsing and turned into
+ * BigInts by a walk that stops when all are found; on the way out BigInts serialise to the
+ * marker through a temporary toJSON, and one regex pass turns markers back into literals.
  */
+import { attempt } from './errors';
 
- import { attempt } from './errors';
-
-const SENTINEL = '\u0000n8nbig:';
-const SENTINEL_JSON = /"\\u0000n8nbig:(-?\d+)"/g;
+const MARK = '\u0000n8nbig:';
+const MARK_JSON = '\\u0000n8nbig:';
+const MARKED_JSON = /"\\u0000n8nbig:(-?\d+)"/g;
 /** Any run of 16+ digits may be an unsafe integer; shorter ones never are. */
 const MAYBE_BIG = /\d{16}/;
+const BIG_LITERAL = /-?\d{16,}(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 
-type SourceReviver = (key: string, value: unknown, context?: { source?: string }) => unknown;
-
-const supportsSourceText = (() => {
-	let seen = false;
-	JSON.parse('1', ((_k: string, v: unknown, ctx?: { source?: string }) => {
-		seen = typeof ctx?.source === 'string';
-		return v;
-	}) as SourceReviver as never);
-	return seen;
-})();
-
-function isUnsafeIntegerLiteral(literal: string): boolean {
-	return !/[.eE]/.test(literal) && !Number.isSafeInteger(Number(literal));
-}
-
-const sourceReviver: SourceReviver = (_key, value, context) => {
-	if (typeof value === 'number' && context?.source && isUnsafeIntegerLiteral(context.source)) {
-		return BigInt(context.source);
+/** Replace marked strings by BigInts, stopping once `count` were found. */
+function reviveMarked(value: unknown, remaining: { count: number }): unknown {
+	if (typeof value === 'string') return value.startsWith(MARK) ? (remaining.count--, BigInt(value.slice(MARK.length))) : value;
+	if (value === null || typeof value !== 'object') return value;
+	if (Array.isArray(value)) {
+		for (let i = 0; i < value.length && remaining.count > 0; i++) value[i] = reviveMarked(value[i], remaining);
+		return value;
+	}
+	const record = value as Record<string, unknown>;
+	for (const key in record) {
+		if (remaining.count <= 0) break;
+		const v = record[key];
+		if (typeof v === 'string' ? v.startsWith(MARK) : v !== null && typeof v === 'object') record[key] = reviveMarked(v, remaining);
 	}
 	return value;
-};
-
-const sentinelReviver = (_key: string, value: unknown) =>
-	typeof value === 'string' && value.startsWith(SENTINEL) ? BigInt(value.slice(SENTINEL.length)) : value;
-
-/** Quote unsafe integer literals (outside strings) so JSON.parse keeps their digits. */
-function quoteBigIntegers(text: string): string {
-	let out = '';
-	let last = 0;
-	let inString = false;
-	for (let i = 0; i < text.length; i++) {
-		const c = text.charCodeAt(i);
-		if (inString) {
-			if (c === 92 /* \ */) i++;
-			else if (c === 34 /* " */) inString = false;
-			continue;
-		}
-		if (c === 34) {
-			inString = true;
-			continue;
-		}
-		if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
-			let j = i + 1;
-			while (j < text.length && /[0-9.eE+-]/.test(text[j])) j++;
-			const literal = text.slice(i, j);
-			if (literal.length >= 16 && isUnsafeIntegerLiteral(literal) && /^-?\d+$/.test(literal)) {
-				out += text.slice(last, i) + '"\\u0000n8nbig:' + literal + '"'; // the escaped form of SENTINEL
-				last = j;
-			}
-			i = j - 1;
-		}
-	}
-	return last === 0 ? text : out + text.slice(last);
 }
 
 /** JSON.parse that returns BigInt for integers outside Number's safe range. */
 export function parseJson(text: string): unknown {
 	if (!MAYBE_BIG.test(text)) return JSON.parse(text);
-	if (supportsSourceText) return JSON.parse(text, sourceReviver as never);
-	const quoted = quoteBigIntegers(text);
-	return quoted === text ? JSON.parse(text) : JSON.parse(quoted, sentinelReviver);
+	let out = '';
+	let last = 0;
+	let count = 0;
+	// string state, advanced quote by quote with indexOf (native) up to each candidate
+	let scanned = 0;
+	let inString = false;
+	BIG_LITERAL.lastIndex = 0;
+	for (let match = BIG_LITERAL.exec(text); match; match = BIG_LITERAL.exec(text)) {
+		const start = match.index;
+		for (let q = text.indexOf('"', scanned); q >= 0 && q < start; q = text.indexOf('"', scanned)) {
+			let backslashes = 0;
+			while (text.charCodeAt(q - 1 - backslashes) === 92) backslashes++;
+			if (backslashes % 2 === 0) inString = !inString;
+			scanned = q + 1;
+		}
+		if (inString) continue;
+		const literal = match[0];
+		const before = text.charCodeAt(start - 1);
+		const partOfNumber = (before >= 48 && before <= 57) || before === 46 || before === 101 || before === 69 || before === 43;
+		if (partOfNumber || /[.eE]/.test(literal) || Number.isSafeInteger(Number(literal))) continue;
+		out += text.slice(last, start) + '"' + MARK_JSON + literal + '"';
+		last = start + literal.length;
+		count++;
+	}
+	if (!count) return JSON.parse(text);
+	return reviveMarked(JSON.parse(out + text.slice(last)), { count });
 }
 
-const bigintReplacer = (_key: string, value: unknown) =>
-	typeof value === 'bigint' ? SENTINEL + value.toString() : value;
+const bigintProto = BigInt.prototype as unknown as { toJSON?: () => string };
+
+function markBigInt(this: bigint): string {
+	return MARK + this.toString();
+}
+
+/** Run JSON.stringify with BigInts serialising as markers (restoring BigInt.prototype after). */
+function withBigIntMarks<T>(fn: () => T): T {
+	const previous = Object.getOwnPropertyDescriptor(bigintProto, 'toJSON');
+	Object.defineProperty(bigintProto, 'toJSON', { value: markBigInt, configurable: true, writable: true });
+	try {
+		return fn();
+	} finally {
+		if (previous) Object.defineProperty(bigintProto, 'toJSON', previous);
+		else delete bigintProto.toJSON;
+	}
+}
+
+const unmark = (text: string) => (text.includes(MARK_JSON) ? text.replace(MARKED_JSON, '$1') : text);
 
 /** JSON.stringify that writes BigInt values as integer literals. */
 export function stringifyJson(value: unknown, space?: number): string {
 	const plain = attempt(() => JSON.stringify(value, null, space));
 	if (plain.ok) return plain.value;
-	// BigInts need the replacer; any other problem (a cycle) throws again from here
-	return JSON.stringify(value, bigintReplacer, space).replace(SENTINEL_JSON, '$1');
+	// BigInts need marking; any other problem (a cycle) throws again from here
+	return unmark(withBigIntMarks(() => JSON.stringify(value, null, space)));
 }
 
-/**
- * Serialiser for a stream of records that may hold BigInts: once one record needed the slow
- * path, later ones go straight to it instead of throwing first.
- */
-export function makeRecordStringifier(): (record: unknown) => string {
-	let sawBigInt = false;
-	return (record) => {
-		if (!sawBigInt) {
-			const plain = attempt(() => JSON.stringify(record));
-			if (plain.ok) return plain.value;
-			sawBigInt = plain.error instanceof TypeError && /BigInt/i.test(plain.error.message);
-		}
-		return JSON.stringify(record, bigintReplacer).replace(SENTINEL_JSON, '$1');
-	};
+/** NDJSON text for records (one line each, newline-terminated), BigInts as integer literals. */
+export function stringifyLines(records: readonly unknown[]): string {
+	return unmark(
+		withBigIntMarks(() => {
+			let text = '';
+			for (let i = 0; i < records.length; i++) text += JSON.stringify(records[i]) + '\n';
+			return text;
+		}),
+	);
 }

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createEncoder, CODECS, formatProblem, type Codec, type Encoder, type EncodedFile, type FileType } from '../format';
 import { attempt, attemptAsync } from '../errors';
 import { stringifyJson } from '../json';
-import { SourceError, type BatchInfo, type DatasetInfo, type DatasetRecord, type Source } from '../source/types';
+import { sliceChunk, SourceError, type BatchInfo, type DatasetInfo, type RecordChunk, type Source } from '../source/types';
 import { baseName, cleanPath, joinPath, parentOf, writeText } from '../storage/common';
 import { StoreError, type Store, type Upload } from '../storage/types';
 import { findLatestManifest, manifestName, MANIFEST_VERSION, type ExportWindow, type Manifest, type ManifestFile } from './manifest';
@@ -277,12 +277,12 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		const result = await open.upload.done;
 		written.push({ path: result.path, name: baseName(result.path), size: result.size, records: open.records, sha256: result.sha256 });
 	};
-	const writeChunk = async (chunk: DatasetRecord[]) => {
+	const writeChunk = async (chunk: RecordChunk) => {
 		let offset = 0;
 		while (offset < chunk.length) {
 			const file = current ?? (await openFile());
 			const take = Math.min(chunk.length - offset, maxRecords - file.records, sliceFor(file));
-			await file.file.write(offset === 0 && take === chunk.length ? chunk : chunk.slice(offset, offset + take));
+			await file.file.write(offset === 0 && take === chunk.length ? chunk : sliceChunk(chunk, offset, offset + take));
 			file.records += take;
 			offset += take;
 			totalRecords += take;
@@ -292,7 +292,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 
 	const streamed = await attemptAsync(async () => {
 		for (const batch of p.batches) {
-			for await (const chunk of source.readBatch(p.dataset, batch, { signal: request.signal })) {
+			for await (const chunk of source.readBatch(p.dataset, batch, { signal: request.signal, jsonText: p.encoder.usesJsonText })) {
 				request.signal?.throwIfAborted();
 				await writeChunk(chunk);
 				request.onProgress?.({

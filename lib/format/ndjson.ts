@@ -4,8 +4,8 @@
  */
 import type { Writable } from 'node:stream';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
-import { makeRecordStringifier } from '../json';
-import type { DatasetRecord } from '../source/types';
+import { stringifyLines } from '../json';
+import { RAW_JSON, type RecordChunk } from '../source/types';
 import { endSink, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
 
 export interface NdjsonOptions {
@@ -17,7 +17,6 @@ class NdjsonFile implements EncodedFile {
 	bytesOut = 0;
 	/** Uncompressed bytes handed to gzip, and the compression ratio seen so far. */
 	private rawIn = 0;
-	private readonly stringify = makeRecordStringifier();
 	private readonly gzip;
 	private readonly done: Promise<void> | undefined;
 
@@ -52,10 +51,10 @@ class NdjsonFile implements EncodedFile {
 		return this.gzip ? Math.max(this.bytesOut, Math.round(this.rawIn * this.learned.ratio)) : this.bytesOut;
 	}
 
-	async write(records: DatasetRecord[]): Promise<void> {
+	async write(records: RecordChunk): Promise<void> {
 		if (!records.length) return;
-		let text = '';
-		for (let i = 0; i < records.length; i++) text += this.stringify(records[i]) + '\n';
+		const raw = records[RAW_JSON];
+		const text = raw ? raw.join('\n') + '\n' : stringifyLines(records);
 		const bytes = Buffer.from(text, 'utf8');
 		if (this.gzip) {
 			this.rawIn += bytes.length;
@@ -87,6 +86,7 @@ export function ndjsonEncoder(codec: Codec, options: NdjsonOptions = {}): Encode
 		codec,
 		extension: codec === 'gzip' ? '.json.gz' : '.json',
 		contentType: codec === 'gzip' ? 'application/gzip' : 'application/x-ndjson',
+		usesJsonText: true,
 		open: (sink) => new NdjsonFile(sink, codec, options, learned),
 	};
 }

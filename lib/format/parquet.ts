@@ -106,7 +106,22 @@ export function parquetSchema(schema: Schema): SchemaElement[] {
 const MIN_INT32 = -2147483648;
 const MAX_INT32 = 2147483647;
 
-/** A converter from a record value to what hyparquet-writer takes for the field's column. */
+const DAY_MS = 86_400_000;
+
+/** Milliseconds since the epoch of a timestamp value, or NaN. */
+function epochMs(v: unknown): number {
+	if (typeof v === 'string') return Date.parse(v);
+	if (v instanceof Date) return v.getTime();
+	if (typeof v === 'number') return v;
+	return NaN;
+}
+
+/**
+ * A converter from a record value to what hyparquet-writer takes for the field's column.
+ * Nested objects and lists are normalised in place (the records are this export's own), and
+ * timestamps and dates become plain numbers (µs, days) rather than Date objects: no allocation
+ * per value on the hot path.
+ */
 function converterFor(field: Omit<Field, 'name'>, path: string): Convert {
 	const nullable = field.nullable !== false;
 	const wrap = (convert: Convert): Convert => (value) => {
@@ -118,7 +133,7 @@ function converterFor(field: Omit<Field, 'name'>, path: string): Convert {
 	};
 	switch (field.type) {
 		case 'string':
-			return wrap((v) => (typeof v === 'string' ? v : typeof v === 'object' && !(v instanceof Date) ? stringifyJson(v) : v instanceof Date ? v.toISOString() : String(v)));
+			return wrap((v) => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : typeof v === 'object' ? stringifyJson(v) : String(v)));
 		case 'json':
 			return wrap((v) => stringifyJson(v));
 		case 'int':
@@ -130,13 +145,14 @@ function converterFor(field: Omit<Field, 'name'>, path: string): Convert {
 		case 'long':
 			return wrap((v) => {
 				if (typeof v === 'bigint') return v;
-				if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+				if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
 				if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
 				throw bad(path, 'a 64-bit integer', v);
 			});
 		case 'double':
 			return wrap((v) => {
-				const n = typeof v === 'number' ? v : typeof v === 'bigint' || (typeof v === 'string' && v.trim() !== '') ? Number(v) : NaN;
+				if (typeof v === 'number') return v;
+				const n = typeof v === 'bigint' || (typeof v === 'string' && v.trim() !== '') ? Number(v) : NaN;
 				if (Number.isNaN(n) && v !== 'NaN') throw bad(path, 'a number', v);
 				return n;
 			});
@@ -149,33 +165,40 @@ function converterFor(field: Omit<Field, 'name'>, path: string): Convert {
 			});
 		case 'timestamp':
 			return wrap((v) => {
-				const d = v instanceof Date ? v : typeof v === 'string' || typeof v === 'number' ? new Date(v) : undefined;
-				if (!d || Number.isNaN(d.getTime())) throw bad(path, 'a timestamp', v);
-				return d;
+				const ms = epochMs(v);
+				if (!Number.isFinite(ms)) throw bad(path, 'a timestamp', v);
+				return ms * 1000;
 			});
 		case 'date':
 			return wrap((v) => {
-				const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v.length === 10 ? v + 'T00:00:00Z' : v) : undefined;
-				if (!d || Number.isNaN(d.getTime())) throw bad(path, 'a date', v);
-				return d;
+				const ms = typeof v === 'string' && v.length === 10 ? Date.parse(v + 'T00:00:00Z') : epochMs(v);
+				if (!Number.isFinite(ms)) throw bad(path, 'a date', v);
+				return Math.floor(ms / DAY_MS);
 			});
 		case 'object': {
 			const children = (field.fields ?? []).map((f) => [f.name, converterFor(f, `${path}.${f.name}`)] as const);
 			return wrap((v) => {
 				if (typeof v !== 'object' || Array.isArray(v) || v instanceof Date) throw bad(path, 'an object', v);
-				const source = v as Record<string, unknown>;
-				const out: Record<string, unknown> = {};
-				for (const [name, convert] of children) out[name] = convert(source[name]);
-				return out;
+				const record = v as Record<string, unknown>;
+				for (let i = 0; i < children.length; i++) {
+					const [name, convert] = children[i];
+					const before = record[name];
+					const after = convert(before);
+					if (after !== before) record[name] = after;
+				}
+				return record;
 			});
 		}
 		case 'array': {
 			const item = converterFor(field.items ?? { type: 'json' }, `${path}[]`);
 			return wrap((v) => {
 				if (!Array.isArray(v)) throw bad(path, 'a list', v);
-				const out = new Array(v.length);
-				for (let i = 0; i < v.length; i++) out[i] = item(v[i]);
-				return out;
+				for (let i = 0; i < v.length; i++) {
+					const before = v[i];
+					const after = item(before);
+					if (after !== before) v[i] = after;
+				}
+				return v;
 			});
 		}
 	}
@@ -307,6 +330,7 @@ export function parquetEncoder(schema: Schema, codec: Codec, options: ParquetOpt
 		codec,
 		extension: '.parquet',
 		contentType: 'application/vnd.apache.parquet',
+		usesJsonText: false,
 		open: (sink) => new ParquetFile(sink, schema, codec, options, learned),
 	};
 }

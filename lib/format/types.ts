@@ -23,6 +23,8 @@ export interface Encoder {
 	/** File name suffix, e.g. `.json.gz` or `.parquet`. */
 	readonly extension: string;
 	readonly contentType: string;
+	/** The encoder writes a chunk's RAW_JSON text when it has one (see ReadOptions.jsonText). */
+	readonly usesJsonText: boolean;
 	open(sink: Writable): EncodedFile;
 }
 

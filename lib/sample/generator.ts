@@ -428,6 +428,13 @@ async function* recordStream(template: Template, r: Rand, count: number, firstIn
 	}
 }
 
+/** Records of a sample dataset, generated in chunks (for benchmarks and tests). */
+export function sampleRecords(datasetId: string, count: number, r: Rand, from = DEFAULT_START, to = new Date(DEFAULT_START.getTime() + BATCH_SPACING_MS)): AsyncGenerator<DatasetRecord[]> {
+	const dataset = SAMPLE_DATASETS.find((d) => d.id === datasetId);
+	if (!dataset) throw new Error(`unknown sample dataset "${datasetId}"`);
+	return recordStream(TEMPLATES[dataset.template], r, count, 0, from, to);
+}
+
 export interface AddBatchOptions {
 	dir: string;
 	datasetId: string;

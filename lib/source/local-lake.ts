@@ -222,7 +222,7 @@ export class LocalLakeSource implements Source {
 		for (const file of batch.files) {
 			const format = formatFromName(file);
 			if (!format) throw new SourceError(`lake file ${file} has no known format`, 'unreadable');
-			yield* readFile(file, format, dataset.schema, chunkSize, options.signal);
+			yield* readFile(file, format, dataset.schema, chunkSize, options.signal, options.jsonText);
 		}
 	}
 }

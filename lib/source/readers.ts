@@ -14,7 +14,7 @@ import { compressors } from 'hyparquet-compressors';
 import { attempt, attemptAsync } from '../errors';
 import { parseJson } from '../json';
 import type { Field, Schema } from '../schema';
-import { SourceError, type DatasetRecord } from './types';
+import { RAW_JSON, SourceError, type DatasetRecord, type RecordChunk } from './types';
 
 export type FileFormat = 'ndjson' | 'json' | 'csv' | 'parquet';
 
@@ -64,29 +64,30 @@ function malformed(path: string, line: number, problem: string): SourceError {
 	return new SourceError(`malformed record in ${path} at line ${line}: ${problem}`, 'malformed');
 }
 
-/** Yields text lines with their 1-based numbers, across chunk boundaries. */
-async function* lines(path: string, signal?: AbortSignal): AsyncGenerator<[string, number]> {
+/** Yields the complete text lines of each decoded chunk, with the 1-based number of the first. */
+async function* lines(path: string, signal?: AbortSignal): AsyncGenerator<[string[], number]> {
 	const decoder = new StringDecoder('utf8');
 	let rest = '';
-	let lineNo = 0;
+	let lineNo = 1;
 	try {
 		for await (const chunk of await openText(path)) {
 			signal?.throwIfAborted();
 			const text = rest + decoder.write(chunk as Buffer);
-			let start = 0;
-			let nl: number;
-			while ((nl = text.indexOf('\n', start)) >= 0) {
-				lineNo++;
-				yield [text.slice(start, nl), lineNo];
-				start = nl + 1;
+			const cut = text.lastIndexOf('\n');
+			if (cut < 0) {
+				rest = text;
+				continue;
 			}
-			rest = text.slice(start);
+			const complete = text.slice(0, cut).split('\n');
+			rest = text.slice(cut + 1);
+			yield [complete, lineNo];
+			lineNo += complete.length;
 		}
 		rest += decoder.end();
 	} catch (error) {
 		throw unreadable(path, error);
 	}
-	if (rest.length) yield [rest, lineNo + 1];
+	if (rest.length) yield [[rest], lineNo];
 }
 
 function asRecord(value: unknown, path: string, line: number): DatasetRecord {
@@ -96,24 +97,35 @@ function asRecord(value: unknown, path: string, line: number): DatasetRecord {
 	return value as DatasetRecord;
 }
 
-export async function* readNdjson(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<DatasetRecord[]> {
-	let chunk: DatasetRecord[] = [];
-	for await (const [raw, lineNo] of lines(path, signal)) {
-		const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-		if (!line.trim()) continue;
-		let value: unknown;
-		try {
-			value = parseJson(line);
-		} catch (error) {
-			throw malformed(path, lineNo, (error as Error).message);
-		}
-		chunk.push(asRecord(value, path, lineNo));
-		if (chunk.length >= chunkSize) {
-			yield chunk;
-			chunk = [];
+/**
+ * NDJSON; each chunk carries its lines' text (RAW_JSON) so JSON encoders need not re-serialise.
+ * With `jsonText` the lines are only validated (plain JSON.parse), since the text is what is used.
+ */
+export async function* readNdjson(path: string, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<RecordChunk> {
+	const parse = jsonText ? JSON.parse : parseJson;
+	let chunk: RecordChunk = [];
+	let texts: string[] = [];
+	for await (const [block, firstLine] of lines(path, signal)) {
+		for (let i = 0; i < block.length; i++) {
+			let line = block[i];
+			if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+			if (!line.trim()) continue;
+			const value = attempt(() => parse(line));
+			if (!value.ok) throw malformed(path, firstLine + i, value.error.message);
+			chunk.push(asRecord(value.value, path, firstLine + i));
+			texts.push(line);
+			if (chunk.length >= chunkSize) {
+				chunk[RAW_JSON] = texts;
+				yield chunk;
+				chunk = [];
+				texts = [];
+			}
 		}
 	}
-	if (chunk.length) yield chunk;
+	if (chunk.length) {
+		chunk[RAW_JSON] = texts;
+		yield chunk;
+	}
 }
 
 /**
@@ -363,21 +375,22 @@ export function readFile(
 	schema: Schema | undefined,
 	chunkSize: number,
 	signal?: AbortSignal,
+	jsonText = false,
 ): AsyncGenerator<DatasetRecord[]> {
 	switch (format) {
 		case 'ndjson':
-			return readNdjson(path, chunkSize, signal);
+			return readNdjson(path, chunkSize, signal, jsonText);
 		case 'csv':
 			return readCsv(path, schema, chunkSize, signal);
 		case 'parquet':
 			return readParquet(path, chunkSize, signal);
 		case 'json':
-			return readJsonOrNdjson(path, chunkSize, signal);
+			return readJsonOrNdjson(path, chunkSize, signal, jsonText);
 	}
 }
 
 /** `.json` files hold either one array of records or one record per line: the first byte decides. */
-async function* readJsonOrNdjson(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<DatasetRecord[]> {
+async function* readJsonOrNdjson(path: string, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<DatasetRecord[]> {
 	let first = '';
 	try {
 		for await (const buf of await openText(path)) {
@@ -388,5 +401,5 @@ async function* readJsonOrNdjson(path: string, chunkSize: number, signal?: Abort
 		throw unreadable(path, error);
 	}
 	if (first.startsWith('[')) yield* readJsonArray(path, chunkSize, signal);
-	else yield* readNdjson(path, chunkSize, signal);
+	else yield* readNdjson(path, chunkSize, signal, jsonText);
 }

@@ -2,6 +2,23 @@ import type { Schema } from '../schema';
 
 export type DatasetRecord = Record<string, unknown>;
 
+/**
+ * A chunk of records may carry each record's JSON text (one line, already validated) under this
+ * key: JSON encoders then write that text as-is instead of serialising the record again, which
+ * is faster and byte-for-byte faithful to the source.
+ */
+export const RAW_JSON = Symbol('rawJson');
+
+export type RecordChunk = DatasetRecord[] & { [RAW_JSON]?: string[] };
+
+/** A slice of a chunk that keeps the raw JSON text in step with the records. */
+export function sliceChunk(chunk: RecordChunk, start: number, end: number): RecordChunk {
+	const part: RecordChunk = chunk.slice(start, end);
+	const raw = chunk[RAW_JSON];
+	if (raw) part[RAW_JSON] = raw.slice(start, end);
+	return part;
+}
+
 export type DatasetKind = 'event' | 'profile' | 'lookup';
 export const DATASET_KINDS: readonly DatasetKind[] = ['event', 'profile', 'lookup'];
 
@@ -39,6 +56,12 @@ export interface DatasetInfo {
 
 export interface ReadOptions {
 	signal?: AbortSignal;
+	/**
+	 * The consumer writes JSON and will use RAW_JSON text where a chunk has it. Sources that read
+	 * JSON lines may then only validate each line (plain JSON.parse): the text is exact, but
+	 * integers beyond 2^53 in that chunk's record objects may be approximate.
+	 */
+	jsonText?: boolean;
 	/** Records per yielded chunk (default 2,000). */
 	chunkSize?: number;
 }

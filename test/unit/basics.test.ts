@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { eligibility, filterDatasets } from '../../lib/eligibility';
 import { renderFolder, stablePrefix, validateTemplate, type TemplateValues } from '../../lib/export/template';
 import { exportTimeStamp, floorToMinute, formatDateTime, parseDate, uuidv7 } from '../../lib/export/time';
-import { makeRecordStringifier, parseJson, stringifyJson } from '../../lib/json';
+import { parseJson, stringifyJson, stringifyLines } from '../../lib/json';
 import { inferSchema, parquetProblem, validateSchema } from '../../lib/schema';
 import type { DatasetInfo } from '../../lib/source/types';
 import { cleanPath } from '../../lib/storage/common';
@@ -27,11 +27,20 @@ describe('lossless JSON', () => {
 		assert.deepEqual(value.b, [1, 9223372036854775807n]);
 	});
 
-	it('record stringifier switches to the BigInt path and stays correct', () => {
-		const stringify = makeRecordStringifier();
-		assert.equal(stringify({ a: 1 }), '{"a":1}');
-		assert.equal(stringify({ a: 2n ** 63n - 1n, b: [3n] }), '{"a":9223372036854775807,"b":[3]}');
-		assert.equal(stringify({ a: 'x' }), '{"a":"x"}');
+	it('NDJSON lines write BigInts as literals and leave BigInt.prototype as it was', () => {
+		assert.equal(stringifyLines([{ a: 1 }, { a: 2n ** 63n - 1n, b: [3n] }, { a: 'x' }]), '{"a":1}\n{"a":9223372036854775807,"b":[3]}\n{"a":"x"}\n');
+		assert.equal((BigInt.prototype as { toJSON?: unknown }).toJSON, undefined);
+		assert.throws(() => JSON.stringify({ a: 1n }), /BigInt/);
+	});
+
+	it('finds big literals after escaped quotes and inside nested arrays', () => {
+		const text = '{"q":"say \\"hi\\" 12345678901234567890","n":[[-9223372036854775808]],"x":"\\\\","y":18446744073709551615,"f":12345678901234567.5}';
+		const value = parseJson(text) as Record<string, unknown>;
+		assert.equal(value.q, 'say "hi" 12345678901234567890');
+		assert.deepEqual(value.n, [[-9223372036854775808n]]);
+		assert.equal(value.x, '\\');
+		assert.equal(value.y, 18446744073709551615n);
+		assert.equal(typeof value.f, 'number');
 	});
 
 	it('still raises genuine errors (cycles)', () => {

@@ -1,0 +1,97 @@
+/**
+ * One benchmark case in its own process (so peak RSS is this case's): prints a JSON line.
+ *   tsx bench/case.ts export <lake> <out> <fileType> <codec> [dataset]
+ *   tsx bench/case.ts encode-only <lake> - <fileType> <codec> [dataset]
+ *   tsx bench/case.ts floor <records> <seed> - - [dataset]
+ */
+import { Writable } from 'node:stream';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { runExport } from '../lib/export/run';
+import { createEncoder, type Codec, type FileType } from '../lib/format';
+import { endSink, writeTo } from '../lib/format/types';
+import { stringifyLines } from '../lib/json';
+import { rng, sampleRecords } from '../lib/sample/generator';
+import { LocalLakeSource } from '../lib/source/local-lake';
+import { LocalFolderStore } from '../lib/storage/local';
+
+const [kind, a, b, fileType, codec, datasetArg] = process.argv.slice(2);
+const dataset = datasetArg || 'ajo_message_feedback_event_dataset';
+
+function report(result: Record<string, unknown>) {
+	const rssMb = process.resourceUsage().maxRSS / 1024;
+	console.log(JSON.stringify({ ...result, peakRssMb: Math.round(rssMb) }));
+}
+
+/** A sink that counts bytes and throws them away. */
+class NullSink extends Writable {
+	bytes = 0;
+	_write(chunk: Buffer, _e: BufferEncoding, cb: () => void) {
+		this.bytes += chunk.length;
+		cb();
+	}
+}
+
+async function main() {
+	if (kind === 'export') {
+		mkdirSync(b, { recursive: true });
+		const started = process.hrtime.bigint();
+		const r = await runExport(new LocalLakeSource(a), new LocalFolderStore(b), {
+			datasetId: dataset,
+			mode: 'full',
+			fileType: fileType as FileType,
+			codec: codec as Codec,
+			folderPath: `${fileType}-${codec}`,
+		});
+		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds });
+	} else if (kind === 'encode-only') {
+		const source = new LocalLakeSource(a);
+		const info = await source.getDataset(dataset);
+		const sink = new NullSink();
+		const started = process.hrtime.bigint();
+		const file = createEncoder(fileType as FileType, codec as Codec, info.schema).open(sink);
+		let records = 0;
+		for (const batch of await source.listBatches(dataset)) {
+			for await (const chunk of source.readBatch(info, batch, { jsonText: fileType === 'json' })) {
+				await file.write(chunk);
+				records += chunk.length;
+			}
+		}
+		await file.finish();
+		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		report({ kind, fileType, codec, records, bytes: sink.bytes, seconds });
+	} else if (kind === 'floor') {
+		// node:zlib NDJSON.gz floor: the same generated rows, serialised and gzipped; the time to
+		// generate the rows is measured alone in this process and subtracted.
+		const records = Number(a);
+		const generateOnly = async () => {
+			const started = process.hrtime.bigint();
+			for await (const chunk of sampleRecords(dataset, records, rng(b))) void chunk;
+			return Number(process.hrtime.bigint() - started) / 1e9;
+		};
+		const generation = await generateOnly();
+		const out = join(process.env.BENCH_TMP ?? '/tmp', `floor-${process.pid}.json.gz`);
+		const file = createWriteStream(out);
+		const gzip = createGzip({ level: 6, chunkSize: 16 * 1024 });
+		gzip.pipe(file);
+		let bytes = 0;
+		gzip.on('data', (c: Buffer) => (bytes += c.length));
+		const started = process.hrtime.bigint();
+		for await (const chunk of sampleRecords(dataset, records, rng(b))) {
+			await writeTo(gzip, Buffer.from(stringifyLines(chunk)));
+		}
+		await endSink(gzip);
+		await new Promise<void>((resolve) => file.once('close', () => resolve()));
+		const total = Number(process.hrtime.bigint() - started) / 1e9;
+		report({ kind, fileType: 'json', codec: 'gzip', records, bytes, seconds: total - generation, generationSeconds: generation });
+	} else {
+		throw new Error(`unknown case ${kind}`);
+	}
+}
+
+main().catch((error) => {
+	console.error(error);
+	process.exit(1);
+});
