@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { runExport } from '../lib/export/run';
 import { createEncoder, type Codec, type FileType } from '../lib/format';
+import { gzipOptions } from '../lib/format/ndjson';
 import { endSink, writeTo } from '../lib/format/types';
 import { stringifyLines } from '../lib/json';
 import { rng, sampleRecords } from '../lib/sample/generator';
@@ -74,7 +75,7 @@ async function main() {
 		const generation = await generateOnly();
 		const out = join(process.env.BENCH_TMP ?? '/tmp', `floor-${process.pid}.json.gz`);
 		const file = createWriteStream(out);
-		const gzip = createGzip({ level: 6, chunkSize: 16 * 1024 });
+		const gzip = createGzip(gzipOptions(6));
 		gzip.pipe(file);
 		let bytes = 0;
 		gzip.on('data', (c: Buffer) => (bytes += c.length));

@@ -16,7 +16,7 @@ import type { DatasetRecord } from '../source/types';
 import { endSink, FormatError, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
 
 export interface ParquetOptions {
-	/** Rows per row group (default 50,000). The first group of a file is smaller, to learn row sizes. */
+	/** Rows per row group (default 10,000: memory grows with it). The first group of a file is smaller, to learn row sizes. */
 	rowGroupRows?: number;
 	/** Target file size: a row group is flushed early so the file can close near this size. */
 	maxFileBytes?: number;
@@ -259,7 +259,7 @@ class ParquetFile implements EncodedFile {
 		this.names = schema.fields.map((f) => f.name);
 		this.converters = schema.fields.map((f) => converterFor(f, f.name));
 		this.columns = this.names.map(() => []);
-		this.rowGroupRows = Math.max(1, options.rowGroupRows ?? 50_000);
+		this.rowGroupRows = Math.max(1, options.rowGroupRows ?? 10_000);
 		this.leafColumns = parquetSchema(schema).filter((e) => !e.num_children && e.type).length;
 	}
 

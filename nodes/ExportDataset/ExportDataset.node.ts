@@ -196,8 +196,8 @@ export class ExportDataset implements INodeType {
 						name: 'rowGroupRows',
 						type: 'number',
 						typeOptions: { minValue: 1 },
-						default: 50000,
-						description: 'Rows per Parquet row group (memory use grows with it)',
+						default: 10000,
+						description: 'Rows per Parquet row group. Larger groups compress a little better and use more memory while exporting.',
 					},
 					{
 						displayName: 'Start Date',
