@@ -42,7 +42,8 @@ function table(title: string, reports: Row[], verdicts: Row[], failures: Row[]) 
 }
 
 async function run(title: string, time: Date) {
-	const result = await runWorkflow(workflowAt(time), { 'local-exports': { rootPath: exports } });
+	// the credential's root is ./demo-output; the workflow's Folder Path "exports" puts files in ./demo-output/exports
+	const result = await runWorkflow(workflowAt(time), { 'local-exports': { rootPath: root } });
 	if (result.error) throw result.error;
 	const failures = [...result.errors('Export Dataset'), ...result.errors('Verify Export')].map((i) => i.json);
 	table(title, result.output('Export Dataset'), result.output('Verify Export'), failures);
