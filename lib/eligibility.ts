@@ -19,23 +19,15 @@ export interface EligibilityFilter {
 	fileType?: FileType;
 }
 
-export interface EligibleDataset {
-	id: string;
-	name: string;
-	description: string;
-	kind: DatasetKind;
-	tier: string;
-	tags: string[];
-	recordCount: number | null;
-	sizeBytes: number;
-	batchCount: number;
-	lastIngestedAt: string | null;
+export type EligibleDataset = Pick<
+	DatasetInfo,
+	'id' | 'name' | 'description' | 'kind' | 'tier' | 'tags' | 'recordCount' | 'sizeBytes' | 'batchCount' | 'lastIngestedAt' | 'schemaSource'
+> & {
 	schemaSummary: string;
-	schemaSource: DatasetInfo['schemaSource'];
 	fieldCount: number;
 	eligible: boolean;
 	reason: string | null;
-}
+};
 
 function matcher(pattern: string): (text: string) => boolean {
 	const trimmed = pattern.trim().toLowerCase();

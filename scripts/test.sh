@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The whole suite: typecheck, n8n's lint, then every test file through node's test runner.
+# The whole suite: typecheck, n8n's lint, every test file through node's test runner on this
+# Node (20+), then the DuckDB round-trip again on Node 24 (what n8n 2.x runs), where node:zlib
+# has zstd, so Parquet/ZSTD is written and read back instead of refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit -p tsconfig.json
@@ -7,3 +9,6 @@ npx tsc --noEmit -p test/tsconfig.json
 npx n8n-node lint
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}"
+node24=$(bash scripts/node24.sh)
+echo "== DuckDB round-trip on $("$node24" --version)"
+"$node24" --import tsx --test --test-reporter=spec test/roundtrip.test.ts

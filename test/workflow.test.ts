@@ -4,7 +4,7 @@
  * routing, continue-on-fail, node-level parameter errors, and the credential test.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { ICredentialsDecrypted, INode, NodeOperationError } from 'n8n-workflow';
@@ -216,6 +216,25 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 				assert.match(error.message, message);
 				assert.equal(error.description, `Check the parameter "${parameter}".`);
 				assert.deepEqual(filesUnder(out), before, 'nothing written');
+			}
+		});
+
+		it('a malformed line or an unreadable file in the lake: an error naming the dataset, nothing written', async () => {
+			const badLake = tempDir('bad-lake');
+			mkdirSync(join(badLake, 'orders'));
+			writeFileSync(join(badLake, 'orders', '2026-01.ndjson'), '{"id":1}\n{"id":2\n');
+			mkdirSync(join(badLake, 'logs'));
+			writeFileSync(join(badLake, 'logs', 'a.json.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
+			for (const [id, message] of [
+				['orders', /malformed record in .*orders\/2026-01\.ndjson at line 2/],
+				['logs', /cannot read lake file .*logs\/a\.json\.gz/],
+			] as const) {
+				const before = filesUnder(out);
+				const result = await runWorkflow(itemsThen([{ id }], { lakePath: badLake, mode: 'incremental' }), credentials);
+				const error = result.error as NodeOperationError;
+				assert.match(error.message, message);
+				assert.equal(error.description, 'Check the parameter "Dataset".');
+				assert.deepEqual(filesUnder(out), before, 'nothing written, no manifest, watermark unchanged');
 			}
 		});
 

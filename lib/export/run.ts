@@ -30,7 +30,7 @@ export interface ExportRequest {
 	exportTime?: unknown;
 	includeManifest?: boolean;
 	maxRecordsPerFile?: number;
-	/** Bytes; 0 or absent: no limit. */
+	/** Bytes; absent: no limit. */
 	maxBytesPerFile?: number;
 	lookbackDays?: number;
 	startDate?: unknown;
@@ -131,14 +131,15 @@ export function validateRequest(request: ExportRequest): void {
 	}
 	const template = attempt(() => validateTemplate(request.folderTemplate || DEFAULT_FOLDER_TEMPLATE));
 	if (!template.ok) throw new ExportError(`Folder Template: ${template.error.message}`, 'folderTemplate');
-	if (request.maxRecordsPerFile !== undefined && request.maxRecordsPerFile !== 0 && !positiveInt(request.maxRecordsPerFile)) {
-		throw new ExportError(`Max Records per File must be a whole number above 0 (or empty for no limit), not ${request.maxRecordsPerFile}`, 'maxRecordsPerFile');
+	// absent means "no limit"; a limit that is given must be usable
+	if (request.maxRecordsPerFile !== undefined && !positiveInt(request.maxRecordsPerFile)) {
+		throw new ExportError(`Max Records per File must be a whole number above 0 (remove the option for no limit), not ${request.maxRecordsPerFile}`, 'maxRecordsPerFile');
 	}
-	if (request.maxBytesPerFile !== undefined && request.maxBytesPerFile !== 0 && !(typeof request.maxBytesPerFile === 'number' && request.maxBytesPerFile > 0)) {
-		throw new ExportError(`Max File Size must be above 0 (or empty for no limit), not ${request.maxBytesPerFile}`, 'maxFileSizeMb');
+	if (request.maxBytesPerFile !== undefined && !(typeof request.maxBytesPerFile === 'number' && request.maxBytesPerFile > 0)) {
+		throw new ExportError(`Max File Size must be above 0 (remove the option for no limit), not ${request.maxBytesPerFile}`, 'maxFileSizeMb');
 	}
-	if (request.lookbackDays !== undefined && request.lookbackDays !== 0 && !(typeof request.lookbackDays === 'number' && request.lookbackDays > 0)) {
-		throw new ExportError(`Lookback Days must be above 0 (or empty for no limit), not ${request.lookbackDays}`, 'lookbackDays');
+	if (request.lookbackDays !== undefined && !(typeof request.lookbackDays === 'number' && request.lookbackDays > 0)) {
+		throw new ExportError(`Lookback Days must be above 0 (remove the option for no limit), not ${request.lookbackDays}`, 'lookbackDays');
 	}
 	if (request.fileNamePrefix !== undefined && !/^[A-Za-z0-9._-]*$/.test(request.fileNamePrefix)) {
 		throw new ExportError('File Name Prefix may only hold letters, digits, ".", "_" and "-"', 'fileNamePrefix');
@@ -181,7 +182,7 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 	if (problem) throw new ExportError(`File Type / Compression: ${problem}`, request.fileType === 'parquet' && dataset.schema ? 'compression' : 'fileType');
 	const encoder = createEncoder(request.fileType, request.codec, dataset.schema, {
 		rowGroupRows: request.rowGroupRows,
-		maxFileBytes: request.maxBytesPerFile || undefined,
+		maxFileBytes: request.maxBytesPerFile,
 		gzipLevel: request.gzipLevel,
 		createdBy: GENERATOR,
 	});
