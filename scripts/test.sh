@@ -9,6 +9,9 @@ npx tsc --noEmit -p test/tsconfig.json
 npx n8n-node lint
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}"
+echo "== workflow tests against the built package (dist/, as n8n loads it)"
+npx n8n-node build > /dev/null
+NODES_FROM_DIST=1 node --import tsx --test --test-reporter=spec test/workflow.test.ts
 node24=$(bash scripts/node24.sh)
 echo "== DuckDB round-trip on $("$node24" --version)"
 "$node24" --import tsx --test --test-reporter=spec test/roundtrip.test.ts

@@ -5,6 +5,7 @@
  * same fields: timestamp, Readable date, …). n8n's own harness is not published.
  */
 import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,9 +27,22 @@ import {
 	type IWorkflowExecuteAdditionalData,
 	type IConnections,
 } from 'n8n-workflow';
-import { ExportDataset } from '../../nodes/ExportDataset/ExportDataset.node';
-import { ListEligibleDatasets } from '../../nodes/ListEligibleDatasets/ListEligibleDatasets.node';
-import { VerifyExport } from '../../nodes/VerifyExport/VerifyExport.node';
+import * as sourceNodes from './source-nodes';
+
+/**
+ * The nodes under test: the TypeScript sources, or with NODES_FROM_DIST=1 the built package in
+ * dist/ exactly as n8n loads it (CommonJS, through package.json's n8n.nodes list).
+ */
+function packageNodes(): Record<string, new () => INodeType> {
+	if (!process.env.NODES_FROM_DIST) return sourceNodes as unknown as Record<string, new () => INodeType>;
+	const root = join(__dirname, '..', '..');
+	const load = createRequire(join(root, 'package.json'));
+	const manifest = load('./package.json') as { n8n: { nodes: string[] } };
+	const classes: Record<string, new () => INodeType> = {};
+	for (const file of manifest.n8n.nodes) Object.assign(classes, load(`./${file}`));
+	return classes;
+}
+const { ExportDataset, ListEligibleDatasets, VerifyExport } = packageNodes();
 
 /** Emits one item shaped like the Schedule Trigger's, for a given time (default: now). */
 export class ScheduleTriggerStandIn implements INodeType {
