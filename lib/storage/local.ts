@@ -107,7 +107,8 @@ export class LocalFolderStore implements Store {
 	}
 
 	async stat(path: string): Promise<ObjectStat | null> {
-		const info = await attemptAsync(() => stat(this.abs(path)));
+		const full = this.abs(path); // a bad path is a config error, not an I/O one
+		const info = await attemptAsync(() => stat(full));
 		if (info.ok) return info.value.isFile() ? { size: info.value.size } : null;
 		if (errnoCode(info.error) === 'ENOENT') return null;
 		throw new StoreError(`cannot stat ${path}: ${info.error.message}`, 'io');
