@@ -106,6 +106,15 @@ describe('export engine', () => {
 		}
 	});
 
+	it('full mode without a manifest writes the files only, and reports it', async () => {
+		const { out, source, store } = await setup('nomanifest', 120);
+		const report = await runExport(source, store, base({ mode: 'full', includeManifest: false }));
+		assert.equal(report.status, 'written-without-manifest');
+		assert.equal(report.manifestPath, null);
+		assert.equal(report.totals.records, 120);
+		assert.deepEqual(filesUnder(out).filter((p) => p.includes('manifest-')), []);
+	});
+
 	it('an empty dataset commits an empty export', async () => {
 		const { source, store } = await setup('empty', 30);
 		const report = await runExport(source, store, base({ datasetId: 'ajo_surfaces_dataset' }));
