@@ -4,6 +4,9 @@
 # has zstd, so Parquet/ZSTD is written and read back instead of refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# real servers for the destination tests, on 127.0.0.1, stopped by PID when the suite ends
+bash scripts/servers/sftp.sh start
+trap 'bash scripts/servers/sftp.sh stop' EXIT
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p test/tsconfig.json
 npx n8n-node lint

@@ -54,6 +54,12 @@ export class ExportDataset implements INodeType {
 				displayOptions: { show: { destination: ['localFolder'] } },
 				testedBy: 'localFolderConnectionTest',
 			},
+			{
+				name: 'datasetExportSftpApi',
+				required: true,
+				displayOptions: { show: { destination: ['sftp'] } },
+				testedBy: 'sftpConnectionTest',
+			},
 		],
 		properties: [
 			...sourceProperties,
@@ -228,7 +234,8 @@ export class ExportDataset implements INodeType {
 				const fileType = this.getNodeParameter('fileType', i) as FileType;
 				const options = this.getNodeParameter('options', i, {}) as ExportOptions;
 				const input = items[i].json;
-				const report = await runExport(sourceFrom(this, i), await storeFrom(this, i), {
+				const store = await storeFrom(this, i);
+				const report = await runExport(sourceFrom(this, i), store, {
 					datasetId,
 					mode: this.getNodeParameter('mode', i) as ExportMode,
 					fileType,
@@ -248,7 +255,7 @@ export class ExportDataset implements INodeType {
 					organizationName: options.organizationName,
 					rowGroupRows: options.rowGroupRows,
 					signal,
-				});
+				}).finally(() => store.close());
 				this.logger?.info(
 					`Export Dataset: ${report.datasetId} ${report.status}: ${report.totals.records} records in ${report.totals.files} files (${report.totals.bytes} bytes) in ${report.durationMs} ms`,
 				);

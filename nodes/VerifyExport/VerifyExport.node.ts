@@ -41,6 +41,12 @@ export class VerifyExport implements INodeType {
 				displayOptions: { show: { destination: ['localFolder'] } },
 				testedBy: 'localFolderConnectionTest',
 			},
+			{
+				name: 'datasetExportSftpApi',
+				required: true,
+				displayOptions: { show: { destination: ['sftp'] } },
+				testedBy: 'sftpConnectionTest',
+			},
 		],
 		properties: [
 			destinationProperty,
@@ -137,14 +143,15 @@ export class VerifyExport implements INodeType {
 						description: 'Map the manifestPath of Export Dataset\'s output. An export written without a manifest cannot be verified.',
 					});
 				}
-				const verdict = await verifyExport(await storeFrom(this, i), {
+				const store = await storeFrom(this, i);
+				const verdict = await verifyExport(store, {
 					manifestPath,
 					datasetId: verify !== 'manifest' ? (this.getNodeParameter('datasetId', i) as string) : undefined,
 					folderPath: verify !== 'manifest' ? (this.getNodeParameter('folderPath', i, '') as string) : undefined,
 					exportTime: verify === 'exportTime' ? this.getNodeParameter('exportTime', i) : undefined,
 					signal,
 					...options,
-				});
+				}).finally(() => store.close());
 				const item: INodeExecutionData = { json: verdict as unknown as IDataObject, pairedItem: { item: i } };
 				if (!verdict.ok) {
 					const failure = new NodeOperationError(this.getNode(), `Export of ${verdict.datasetId} failed verification: ${verdict.problems[0]}`, {

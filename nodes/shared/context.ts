@@ -37,11 +37,40 @@ export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIn
 	return new LocalLakeSource(lakePath);
 }
 
-const CREDENTIAL_OF: Record<string, string> = { localFolder: 'datasetExportLocalFolderApi' };
+const CREDENTIAL_OF: Record<string, string> = { localFolder: 'datasetExportLocalFolderApi', sftp: 'datasetExportSftpApi' };
+
+const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
 
 function storeFromCredential(destination: string, credential: ICredentialDataDecryptedObject): Store {
-	if (destination === 'localFolder') return openStore({ type: 'localFolder', path: String(credential.rootPath ?? '') });
+	if (destination === 'localFolder') return openStore({ type: 'localFolder', path: text(credential.rootPath) });
+	if (destination === 'sftp') {
+		return openStore({
+			type: 'sftp',
+			host: text(credential.host),
+			port: Number(credential.port) || 22,
+			username: text(credential.username),
+			password: text(credential.password) || undefined,
+			privateKey: text(credential.privateKey) || undefined,
+			passphrase: text(credential.passphrase) || undefined,
+			hostFingerprint: text(credential.hostFingerprint) || undefined,
+			rootPath: text(credential.rootPath) || undefined,
+		});
+	}
 	throw new StoreError(`Destination "${destination}" is not supported`, 'config');
+}
+
+/** Credential test shared by every destination: build the store, check it, close it. */
+async function testDestination(destination: string, credential: ICredentialsDecrypted, ok: string): Promise<INodeCredentialTestResult> {
+	let store: Store | undefined;
+	try {
+		store = storeFromCredential(destination, credential.data ?? {});
+		await store.check();
+		return { status: 'OK', message: ok };
+	} catch (error) {
+		return { status: 'Error', message: (error as Error).message };
+	} finally {
+		await store?.close();
+	}
 }
 
 /** The store named by the Destination parameter and its credential. */
@@ -123,16 +152,13 @@ export async function searchDatasets(this: ILoadOptionsFunctions, filter?: strin
 }
 
 /** Credential test: the folder exists and can be written. */
-export async function localFolderConnectionTest(
-	this: ICredentialTestFunctions,
-	credential: ICredentialsDecrypted,
-): Promise<INodeCredentialTestResult> {
-	try {
-		await storeFromCredential('localFolder', credential.data ?? {}).check();
-		return { status: 'OK', message: 'The folder exists and is writable' };
-	} catch (error) {
-		return { status: 'Error', message: (error as Error).message };
-	}
+export async function localFolderConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testDestination('localFolder', credential, 'The folder exists and is writable');
 }
 
-export const credentialTest = { localFolderConnectionTest };
+/** Credential test: log in (checking the pinned host key) and find the root folder. */
+export async function sftpConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testDestination('sftp', credential, 'Logged in and found the root folder');
+}
+
+export const credentialTest = { localFolderConnectionTest, sftpConnectionTest };

@@ -29,6 +29,7 @@ export const sourceProperties: INodeProperties[] = [
 
 export const DESTINATION_OPTIONS: INodePropertyOptions[] = [
 	{ name: 'Local Folder', value: 'localFolder', description: 'A folder on the n8n host or a mounted volume' },
+	{ name: 'SFTP', value: 'sftp', description: 'An SFTP server (password or key, pinned host key)' },
 ];
 
 export const destinationProperty: INodeProperties = {

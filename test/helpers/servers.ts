@@ -1,0 +1,34 @@
+/** Connection details of the test servers that scripts/servers/*.sh started (see scripts/test.sh). */
+import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+export interface SftpServer {
+	host: string;
+	port: number;
+	username: string;
+	password: string;
+	privateKeyPath: string;
+	rsaKeyPath: string;
+	rsaPassphrase: string;
+	hostFingerprint: string;
+	home: string;
+	uid: number;
+	gid: number;
+}
+
+const root = join(__dirname, '..', '..', '.tmp', 'servers');
+
+export function sftpServer(): SftpServer {
+	const file = join(root, 'sftp', 'env.json');
+	if (!existsSync(file)) throw new Error(`the SFTP test server is not running: start it with "bash scripts/servers/sftp.sh start" (${file} is missing)`);
+	return JSON.parse(readFileSync(file, 'utf8')) as SftpServer;
+}
+
+/** A fresh folder in the SFTP user's home, owned by that user. */
+export function sftpFolder(server: SftpServer, label: string): string {
+	const path = join(server.home, `${label}-${randomUUID().slice(0, 8)}`);
+	mkdirSync(path);
+	chownSync(path, server.uid, server.gid);
+	return path;
+}
