@@ -49,6 +49,8 @@ export class SftpStore implements Store {
 	private connecting: Promise<SftpClient> | undefined;
 	private readonly root: string;
 	private readonly madeDirs = new Set<string>();
+	/** Remote file streams not closed yet: close() waits for them before ending the session. */
+	private readonly open_ = new Set<Promise<void>>();
 
 	constructor(private readonly config: SftpConfig) {
 		if (!config.host?.trim()) throw new StoreError('SFTP credential: Host is empty', 'config');
@@ -56,6 +58,18 @@ export class SftpStore implements Store {
 		if (!config.password && !config.privateKey) throw new StoreError('SFTP credential: give a Password or a Private Key', 'config');
 		this.root = (config.rootPath ?? '').trim().replace(/\/+$/, '');
 		this.location = `sftp://${config.username}@${config.host}:${config.port ?? 22}${this.root.startsWith('/') ? '' : '/~/'}${this.root}`;
+	}
+
+	/**
+	 * Track a remote stream until it has closed its file handle. Its consumer handles errors while
+	 * it reads or writes; one that comes after (a late close answer) must not go unhandled.
+	 */
+	private track<T extends NodeJS.EventEmitter>(stream: T): T {
+		const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+		this.open_.add(closed);
+		void closed.then(() => this.open_.delete(closed));
+		stream.on('error', () => undefined);
+		return stream;
 	}
 
 	private remote(path: string): string {
@@ -159,7 +173,7 @@ export class SftpStore implements Store {
 		await this.ensureDir(client, dir);
 		const temp = `${dir ? dir + '/' : ''}${TEMP_PREFIX}${baseName(clean)}-${randomUUID().slice(0, 8)}`;
 		const counter = new HashingCounter();
-		const remoteStream = client.createWriteStream(temp, { flags: 'w' }) as unknown as Writable;
+		const remoteStream = this.track(client.createWriteStream(temp, { flags: 'w' }) as unknown as Writable);
 		let aborted = false;
 		options.signal?.addEventListener('abort', () => counter.destroy(new Error('aborted')), { once: true });
 		const done = (async (): Promise<WriteResult> => {
@@ -223,10 +237,12 @@ export class SftpStore implements Store {
 	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {
 		if (!(await this.stat(path))) throw new StoreError(`${cleanPath(path)} does not exist`, 'not_found');
 		const client = await this.connect();
-		return client.createReadStream(this.remote(path), {
-			start: range?.start,
-			end: range?.end !== undefined ? range.end - 1 : undefined,
-		}) as unknown as Readable;
+		return this.track(
+			client.createReadStream(this.remote(path), {
+				start: range?.start,
+				end: range?.end !== undefined ? range.end - 1 : undefined,
+			}) as unknown as Readable,
+		);
 	}
 
 	async delete(path: string): Promise<void> {
@@ -239,6 +255,9 @@ export class SftpStore implements Store {
 		const client = this.client;
 		this.client = undefined;
 		this.connecting = undefined;
-		if (client) await attemptAsync(() => client.end());
+		if (!client) return;
+		// let remote file handles close first (bounded: a stuck handle must not hang the node)
+		await Promise.race([Promise.all([...this.open_]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+		await attemptAsync(() => client.end());
 	}
 }

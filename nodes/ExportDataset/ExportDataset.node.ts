@@ -10,6 +10,7 @@ import type { Codec, FileType } from '../../lib/format';
 import { runExport, type ExportMode } from '../../lib/export/run';
 import { credentialTest, searchDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
 import {
+	containerProperty,
 	destinationProperty,
 	folderPathProperty,
 	folderTemplateOption,
@@ -60,6 +61,18 @@ export class ExportDataset implements INodeType {
 				displayOptions: { show: { destination: ['sftp'] } },
 				testedBy: 'sftpConnectionTest',
 			},
+			{
+				name: 'datasetExportAzureBlobApi',
+				required: true,
+				displayOptions: { show: { destination: ['azureBlob'] } },
+				testedBy: 'azureBlobConnectionTest',
+			},
+			{
+				name: 'datasetExportDataLandingZoneApi',
+				required: true,
+				displayOptions: { show: { destination: ['dataLandingZone'] } },
+				testedBy: 'dataLandingZoneConnectionTest',
+			},
 		],
 		properties: [
 			...sourceProperties,
@@ -81,6 +94,7 @@ export class ExportDataset implements INodeType {
 				],
 			},
 			destinationProperty,
+			containerProperty,
 			folderPathProperty,
 			{
 				displayName: 'Mode',

@@ -3,6 +3,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { verifyExport } from '../../lib/verify/verify';
 import { credentialTest, storeFrom, toNodeError } from '../shared/context';
 import {
+	containerProperty,
 	destinationProperty,
 	folderPathProperty,
 	folderTemplateOption,
@@ -47,9 +48,22 @@ export class VerifyExport implements INodeType {
 				displayOptions: { show: { destination: ['sftp'] } },
 				testedBy: 'sftpConnectionTest',
 			},
+			{
+				name: 'datasetExportAzureBlobApi',
+				required: true,
+				displayOptions: { show: { destination: ['azureBlob'] } },
+				testedBy: 'azureBlobConnectionTest',
+			},
+			{
+				name: 'datasetExportDataLandingZoneApi',
+				required: true,
+				displayOptions: { show: { destination: ['dataLandingZone'] } },
+				testedBy: 'dataLandingZoneConnectionTest',
+			},
 		],
 		properties: [
 			destinationProperty,
+			containerProperty,
 			{
 				displayName: 'Verify',
 				name: 'verify',

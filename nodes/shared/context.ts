@@ -11,6 +11,7 @@ import type {
 	INode,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+import { attemptAsync } from '../../lib/errors';
 import { ExportError } from '../../lib/export/run';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { SourceError, type Source } from '../../lib/source/types';
@@ -37,11 +38,21 @@ export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIn
 	return new LocalLakeSource(lakePath);
 }
 
-const CREDENTIAL_OF: Record<string, string> = { localFolder: 'datasetExportLocalFolderApi', sftp: 'datasetExportSftpApi' };
+const CREDENTIAL_OF: Record<string, string> = {
+	localFolder: 'datasetExportLocalFolderApi',
+	sftp: 'datasetExportSftpApi',
+	azureBlob: 'datasetExportAzureBlobApi',
+	dataLandingZone: 'datasetExportDataLandingZoneApi',
+};
 
 const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
 
-function storeFromCredential(destination: string, credential: ICredentialDataDecryptedObject): Store {
+/** Node parameters a destination needs beside its credential (e.g. the Azure container). */
+export interface DestinationFields {
+	container?: string;
+}
+
+function storeFromCredential(destination: string, credential: ICredentialDataDecryptedObject, fields: DestinationFields = {}): Store {
 	if (destination === 'localFolder') return openStore({ type: 'localFolder', path: text(credential.rootPath) });
 	if (destination === 'sftp') {
 		return openStore({
@@ -56,15 +67,38 @@ function storeFromCredential(destination: string, credential: ICredentialDataDec
 			rootPath: text(credential.rootPath) || undefined,
 		});
 	}
+	if (destination === 'azureBlob') {
+		return openStore({
+			type: 'azureBlob',
+			authentication: (text(credential.authentication) || 'connectionString') as 'connectionString' | 'accountKey' | 'sasUrl',
+			connectionString: text(credential.connectionString),
+			accountName: text(credential.accountName),
+			accountKey: text(credential.accountKey),
+			endpoint: text(credential.endpoint) || undefined,
+			sasUrl: text(credential.sasUrl),
+			container: fields.container,
+		});
+	}
+	if (destination === 'dataLandingZone') return openStore({ type: 'dataLandingZone', sasUrl: text(credential.sasUrl) });
 	throw new StoreError(`Destination "${destination}" is not supported`, 'config');
 }
 
 /** Credential test shared by every destination: build the store, check it, close it. */
-async function testDestination(destination: string, credential: ICredentialsDecrypted, ok: string): Promise<INodeCredentialTestResult> {
+async function testDestination(
+	destination: string,
+	credential: ICredentialsDecrypted,
+	ok: string,
+	fields: DestinationFields = {},
+	missingContainerIsFine = false,
+): Promise<INodeCredentialTestResult> {
 	let store: Store | undefined;
 	try {
-		store = storeFromCredential(destination, credential.data ?? {});
-		await store.check();
+		store = storeFromCredential(destination, credential.data ?? {}, fields);
+		const checked = await attemptAsync(() => (store as Store).check());
+		// an account credential is fine if it authenticates, even where the probe container is absent
+		if (!checked.ok && !(missingContainerIsFine && checked.error instanceof StoreError && checked.error.code === 'not_found')) {
+			return { status: 'Error', message: checked.error.message };
+		}
 		return { status: 'OK', message: ok };
 	} catch (error) {
 		return { status: 'Error', message: (error as Error).message };
@@ -79,8 +113,9 @@ export async function storeFrom(context: IExecuteFunctions, itemIndex: number): 
 	const credentialType = CREDENTIAL_OF[destination];
 	if (!credentialType) throw new NodeOperationError(context.getNode(), `Destination "${destination}" is not supported`, { itemIndex });
 	const credential = await context.getCredentials(credentialType, itemIndex);
+	const fields: DestinationFields = destination === 'azureBlob' ? { container: String(context.getNodeParameter('container', itemIndex, '') ?? '').trim() } : {};
 	try {
-		return storeFromCredential(destination, credential);
+		return storeFromCredential(destination, credential, fields);
 	} catch (error) {
 		throw toNodeError(context.getNode(), error, itemIndex);
 	}
@@ -161,4 +196,19 @@ export async function sftpConnectionTest(this: ICredentialTestFunctions, credent
 	return testDestination('sftp', credential, 'Logged in and found the root folder');
 }
 
-export const credentialTest = { localFolderConnectionTest, sftpConnectionTest };
+/**
+ * Credential test: authenticate and reach the account. The container is a node parameter, so
+ * the test lists containers with an account credential, or opens the SAS URL's container.
+ */
+export async function azureBlobConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	const isSas = text(credential.data?.authentication) === 'sasUrl';
+	// an account credential is probed on the $logs container: authenticated is enough, even if it is absent
+	return testDestination('azureBlob', credential, 'Authenticated with the storage account', { container: isSas ? undefined : '$logs' }, !isSas);
+}
+
+/** Credential test: the SAS URI opens its container. */
+export async function dataLandingZoneConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testDestination('dataLandingZone', credential, 'The SAS URI opens its container');
+}
+
+export const credentialTest = { localFolderConnectionTest, sftpConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest };

@@ -30,6 +30,8 @@ export const sourceProperties: INodeProperties[] = [
 export const DESTINATION_OPTIONS: INodePropertyOptions[] = [
 	{ name: 'Local Folder', value: 'localFolder', description: 'A folder on the n8n host or a mounted volume' },
 	{ name: 'SFTP', value: 'sftp', description: 'An SFTP server (password or key, pinned host key)' },
+	{ name: 'Azure Blob', value: 'azureBlob', description: 'An Azure Storage container' },
+	{ name: 'Data Landing Zone', value: 'dataLandingZone', description: "Adobe's Data Landing Zone (container SAS URI)" },
 ];
 
 export const destinationProperty: INodeProperties = {
@@ -42,6 +44,17 @@ export const destinationProperty: INodeProperties = {
 	description: 'Where the export files are written; each destination has its own credential',
 };
 
+
+export const containerProperty: INodeProperties = {
+	displayName: 'Container',
+	name: 'container',
+	type: 'string',
+	default: '',
+	required: true,
+	placeholder: 'exports',
+	description: 'The Azure container (not needed when the credential is a container SAS URL: leave it as it is)',
+	displayOptions: { show: { destination: ['azureBlob'] } },
+};
 
 export const folderPathProperty: INodeProperties = {
 	displayName: 'Folder Path',

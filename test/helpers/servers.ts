@@ -32,3 +32,15 @@ export function sftpFolder(server: SftpServer, label: string): string {
 	chownSync(path, server.uid, server.gid);
 	return path;
 }
+
+export interface AzuriteServer {
+	accountName: string;
+	accountKey: string;
+	endpoint: string;
+}
+
+export function azuriteServer(): AzuriteServer {
+	const file = join(root, 'azurite', 'env.json');
+	if (!existsSync(file)) throw new Error(`Azurite is not running: start it with "bash scripts/servers/azurite.sh start" (${file} is missing)`);
+	return JSON.parse(readFileSync(file, 'utf8')) as AzuriteServer;
+}

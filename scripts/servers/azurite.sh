@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# scripts/servers/azurite.sh start|stop — Microsoft's Azure Storage emulator (Blob endpoint) for
+# the Azure Blob and Data Landing Zone tests, on 127.0.0.1 only. Azurite needs Node >= 22: it runs
+# on the Node 24 binary from scripts/node24.sh and is installed into .tools/azurite on first use.
+# Writes the connection details to .tmp/servers/azurite/env.json; stop kills it by PID.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dir="$PWD/.tmp/servers/azurite"
+port=${AZURITE_TEST_PORT:-10099}
+
+stop() {
+	if [ -f "$dir/azurite.pid" ]; then
+		kill "$(cat "$dir/azurite.pid")" 2>/dev/null || true
+		rm -f "$dir/azurite.pid"
+	fi
+}
+
+start() {
+	stop
+	node24=$(bash scripts/node24.sh 2>/dev/null)
+	main=.tools/azurite/node_modules/azurite/dist/src/blob/main.js
+	if [ ! -f "$main" ]; then
+		echo "installing azurite into .tools/azurite" >&2
+		mkdir -p .tools/azurite
+		npm install --prefix .tools/azurite --no-save --no-audit --no-fund --no-package-lock azurite@3 >&2
+	fi
+	rm -rf "$dir" && mkdir -p "$dir/data"
+	"$node24" "$main" --blobHost 127.0.0.1 --blobPort "$port" --location "$dir/data" --disableTelemetry --skipApiVersionCheck --loose > "$dir/azurite.log" 2>&1 &
+	echo $! > "$dir/azurite.pid"
+	for _ in $(seq 1 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+		sleep 0.1
+	done
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "azurite did not come up on 127.0.0.1:$port:" >&2
+		cat "$dir/azurite.log" >&2
+		exit 1
+	fi
+	# Azurite's well-known development account (public, documented by Microsoft)
+	cat > "$dir/env.json" <<JSON
+{"accountName":"devstoreaccount1","accountKey":"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==","endpoint":"http://127.0.0.1:$port/devstoreaccount1"}
+JSON
+	echo "azurite blob on 127.0.0.1:$port (pid $(cat "$dir/azurite.pid"))" >&2
+}
+
+case "${1:-}" in
+	start) start ;;
+	stop) stop ;;
+	*) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
