@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # real servers for the destination tests, on 127.0.0.1, stopped by PID when the suite ends
-trap 'bash scripts/servers/sftp.sh stop; bash scripts/servers/azurite.sh stop' EXIT
+trap 'bash scripts/servers/sftp.sh stop; bash scripts/servers/azurite.sh stop; bash scripts/servers/ceph.sh stop' EXIT
 bash scripts/servers/sftp.sh start
 bash scripts/servers/azurite.sh start
+bash scripts/servers/ceph.sh start
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p test/tsconfig.json
 npx n8n-node lint

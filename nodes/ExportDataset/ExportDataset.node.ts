@@ -10,6 +10,7 @@ import type { Codec, FileType } from '../../lib/format';
 import { runExport, type ExportMode } from '../../lib/export/run';
 import { credentialTest, searchDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
 import {
+	bucketProperty,
 	containerProperty,
 	destinationProperty,
 	folderPathProperty,
@@ -56,6 +57,12 @@ export class ExportDataset implements INodeType {
 				testedBy: 'localFolderConnectionTest',
 			},
 			{
+				name: 'datasetExportS3Api',
+				required: true,
+				displayOptions: { show: { destination: ['amazonS3'] } },
+				testedBy: 's3ConnectionTest',
+			},
+			{
 				name: 'datasetExportSftpApi',
 				required: true,
 				displayOptions: { show: { destination: ['sftp'] } },
@@ -94,6 +101,7 @@ export class ExportDataset implements INodeType {
 				],
 			},
 			destinationProperty,
+			bucketProperty,
 			containerProperty,
 			folderPathProperty,
 			{

@@ -3,6 +3,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { verifyExport } from '../../lib/verify/verify';
 import { credentialTest, storeFrom, toNodeError } from '../shared/context';
 import {
+	bucketProperty,
 	containerProperty,
 	destinationProperty,
 	folderPathProperty,
@@ -43,6 +44,12 @@ export class VerifyExport implements INodeType {
 				testedBy: 'localFolderConnectionTest',
 			},
 			{
+				name: 'datasetExportS3Api',
+				required: true,
+				displayOptions: { show: { destination: ['amazonS3'] } },
+				testedBy: 's3ConnectionTest',
+			},
+			{
 				name: 'datasetExportSftpApi',
 				required: true,
 				displayOptions: { show: { destination: ['sftp'] } },
@@ -63,6 +70,7 @@ export class VerifyExport implements INodeType {
 		],
 		properties: [
 			destinationProperty,
+			bucketProperty,
 			containerProperty,
 			{
 				displayName: 'Verify',

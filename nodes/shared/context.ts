@@ -40,6 +40,7 @@ export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIn
 
 const CREDENTIAL_OF: Record<string, string> = {
 	localFolder: 'datasetExportLocalFolderApi',
+	amazonS3: 'datasetExportS3Api',
 	sftp: 'datasetExportSftpApi',
 	azureBlob: 'datasetExportAzureBlobApi',
 	dataLandingZone: 'datasetExportDataLandingZoneApi',
@@ -50,6 +51,7 @@ const text = (value: unknown) => (value === undefined || value === null ? '' : S
 /** Node parameters a destination needs beside its credential (e.g. the Azure container). */
 export interface DestinationFields {
 	container?: string;
+	bucket?: string;
 }
 
 function storeFromCredential(destination: string, credential: ICredentialDataDecryptedObject, fields: DestinationFields = {}): Store {
@@ -77,6 +79,18 @@ function storeFromCredential(destination: string, credential: ICredentialDataDec
 			endpoint: text(credential.endpoint) || undefined,
 			sasUrl: text(credential.sasUrl),
 			container: fields.container,
+		});
+	}
+	if (destination === 'amazonS3') {
+		return openStore({
+			type: 'amazonS3',
+			accessKeyId: text(credential.accessKeyId),
+			secretAccessKey: text(credential.secretAccessKey),
+			sessionToken: text(credential.sessionToken) || undefined,
+			region: text(credential.region) || undefined,
+			endpoint: text(credential.endpoint) || undefined,
+			forcePathStyle: credential.forcePathStyle === true || undefined,
+			bucket: fields.bucket ?? '',
 		});
 	}
 	if (destination === 'dataLandingZone') return openStore({ type: 'dataLandingZone', sasUrl: text(credential.sasUrl) });
@@ -113,7 +127,8 @@ export async function storeFrom(context: IExecuteFunctions, itemIndex: number): 
 	const credentialType = CREDENTIAL_OF[destination];
 	if (!credentialType) throw new NodeOperationError(context.getNode(), `Destination "${destination}" is not supported`, { itemIndex });
 	const credential = await context.getCredentials(credentialType, itemIndex);
-	const fields: DestinationFields = destination === 'azureBlob' ? { container: String(context.getNodeParameter('container', itemIndex, '') ?? '').trim() } : {};
+	const parameter = (name: string) => String(context.getNodeParameter(name, itemIndex, '') ?? '').trim();
+	const fields: DestinationFields = destination === 'azureBlob' ? { container: parameter('container') } : destination === 'amazonS3' ? { bucket: parameter('bucket') } : {};
 	try {
 		return storeFromCredential(destination, credential, fields);
 	} catch (error) {
@@ -206,9 +221,18 @@ export async function azureBlobConnectionTest(this: ICredentialTestFunctions, cr
 	return testDestination('azureBlob', credential, 'Authenticated with the storage account', { container: isSas ? undefined : '$logs' }, !isSas);
 }
 
+/**
+ * Credential test: the bucket is a node parameter, so the keys are checked against a bucket name
+ * that does not exist: a wrong key or signature is refused (403) before existence is (404).
+ */
+export async function s3ConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	const probe = `n8n-dataset-export-probe-${Math.random().toString(36).slice(2, 10)}`;
+	return testDestination('amazonS3', credential, 'The keys are accepted', { bucket: probe }, true);
+}
+
 /** Credential test: the SAS URI opens its container. */
 export async function dataLandingZoneConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 	return testDestination('dataLandingZone', credential, 'The SAS URI opens its container');
 }
 
-export const credentialTest = { localFolderConnectionTest, sftpConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest };
+export const credentialTest = { localFolderConnectionTest, s3ConnectionTest, sftpConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest };

@@ -29,6 +29,7 @@ export const sourceProperties: INodeProperties[] = [
 
 export const DESTINATION_OPTIONS: INodePropertyOptions[] = [
 	{ name: 'Local Folder', value: 'localFolder', description: 'A folder on the n8n host or a mounted volume' },
+	{ name: 'Amazon S3', value: 'amazonS3', description: 'Amazon S3 or an S3-compatible store (Ceph, MinIO, R2, …)' },
 	{ name: 'SFTP', value: 'sftp', description: 'An SFTP server (password or key, pinned host key)' },
 	{ name: 'Azure Blob', value: 'azureBlob', description: 'An Azure Storage container' },
 	{ name: 'Data Landing Zone', value: 'dataLandingZone', description: "Adobe's Data Landing Zone (container SAS URI)" },
@@ -44,6 +45,17 @@ export const destinationProperty: INodeProperties = {
 	description: 'Where the export files are written; each destination has its own credential',
 };
 
+
+export const bucketProperty: INodeProperties = {
+	displayName: 'Bucket',
+	name: 'bucket',
+	type: 'string',
+	default: '',
+	required: true,
+	placeholder: 'my-exports',
+	description: 'The S3 bucket the exports go to',
+	displayOptions: { show: { destination: ['amazonS3'] } },
+};
 
 export const containerProperty: INodeProperties = {
 	displayName: 'Container',

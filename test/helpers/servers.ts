@@ -2,6 +2,7 @@
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 export interface SftpServer {
 	host: string;
@@ -43,4 +44,27 @@ export function azuriteServer(): AzuriteServer {
 	const file = join(root, 'azurite', 'env.json');
 	if (!existsSync(file)) throw new Error(`Azurite is not running: start it with "bash scripts/servers/azurite.sh start" (${file} is missing)`);
 	return JSON.parse(readFileSync(file, 'utf8')) as AzuriteServer;
+}
+
+export interface S3Server {
+	endpoint: string;
+	region: string;
+	accessKeyId: string;
+	secretAccessKey: string;
+}
+
+/** A new bucket on the test S3 server. */
+export async function freshBucket(label: string): Promise<string> {
+	const server = s3Server();
+	const admin = new S3Client({ region: server.region, endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+	const bucket = `${label}-${randomUUID().slice(0, 8)}`;
+	await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+	admin.destroy();
+	return bucket;
+}
+
+export function s3Server(): S3Server {
+	const file = join(root, 'ceph', 'env.json');
+	if (!existsSync(file)) throw new Error(`the S3 test server (Ceph radosgw) is not running: start it with "bash scripts/servers/ceph.sh start" (${file} is missing)`);
+	return JSON.parse(readFileSync(file, 'utf8')) as S3Server;
 }
