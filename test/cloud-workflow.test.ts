@@ -10,7 +10,8 @@ import { before, describe, it } from 'node:test';
 import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential } from '@azure/storage-blob';
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, INode, NodeOperationError } from 'n8n-workflow';
 import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
-import { azureBlobConnectionTest, dataLandingZoneConnectionTest, sftpConnectionTest } from '../nodes/shared/context';
+import { parseAbfss } from '../lib/storage';
+import { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest, sftpConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { azuriteServer, sftpServer } from './helpers/servers';
@@ -90,6 +91,24 @@ describe('workflows exporting to Azure Blob and the Data Landing Zone (Azurite)'
 		const files = (report.files as Array<{ path: string }>).map((f) => f.path);
 		assert.ok(files.every((f) => f.endsWith('.json.gz')));
 		assert.deepEqual(canonicalRecords(schema, await readFiles(await download(container, files, tempDir('dlz-dl')))), expected);
+	});
+
+	it('ADLS Gen2 by its abfss URL (Blob API, account key): Export → Verify; DuckDB reads back the lake exactly', async () => {
+		const container = `adls-${randomUUID().slice(0, 8)}`;
+		await service.getContainerClient(container).create();
+		const credential = { url: `abfss://${container}@${azurite.accountName}.dfs.core.windows.net`, accountKey: azurite.accountKey, endpoint: azurite.endpoint };
+		const result = await runWorkflow(workflowTo(lake, 'adlsGen2', 'datasetExportAdlsGen2Api'), { cloud: credential });
+		assert.equal(result.error, undefined, result.error?.message);
+		const [report] = result.output('Export Dataset');
+		assert.equal((report.destination as { type: string }).type, 'adls-gen2');
+		assert.equal(result.output('Verify Export')[0].ok, true);
+		const files = (report.files as Array<{ path: string }>).map((f) => f.path);
+		assert.deepEqual(canonicalRecords(schema, await readFiles(await download(container, files, tempDir('adls-dl')))), expected);
+		const test = (data: Record<string, unknown>) => adlsGen2ConnectionTest.call({} as never, { id: 'x', name: 'x', type: 'x', data } as ICredentialsDecrypted);
+		assert.equal((await test(credential)).status, 'OK');
+		assert.match((await test({ ...credential, url: 'abfss://missing-fs@devstoreaccount1.dfs.core.windows.net' })).message, /container "missing-fs" does not exist/);
+		assert.match((await test({ ...credential, url: 'https://nope' })).message, /URL must look like abfss:\/\/CONTAINER@ACCOUNT/);
+		assert.deepEqual(parseAbfss('abfss://fs1@acct.dfs.core.windows.net/'), { container: 'fs1', account: 'acct' });
 	});
 
 	it('a wrong key and a read-only SAS go to the error output, naming the credential; nothing is committed', async () => {

@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { ICredentialsDecrypted, INode, NodeOperationError } from 'n8n-workflow';
 import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
-import { s3ConnectionTest } from '../nodes/shared/context';
+import { googleCloudStorageConnectionTest, s3ConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { freshBucket, s3Server } from './helpers/servers';
@@ -18,15 +18,15 @@ const server = s3Server();
 const admin = new S3Client({ region: server.region, endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
 const credential = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, region: server.region, endpoint: server.endpoint, forcePathStyle: true };
 
-function workflowTo(lake: string, bucket: string): WorkflowJson {
+function workflowTo(lake: string, bucket: string, destination = 'amazonS3', credentialType = 'datasetExportS3Api'): WorkflowJson {
 	const workflow = structuredClone(EXAMPLE);
 	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n])) as Record<string, INode>;
 	nodes['Schedule Trigger'].parameters.testTime = '2026-11-22T06:00:00Z';
 	nodes['List Eligible Datasets'].parameters.lakePath = lake;
 	nodes['List Eligible Datasets'].parameters.filters = { match: DS };
 	for (const name of ['Export Dataset', 'Verify Export']) {
-		Object.assign(nodes[name].parameters, { destination: 'amazonS3', bucket });
-		nodes[name].credentials = { datasetExportS3Api: { id: 's3', name: 'Ceph' } };
+		Object.assign(nodes[name].parameters, { destination, bucket });
+		nodes[name].credentials = { [credentialType]: { id: 's3', name: 'Ceph' } };
 	}
 	Object.assign(nodes['Export Dataset'].parameters, { lakePath: lake, options: { maxRecordsPerFile: 700 } });
 	return workflow;
@@ -72,6 +72,19 @@ describe('workflows exporting to S3 (Ceph RADOS Gateway on 127.0.0.1)', () => {
 	it('a missing bucket is named', async () => {
 		const result = await runWorkflow(workflowTo(lake, 'no-such-bucket-here'), { s3: credential });
 		assert.match(String(result.errors('Export Dataset')[0].json.error), /bucket "no-such-bucket-here" does not exist/);
+	});
+
+	it('Google Cloud Storage with HMAC keys rides the S3 XML API path (exercised on the S3 server)', async () => {
+		const bucket = await freshBucket('gcs');
+		const hmac = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, endpoint: server.endpoint };
+		const result = await runWorkflow(workflowTo(lake, bucket, 'googleCloudStorage', 'datasetExportGoogleCloudStorageApi'), { s3: hmac });
+		assert.equal(result.error, undefined, result.error?.message);
+		const [report] = result.output('Export Dataset');
+		assert.equal((report.destination as { type: string }).type, 'google-cloud-storage');
+		assert.equal(result.output('Verify Export')[0].ok, true);
+		const test = (data: Record<string, unknown>) => googleCloudStorageConnectionTest.call({} as never, { id: 'x', name: 'x', type: 'x', data } as ICredentialsDecrypted);
+		assert.equal((await test(hmac)).status, 'OK');
+		assert.match((await test({ ...hmac, secretAccessKey: 'no'.repeat(20) })).message, /Google Cloud Storage credential: access denied/);
 	});
 
 	it('the Test button accepts the right keys and explains wrong ones', async () => {

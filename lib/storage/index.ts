@@ -12,6 +12,8 @@ export { AzureBlobStore, LocalFolderStore, S3Store, SftpStore };
 export const DESTINATIONS = {
 	localFolder: { label: 'Local Folder', storeType: 'local-folder' },
 	amazonS3: { label: 'Amazon S3', storeType: 'amazon-s3' },
+	googleCloudStorage: { label: 'Google Cloud Storage', storeType: 'google-cloud-storage' },
+	adlsGen2: { label: 'Azure Data Lake Storage Gen2', storeType: 'adls-gen2' },
 	sftp: { label: 'SFTP', storeType: 'sftp' },
 	azureBlob: { label: 'Azure Blob', storeType: 'azure-blob' },
 	dataLandingZone: { label: 'Data Landing Zone', storeType: 'data-landing-zone' },
@@ -23,9 +25,18 @@ export type DestinationType = keyof typeof DESTINATIONS;
 export type DestinationConfig =
 	| { type: 'localFolder'; path: string }
 	| ({ type: 'amazonS3' } & S3Config)
+	| { type: 'googleCloudStorage'; accessKeyId: string; secretAccessKey: string; endpoint?: string; bucket: string }
+	| { type: 'adlsGen2'; url: string; accountKey: string; endpoint?: string }
 	| ({ type: 'sftp' } & SftpConfig)
 	| ({ type: 'azureBlob' } & AzureBlobConfig)
 	| { type: 'dataLandingZone'; sasUrl: string; rootPath?: string };
+
+/** `abfss://<container>@<account>.dfs.core.windows.net[/path]` → container and account. */
+export function parseAbfss(url: string): { container: string; account: string } {
+	const match = /^abfss?:\/\/([^@/]+)@([^./]+)\.dfs\.[^/]+\/?$/.exec((url ?? '').trim());
+	if (!match) throw new StoreError(`ADLS Gen2 credential: URL must look like abfss://CONTAINER@ACCOUNT.dfs.core.windows.net, not "${url}"`, 'config');
+	return { container: match[1], account: match[2] };
+}
 
 export function openStore(config: DestinationConfig): Store {
 	switch (config.type) {
@@ -35,6 +46,25 @@ export function openStore(config: DestinationConfig): Store {
 			return new SftpStore(config);
 		case 'amazonS3':
 			return new S3Store({ ...config, label: 'S3 credential' });
+		case 'googleCloudStorage':
+			// GCS's XML API speaks S3 with HMAC keys: path-style, region "auto"
+			return new S3Store({
+				accessKeyId: config.accessKeyId,
+				secretAccessKey: config.secretAccessKey,
+				endpoint: config.endpoint || 'https://storage.googleapis.com',
+				region: 'auto',
+				forcePathStyle: true,
+				bucket: config.bucket,
+				label: 'Google Cloud Storage credential',
+				type: 'google-cloud-storage',
+			});
+		case 'adlsGen2': {
+			const { container, account } = parseAbfss(config.url);
+			return new AzureBlobStore(
+				{ authentication: 'accountKey', accountName: account, accountKey: config.accountKey, endpoint: config.endpoint, container, label: 'ADLS Gen2 credential' },
+				'adls-gen2',
+			);
+		}
 		case 'azureBlob':
 			return new AzureBlobStore({ ...config, label: 'Azure Blob credential' });
 		case 'dataLandingZone':

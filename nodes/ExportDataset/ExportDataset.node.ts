@@ -80,6 +80,18 @@ export class ExportDataset implements INodeType {
 				displayOptions: { show: { destination: ['dataLandingZone'] } },
 				testedBy: 'dataLandingZoneConnectionTest',
 			},
+			{
+				name: 'datasetExportAdlsGen2Api',
+				required: true,
+				displayOptions: { show: { destination: ['adlsGen2'] } },
+				testedBy: 'adlsGen2ConnectionTest',
+			},
+			{
+				name: 'datasetExportGoogleCloudStorageApi',
+				required: true,
+				displayOptions: { show: { destination: ['googleCloudStorage'] } },
+				testedBy: 'googleCloudStorageConnectionTest',
+			},
 		],
 		properties: [
 			...sourceProperties,

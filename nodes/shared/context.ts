@@ -41,6 +41,8 @@ export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIn
 const CREDENTIAL_OF: Record<string, string> = {
 	localFolder: 'datasetExportLocalFolderApi',
 	amazonS3: 'datasetExportS3Api',
+	googleCloudStorage: 'datasetExportGoogleCloudStorageApi',
+	adlsGen2: 'datasetExportAdlsGen2Api',
 	sftp: 'datasetExportSftpApi',
 	azureBlob: 'datasetExportAzureBlobApi',
 	dataLandingZone: 'datasetExportDataLandingZoneApi',
@@ -93,6 +95,18 @@ function storeFromCredential(destination: string, credential: ICredentialDataDec
 			bucket: fields.bucket ?? '',
 		});
 	}
+	if (destination === 'googleCloudStorage') {
+		return openStore({
+			type: 'googleCloudStorage',
+			accessKeyId: text(credential.accessKeyId),
+			secretAccessKey: text(credential.secretAccessKey),
+			endpoint: text(credential.endpoint) || undefined,
+			bucket: fields.bucket ?? '',
+		});
+	}
+	if (destination === 'adlsGen2') {
+		return openStore({ type: 'adlsGen2', url: text(credential.url), accountKey: text(credential.accountKey), endpoint: text(credential.endpoint) || undefined });
+	}
 	if (destination === 'dataLandingZone') return openStore({ type: 'dataLandingZone', sasUrl: text(credential.sasUrl) });
 	throw new StoreError(`Destination "${destination}" is not supported`, 'config');
 }
@@ -128,7 +142,7 @@ export async function storeFrom(context: IExecuteFunctions, itemIndex: number): 
 	if (!credentialType) throw new NodeOperationError(context.getNode(), `Destination "${destination}" is not supported`, { itemIndex });
 	const credential = await context.getCredentials(credentialType, itemIndex);
 	const parameter = (name: string) => String(context.getNodeParameter(name, itemIndex, '') ?? '').trim();
-	const fields: DestinationFields = destination === 'azureBlob' ? { container: parameter('container') } : destination === 'amazonS3' ? { bucket: parameter('bucket') } : {};
+	const fields: DestinationFields = destination === 'azureBlob' ? { container: parameter('container') } : ['amazonS3', 'googleCloudStorage'].includes(destination) ? { bucket: parameter('bucket') } : {};
 	try {
 		return storeFromCredential(destination, credential, fields);
 	} catch (error) {
@@ -230,9 +244,28 @@ export async function s3ConnectionTest(this: ICredentialTestFunctions, credentia
 	return testDestination('amazonS3', credential, 'The keys are accepted', { bucket: probe }, true);
 }
 
+/** Credential test: the HMAC keys are accepted by the XML API (probed like S3). */
+export async function googleCloudStorageConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	const probe = `n8n-dataset-export-probe-${Math.random().toString(36).slice(2, 10)}`;
+	return testDestination('googleCloudStorage', credential, 'The HMAC keys are accepted', { bucket: probe }, true);
+}
+
+/** Credential test: the key opens the file system named by the URL. */
+export async function adlsGen2ConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testDestination('adlsGen2', credential, 'The key opens the file system');
+}
+
 /** Credential test: the SAS URI opens its container. */
 export async function dataLandingZoneConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 	return testDestination('dataLandingZone', credential, 'The SAS URI opens its container');
 }
 
-export const credentialTest = { localFolderConnectionTest, s3ConnectionTest, sftpConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest };
+export const credentialTest = {
+	localFolderConnectionTest,
+	s3ConnectionTest,
+	googleCloudStorageConnectionTest,
+	sftpConnectionTest,
+	azureBlobConnectionTest,
+	adlsGen2ConnectionTest,
+	dataLandingZoneConnectionTest,
+};

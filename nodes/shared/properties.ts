@@ -32,7 +32,9 @@ export const DESTINATION_OPTIONS: INodePropertyOptions[] = [
 	{ name: 'Amazon S3', value: 'amazonS3', description: 'Amazon S3 or an S3-compatible store (Ceph, MinIO, R2, …)' },
 	{ name: 'SFTP', value: 'sftp', description: 'An SFTP server (password or key, pinned host key)' },
 	{ name: 'Azure Blob', value: 'azureBlob', description: 'An Azure Storage container' },
+	{ name: 'Azure Data Lake Storage Gen2', value: 'adlsGen2', description: 'An ADLS Gen2 file system (abfss URL)' },
 	{ name: 'Data Landing Zone', value: 'dataLandingZone', description: "Adobe's Data Landing Zone (container SAS URI)" },
+	{ name: 'Google Cloud Storage', value: 'googleCloudStorage', description: 'A Cloud Storage bucket (HMAC keys, XML API)' },
 ];
 
 export const destinationProperty: INodeProperties = {
@@ -53,8 +55,8 @@ export const bucketProperty: INodeProperties = {
 	default: '',
 	required: true,
 	placeholder: 'my-exports',
-	description: 'The S3 bucket the exports go to',
-	displayOptions: { show: { destination: ['amazonS3'] } },
+	description: 'The bucket the exports go to',
+	displayOptions: { show: { destination: ['amazonS3', 'googleCloudStorage'] } },
 };
 
 export const containerProperty: INodeProperties = {
