@@ -8,8 +8,8 @@
 import type { Readable } from 'node:stream';
 import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { attempt, attemptAsync } from '../errors';
-import { cleanPath, HashingCounter } from './common';
-import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions, type WriteResult } from './types';
+import { cleanPath, hashedUpload } from './common';
+import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions } from './types';
 
 export interface AzureBlobConfig {
 	/** `connectionString`, `accountKey` or `sasUrl`. */
@@ -126,31 +126,23 @@ export class AzureBlobStore implements Store {
 	async openWrite(path: string, options: WriteOptions = {}): Promise<Upload> {
 		const clean = cleanPath(path);
 		const blob = this.container.getBlockBlobClient(this.name(clean));
-		const counter = new HashingCounter();
 		const controller = new AbortController();
 		options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-		const done = (async (): Promise<WriteResult> => {
-			const sent = await attemptAsync(() =>
-				blob.uploadStream(counter, BLOCK_SIZE, BLOCKS_IN_FLIGHT, {
-					abortSignal: controller.signal,
-					conditions: { ifNoneMatch: '*' },
-					blobHTTPHeaders: options.contentType ? { blobContentType: options.contentType } : undefined,
-				}),
-			);
-			if (controller.signal.aborted) throw new StoreError(`upload of ${clean} was aborted`, 'io');
-			if (!sent.ok) throw this.fail(sent.error, `writing ${clean}`);
-			return { path: clean, size: counter.size, sha256: counter.digest() };
-		})();
-		done.catch(() => undefined);
-		return {
-			stream: counter,
-			done,
-			abort: async (reason?: unknown) => {
-				controller.abort();
-				counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
-				await done.catch(() => undefined);
+		return hashedUpload(
+			clean,
+			async (counter) => {
+				const sent = await attemptAsync(() =>
+					blob.uploadStream(counter, BLOCK_SIZE, BLOCKS_IN_FLIGHT, {
+						abortSignal: controller.signal,
+						conditions: { ifNoneMatch: '*' },
+						blobHTTPHeaders: options.contentType ? { blobContentType: options.contentType } : undefined,
+					}),
+				);
+				// uncommitted staged blocks are discarded by the service: nothing to clean up
+				if (!sent.ok && !controller.signal.aborted) throw this.fail(sent.error, `writing ${clean}`);
 			},
-		};
+			() => controller.abort(),
+		);
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {

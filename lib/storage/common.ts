@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { attemptAsync } from '../errors';
 import { endSink, writeTo } from '../format/types';
-import { StoreError, type Store, type WriteResult } from './types';
+import { StoreError, type Store, type Upload, type WriteResult } from './types';
 
 /** A pass-through that counts bytes and hashes them (SHA-256) on their way to a backend. */
 export class HashingCounter extends Transform {
@@ -18,6 +18,36 @@ export class HashingCounter extends Transform {
 	digest(): string {
 		return this.hash.digest('hex');
 	}
+}
+
+/**
+ * The Upload every adapter returns: the caller writes into a hashing counter; `send` moves the
+ * counter's bytes to the backend and commits them; abort() marks the upload aborted, destroys the
+ * stream, runs the backend's own abort and waits until `send` has settled (nothing left behind).
+ */
+export function hashedUpload(
+	path: string,
+	send: (counter: HashingCounter, aborted: () => boolean) => Promise<void>,
+	abortBackend: () => unknown = () => undefined,
+): Upload {
+	const counter = new HashingCounter();
+	let aborted = false;
+	const done = (async (): Promise<WriteResult> => {
+		await send(counter, () => aborted);
+		if (aborted) throw new StoreError(`upload of ${path} was aborted`, 'io');
+		return { path, size: counter.size, sha256: counter.digest() };
+	})();
+	done.catch(() => undefined);
+	return {
+		stream: counter,
+		done,
+		abort: async (reason?: unknown) => {
+			aborted = true;
+			counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
+			await attemptAsync(async () => abortBackend());
+			await done.catch(() => undefined);
+		},
+	};
 }
 
 /** Normalise a store path: `/`-separated, no leading `/`, no `.` or `..` segments. */

@@ -10,8 +10,8 @@ import { join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { attemptAsync, errnoCode } from '../errors';
-import { baseName, cleanPath, HashingCounter, parentOf } from './common';
-import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions, type WriteResult } from './types';
+import { baseName, cleanPath, hashedUpload, parentOf } from './common';
+import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions } from './types';
 
 const TEMP_PREFIX = '.incoming-';
 
@@ -48,36 +48,25 @@ export class LocalFolderStore implements Store {
 		const made = await attemptAsync(() => mkdir(dir, { recursive: true }));
 		if (!made.ok) throw new StoreError(`cannot create folder ${dir}: ${made.error.message}`, 'io');
 		const temp = join(dir, `${TEMP_PREFIX}${baseName(clean)}-${randomUUID().slice(0, 8)}`);
-		const counter = new HashingCounter();
 		const file = createWriteStream(temp, { flags: 'wx', signal: options.signal });
-		let aborted = false;
-		const done = (async (): Promise<WriteResult> => {
-			try {
-				const piped = await attemptAsync(() => pipeline(counter, file));
-				if (aborted) throw new StoreError(`upload of ${clean} was aborted`, 'io');
-				if (!piped.ok) throw new StoreError(`cannot write ${final}: ${piped.error.message}`, 'io');
-				// a hard link publishes the complete file atomically, and fails if the name is taken
-				const linked = await attemptAsync(() => link(temp, final));
-				if (!linked.ok && errnoCode(linked.error) === 'EEXIST') {
-					throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
+		return hashedUpload(
+			clean,
+			async (counter, aborted) => {
+				try {
+					const piped = await attemptAsync(() => pipeline(counter, file));
+					if (aborted()) return;
+					if (!piped.ok) throw new StoreError(`cannot write ${final}: ${piped.error.message}`, 'io');
+					// a hard link publishes the complete file atomically, and fails if the name is taken
+					const linked = await attemptAsync(() => link(temp, final));
+					if (!linked.ok && errnoCode(linked.error) === 'EEXIST') {
+						throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
+					}
+					if (!linked.ok) throw new StoreError(`cannot write ${final}: ${linked.error.message}`, 'io');
+				} finally {
+					await unlink(temp).catch(() => undefined);
 				}
-				if (!linked.ok) throw new StoreError(`cannot write ${final}: ${linked.error.message}`, 'io');
-				return { path: clean, size: counter.size, sha256: counter.digest() };
-			} finally {
-				await unlink(temp).catch(() => undefined);
-			}
-		})();
-		done.catch(() => undefined);
-		return {
-			stream: counter,
-			done,
-			abort: async (reason?: unknown) => {
-				aborted = true;
-				counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
-				await done.catch(() => undefined);
-				await unlink(temp).catch(() => undefined);
 			},
-		};
+		);
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {

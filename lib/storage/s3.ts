@@ -9,8 +9,8 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { attemptAsync } from '../errors';
-import { cleanPath, HashingCounter } from './common';
-import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload as StoreUpload, type WriteOptions, type WriteResult } from './types';
+import { cleanPath, hashedUpload } from './common';
+import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload as StoreUpload, type WriteOptions } from './types';
 
 export interface S3Config {
 	accessKeyId: string;
@@ -107,33 +107,24 @@ export class S3Store implements Store {
 		const clean = cleanPath(path);
 		const key = this.key(clean);
 		if (await this.stat(clean)) throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
-		const counter = new HashingCounter();
-		const upload = new Upload({
-			client: this.client,
-			params: { Bucket: this.bucket, Key: key, Body: counter, ContentType: options.contentType },
-			partSize: PART_SIZE,
-			queueSize: PARTS_IN_FLIGHT,
-			leavePartsOnError: false,
-		});
-		let aborted = false;
-		options.signal?.addEventListener('abort', () => void upload.abort(), { once: true });
-		const done = (async (): Promise<WriteResult> => {
-			const sent = await attemptAsync(() => upload.done());
-			if (aborted) throw new StoreError(`upload of ${clean} was aborted`, 'io');
-			if (!sent.ok) throw this.fail(sent.error, `writing ${clean}`);
-			return { path: clean, size: counter.size, sha256: counter.digest() };
-		})();
-		done.catch(() => undefined);
-		return {
-			stream: counter,
-			done,
-			abort: async (reason?: unknown) => {
-				aborted = true;
-				counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
-				await attemptAsync(() => upload.abort());
-				await done.catch(() => undefined);
+		let upload: Upload | undefined;
+		const store = hashedUpload(
+			clean,
+			async (counter, aborted) => {
+				upload = new Upload({
+					client: this.client,
+					params: { Bucket: this.bucket, Key: key, Body: counter, ContentType: options.contentType },
+					partSize: PART_SIZE,
+					queueSize: PARTS_IN_FLIGHT,
+					leavePartsOnError: false,
+				});
+				const sent = await attemptAsync(() => (upload as Upload).done());
+				if (!sent.ok && !aborted()) throw this.fail(sent.error, `writing ${clean}`);
 			},
-		};
+			() => upload?.abort(),
+		);
+		options.signal?.addEventListener('abort', () => void store.abort(new Error('aborted')), { once: true });
+		return store;
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {

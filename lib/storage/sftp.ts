@@ -11,8 +11,8 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
 import { attemptAsync } from '../errors';
-import { baseName, cleanPath, HashingCounter, parentOf } from './common';
-import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions, type WriteResult } from './types';
+import { baseName, cleanPath, hashedUpload, parentOf } from './common';
+import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions } from './types';
 
 export interface SftpConfig {
 	host: string;
@@ -172,35 +172,23 @@ export class SftpStore implements Store {
 		const dir = parentOf(final);
 		await this.ensureDir(client, dir);
 		const temp = `${dir ? dir + '/' : ''}${TEMP_PREFIX}${baseName(clean)}-${randomUUID().slice(0, 8)}`;
-		const counter = new HashingCounter();
 		const remoteStream = this.track(client.createWriteStream(temp, { flags: 'w' }) as unknown as Writable);
-		let aborted = false;
-		options.signal?.addEventListener('abort', () => counter.destroy(new Error('aborted')), { once: true });
-		const done = (async (): Promise<WriteResult> => {
+		const upload = hashedUpload(clean, async (counter, aborted) => {
 			const sent = await attemptAsync(() => pipeline(counter, remoteStream));
 			const fail = async (error: StoreError) => {
 				await attemptAsync(() => client.delete(temp, true));
 				return error;
 			};
-			if (aborted) throw await fail(new StoreError(`upload of ${clean} was aborted`, 'io'));
+			if (aborted()) throw await fail(new StoreError(`upload of ${clean} was aborted`, 'io'));
 			if (!sent.ok) throw await fail(new StoreError(`cannot write ${final} over SFTP: ${sent.error.message}`, 'io'));
 			if ((await attemptAsync(() => client.exists(final))).ok && (await client.exists(final))) {
 				throw await fail(new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists'));
 			}
 			const moved = await attemptAsync(() => client.rename(temp, final));
 			if (!moved.ok) throw await fail(new StoreError(`cannot move ${temp} to ${final}: ${moved.error.message}`, 'io'));
-			return { path: clean, size: counter.size, sha256: counter.digest() };
-		})();
-		done.catch(() => undefined);
-		return {
-			stream: counter,
-			done,
-			abort: async (reason?: unknown) => {
-				aborted = true;
-				counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
-				await done.catch(() => undefined);
-			},
-		};
+		});
+		options.signal?.addEventListener('abort', () => void upload.abort(new Error('aborted')), { once: true });
+		return upload;
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {
