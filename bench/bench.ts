@@ -53,6 +53,9 @@ function report(file: string, dataset: string) {
 		console.log(`\nJSON.gz export / floor rows/s: ${(ratio * 100).toFixed(0)}% (target ≥ 80%)`);
 		console.log(`Parquet/Snappy export: ${fmt(parquet.records / parquet.seconds)} rows/s (target ≥ 150,000)`);
 		console.log(`peak RSS: JSON.gz ${json.peakRssMb} MB, Parquet ${parquet.peakRssMb} MB (target < 300 MB)`);
+		for (const r of rows.filter((x) => x.name.includes('S3'))) {
+			console.log(`${r.name}: ${fmt(r.records / r.seconds)} rows/s, ${fmt(r.bytes / 1e6 / r.seconds, 1)} MB/s, peak RSS ${r.peakRssMb} MB`);
+		}
 	}
 	if (sizes.length > 1) {
 		console.log('\nPeak RSS across sizes (target: within 20%):');

@@ -2,10 +2,12 @@
  * One benchmark case in its own process (so peak RSS is this case's): prints a JSON line.
  *   tsx bench/case.ts export <lake> <out> <fileType> <codec> [dataset]
  *   tsx bench/case.ts encode-only <lake> - <fileType> <codec> [dataset]
+ *   tsx bench/case.ts export-s3 <lake> <s3 env.json> <fileType> <codec> [dataset]
  *   tsx bench/case.ts floor <records> <seed> - - [dataset]
  */
 import { Writable } from 'node:stream';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { runExport } from '../lib/export/run';
@@ -16,6 +18,8 @@ import { stringifyLines } from '../lib/json';
 import { rng, sampleRecords } from '../lib/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { LocalFolderStore } from '../lib/storage/local';
+import { S3Store } from '../lib/storage/s3';
+import type { Store } from '../lib/storage/types';
 
 const [kind, a, b, fileType, codec, datasetArg] = process.argv.slice(2);
 const dataset = datasetArg || 'ajo_message_feedback_event_dataset';
@@ -35,10 +39,21 @@ class NullSink extends Writable {
 }
 
 async function main() {
-	if (kind === 'export') {
-		mkdirSync(b, { recursive: true });
+	if (kind === 'export' || kind === 'export-s3') {
+		let store: Store;
+		if (kind === 'export-s3') {
+			const env = JSON.parse(readFileSync(b, 'utf8')) as { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+			const bucket = `bench-${process.pid}`;
+			const admin = new S3Client({ region: env.region, endpoint: env.endpoint, forcePathStyle: true, credentials: env });
+			await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+			admin.destroy();
+			store = new S3Store({ ...env, bucket });
+		} else {
+			mkdirSync(b, { recursive: true });
+			store = new LocalFolderStore(b);
+		}
 		const started = process.hrtime.bigint();
-		const r = await runExport(new LocalLakeSource(a), new LocalFolderStore(b), {
+		const r = await runExport(new LocalLakeSource(a), store, {
 			datasetId: dataset,
 			mode: 'full',
 			fileType: fileType as FileType,
@@ -46,6 +61,7 @@ async function main() {
 			folderPath: `${fileType}-${codec}`,
 		});
 		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		await store.close();
 		report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds });
 	} else if (kind === 'encode-only') {
 		const source = new LocalLakeSource(a);

@@ -6,11 +6,12 @@ import { StoreError, type Store, type Upload, type WriteResult } from './types';
 
 /** A pass-through that counts bytes and hashes them (SHA-256) on their way to a backend. */
 export class HashingCounter extends Transform {
-	size = 0;
+	/** Bytes seen so far. (Not `size`: upload helpers read a body's `size` as its total length.) */
+	bytes = 0;
 	private readonly hash = createHash('sha256');
 
 	_transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-		this.size += chunk.length;
+		this.bytes += chunk.length;
 		this.hash.update(chunk);
 		callback(null, chunk);
 	}
@@ -35,7 +36,7 @@ export function hashedUpload(
 	const done = (async (): Promise<WriteResult> => {
 		await send(counter, () => aborted);
 		if (aborted) throw new StoreError(`upload of ${path} was aborted`, 'io');
-		return { path, size: counter.size, sha256: counter.digest() };
+		return { path, size: counter.bytes, sha256: counter.digest() };
 	})();
 	done.catch(() => undefined);
 	return {
@@ -99,7 +100,7 @@ export async function hashObject(store: Store, path: string): Promise<{ size: nu
 	const counter = new HashingCounter();
 	const input = await store.read(path);
 	for await (const chunk of input.pipe(counter)) void chunk;
-	return { size: counter.size, sha256: counter.digest() };
+	return { size: counter.bytes, sha256: counter.digest() };
 }
 
 export { Readable };

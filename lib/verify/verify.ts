@@ -164,7 +164,7 @@ async function inspectText(store: Store, path: string, gzip: boolean): Promise<{
 	} catch (error) {
 		problem ??= `file cannot be read to the end: ${(error as Error).message}`;
 	}
-	return { size: counter.size, sha256: counter.digest(), records, problem };
+	return { size: counter.bytes, sha256: counter.digest(), records, problem };
 }
 
 async function parquetFooter(store: Store, path: string, size: number) {

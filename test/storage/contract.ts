@@ -56,8 +56,8 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 			});
 		});
 
-		it('streams a multi-megabyte object: size and SHA-256 computed while streaming', async () => {
-			const bytes = randomBytes(5 * 1024 * 1024 + 123);
+		it('streams a multi-part object (17 MiB): size and SHA-256 computed while streaming', async () => {
+			const bytes = randomBytes(17 * 1024 * 1024 + 123); // more than two 8 MiB multipart parts
 			const result = await upload(store, 'big/data.bin', bytes);
 			assert.deepEqual(result, { path: 'big/data.bin', size: bytes.length, sha256: sha256(bytes) });
 			assert.equal((await store.stat('big/data.bin'))?.size, bytes.length);
