@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { attemptAsync } from '../errors';
 import { endSink, writeTo } from '../format/types';
 import { StoreError, type Store, type Upload, type WriteResult } from './types';
@@ -95,12 +95,4 @@ export async function readText(store: Store, path: string): Promise<string> {
 	return (await readAll(await store.read(path))).toString('utf8');
 }
 
-/** Stream an object through SHA-256 (and optionally another consumer), returning size and hash. */
-export async function hashObject(store: Store, path: string): Promise<{ size: number; sha256: string }> {
-	const counter = new HashingCounter();
-	const input = await store.read(path);
-	for await (const chunk of input.pipe(counter)) void chunk;
-	return { size: counter.bytes, sha256: counter.digest() };
-}
 
-export { Readable };

@@ -8,19 +8,6 @@ export * from './types';
 export * from './common';
 export { AzureBlobStore, LocalFolderStore, S3Store, SftpStore };
 
-/** Destination types and the names the UI shows for them. */
-export const DESTINATIONS = {
-	localFolder: { label: 'Local Folder', storeType: 'local-folder' },
-	amazonS3: { label: 'Amazon S3', storeType: 'amazon-s3' },
-	googleCloudStorage: { label: 'Google Cloud Storage', storeType: 'google-cloud-storage' },
-	adlsGen2: { label: 'Azure Data Lake Storage Gen2', storeType: 'adls-gen2' },
-	sftp: { label: 'SFTP', storeType: 'sftp' },
-	azureBlob: { label: 'Azure Blob', storeType: 'azure-blob' },
-	dataLandingZone: { label: 'Data Landing Zone', storeType: 'data-landing-zone' },
-} as const;
-
-export type DestinationType = keyof typeof DESTINATIONS;
-
 /** Settings of a destination: the credential's fields plus node parameters such as a bucket. */
 export type DestinationConfig =
 	| { type: 'localFolder'; path: string }

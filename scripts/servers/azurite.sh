@@ -5,14 +5,12 @@
 # Writes the connection details to .tmp/servers/azurite/env.json; stop kills it by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/servers/common.sh
 dir="$PWD/.tmp/servers/azurite"
 port=${AZURITE_TEST_PORT:-10099}
 
 stop() {
-	if [ -f "$dir/azurite.pid" ]; then
-		kill "$(cat "$dir/azurite.pid")" 2>/dev/null || true
-		rm -f "$dir/azurite.pid"
-	fi
+	stop_pid "$dir/azurite.pid"
 }
 
 start() {
@@ -27,15 +25,7 @@ start() {
 	rm -rf "$dir" && mkdir -p "$dir/data"
 	"$node24" "$main" --blobHost 127.0.0.1 --blobPort "$port" --location "$dir/data" --disableTelemetry --skipApiVersionCheck --loose > "$dir/azurite.log" 2>&1 &
 	echo $! > "$dir/azurite.pid"
-	for _ in $(seq 1 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-		sleep 0.1
-	done
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "azurite did not come up on 127.0.0.1:$port:" >&2
-		cat "$dir/azurite.log" >&2
-		exit 1
-	fi
+	wait_port "$port" azurite "$dir/azurite.log"
 	# Azurite's well-known development account (public, documented by Microsoft)
 	cat > "$dir/env.json" <<JSON
 {"accountName":"devstoreaccount1","accountKey":"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==","endpoint":"http://127.0.0.1:$port/devstoreaccount1"}

@@ -6,6 +6,7 @@
 # writes the connection details to .tmp/servers/ceph/env.json. stop kills the daemons by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/servers/common.sh
 dir="$PWD/.tmp/servers/ceph"
 rgw_port=${S3_TEST_PORT:-8799}
 mon_port=${CEPH_MON_PORT:-6799}
@@ -14,16 +15,8 @@ access_key=DSXTESTACCESSKEY0001
 secret_key=dsx-test-secret-key-0000000000000000000000
 
 stop() {
-	for name in rgw osd mon; do
-		if [ -f "$dir/$name.pid" ]; then
-			pid=$(cat "$dir/$name.pid")
-			kill "$pid" 2>/dev/null || true
-			# bounded wait for a clean exit, then force (the OSD can ignore TERM while it starts up)
-			for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-			kill -9 "$pid" 2>/dev/null || true
-			rm -f "$dir/$name.pid"
-		fi
-	done
+	# the OSD can ignore TERM while it starts up: stop_pid forces it after a bounded wait
+	for name in rgw osd mon; do stop_pid "$dir/$name.pid"; done
 }
 
 wait_for() { # label, command...
@@ -108,7 +101,7 @@ CONF
 	wait_for "the OSD" sh -c "timeout 5 ceph -c '$conf' osd stat | grep -q '1 up'"
 	radosgw -c "$conf" -n client.rgw.a -f >>"$dir/log/rgw-stdout.log" 2>&1 &
 	echo $! > "$dir/rgw.pid"
-	wait_for "radosgw" bash -c "exec 3<>/dev/tcp/127.0.0.1/$rgw_port"
+	wait_port "$rgw_port" radosgw "$dir"/log/*.log
 	radosgw-admin -c "$conf" user create --uid=dsx --display-name="dataset export tests" --access-key="$access_key" --secret-key="$secret_key" >/dev/null
 	cat > "$dir/env.json" <<JSON
 {"endpoint":"http://127.0.0.1:$rgw_port","region":"us-east-1","accessKeyId":"$access_key","secretAccessKey":"$secret_key"}

@@ -6,16 +6,14 @@
 # details to .tmp/servers/sftp/env.json. stop: stops that sshd by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/servers/common.sh
 dir="$PWD/.tmp/servers/sftp"
 port=${SFTP_TEST_PORT:-2299}
 user=dsxsftp
 password=dsx-sftp-test-password
 
 stop() {
-	if [ -f "$dir/sshd.pid" ]; then
-		kill "$(cat "$dir/sshd.pid")" 2>/dev/null || true
-		rm -f "$dir/sshd.pid"
-	fi
+	stop_pid "$dir/sshd.pid"
 }
 
 start() {
@@ -48,15 +46,7 @@ Subsystem sftp internal-sftp
 ForceCommand internal-sftp
 CONF
 	/usr/sbin/sshd -e -f "$dir/sshd_config" 2>>"$dir/sshd.log"
-	for _ in $(seq 1 50); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-		sleep 0.1
-	done
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "sshd did not come up on 127.0.0.1:$port:" >&2
-		cat "$dir/sshd.log" >&2
-		exit 1
-	fi
+	wait_port "$port" sshd "$dir/sshd.log"
 	fingerprint=$(ssh-keygen -lf "$dir/host_ed25519.pub" | awk '{print $2}')
 	home=$(getent passwd "$user" | cut -d: -f6)
 	cat > "$dir/env.json" <<JSON
