@@ -1,6 +1,6 @@
 /**
  * npm run demo: build the sample lake, run the example workflow (examples/scheduled-export.json:
- * Schedule Trigger → List Eligible Datasets → Export Dataset → Verify Export) through n8n's
+ * Every 6 hours → List Eligible Datasets → Export Dataset → Verify Export; the alert branch runs in real n8n only) through n8n's
  * execution engine into ./demo-output/, then add a batch and run again: the second export of
  * that dataset holds only the new batch.
  */

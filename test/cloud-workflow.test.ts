@@ -15,7 +15,7 @@ import { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnect
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { azuriteServer, sftpServer } from './helpers/servers';
-import { runWorkflow, type WorkflowJson } from './harness/engine';
+import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 
 const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
 const DS = 'ajo_push_profile_dataset';
@@ -25,7 +25,7 @@ const service = new BlobServiceClient(azurite.endpoint, new StorageSharedKeyCred
 function workflowTo(lake: string, destination: string, credentialType: string, params: Record<string, unknown> = {}): WorkflowJson {
 	const workflow = structuredClone(EXAMPLE);
 	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n])) as Record<string, INode>;
-	nodes['Schedule Trigger'].parameters.testTime = '2026-11-22T06:00:00Z';
+	setTriggerTime(workflow, '2026-11-22T06:00:00Z');
 	nodes['List Eligible Datasets'].parameters.lakePath = lake;
 	nodes['List Eligible Datasets'].parameters.filters = { match: DS };
 	for (const name of ['Export Dataset', 'Verify Export']) {

@@ -10,7 +10,7 @@ import { googleCloudStorageConnectionTest, s3ConnectionTest } from '../nodes/sha
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { freshBucket, s3Server } from './helpers/servers';
-import { runWorkflow, type WorkflowJson } from './harness/engine';
+import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 
 const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
 const DS = 'ajo_consent_service_dataset';
@@ -21,7 +21,7 @@ const credential = { accessKeyId: server.accessKeyId, secretAccessKey: server.se
 function workflowTo(lake: string, bucket: string, destination = 'amazonS3', credentialType = 'datasetExportS3Api'): WorkflowJson {
 	const workflow = structuredClone(EXAMPLE);
 	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n])) as Record<string, INode>;
-	nodes['Schedule Trigger'].parameters.testTime = '2026-11-22T06:00:00Z';
+	setTriggerTime(workflow, '2026-11-22T06:00:00Z');
 	nodes['List Eligible Datasets'].parameters.lakePath = lake;
 	nodes['List Eligible Datasets'].parameters.filters = { match: DS };
 	for (const name of ['Export Dataset', 'Verify Export']) {

@@ -8,7 +8,7 @@ import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sa
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
 import { sftpFolder, sftpServer } from './helpers/servers';
-import { runWorkflow, type WorkflowJson } from './harness/engine';
+import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 
 const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
 const DS = 'journey_step_events';
@@ -16,7 +16,7 @@ const DS = 'journey_step_events';
 function toSftp(lake: string, time: string, fileType: 'json' | 'parquet'): WorkflowJson {
 	const workflow = structuredClone(EXAMPLE);
 	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n])) as Record<string, INode>;
-	nodes['Schedule Trigger'].parameters.testTime = time;
+	setTriggerTime(workflow, time);
 	nodes['List Eligible Datasets'].parameters.lakePath = lake;
 	nodes['List Eligible Datasets'].parameters.filters = { match: DS };
 	for (const name of ['Export Dataset', 'Verify Export']) {

@@ -12,7 +12,7 @@ import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sa
 import { localFolderConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
-import { runWorkflow, type WorkflowJson } from './harness/engine';
+import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 
 const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
 
@@ -21,7 +21,7 @@ function example(lake: string, time: string, tweak: (nodes: Record<string, INode
 	const workflow = structuredClone(EXAMPLE);
 	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n]));
 	for (const node of workflow.nodes) if ('lakePath' in node.parameters) node.parameters.lakePath = lake;
-	nodes['Schedule Trigger'].parameters.testTime = time;
+	setTriggerTime(workflow, time);
 	tweak(nodes);
 	return workflow;
 }

@@ -9,7 +9,8 @@
  * ingested at the file's modification time.
  */
 import { readdir, readFile as readText, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { hostPath } from '../host-path';
 import { attemptAsync, errnoCode } from '../errors';
 import { parseJson } from '../json';
 import { inferSchema, validateSchema, type Schema } from '../schema';
@@ -65,7 +66,7 @@ export class LocalLakeSource implements Source {
 	private readonly inferred = new Map<string, { key: string; schema: Schema | undefined }>();
 
 	constructor(root: string) {
-		this.root = resolve(root);
+		this.root = hostPath(root);
 	}
 
 	private datasetDir(id: string) {

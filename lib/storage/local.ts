@@ -6,7 +6,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, constants as fsConstants, link, mkdir, opendir, rm, stat, unlink } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { join, resolve, sep } from 'node:path';
+import { join, sep } from 'node:path';
+import { hostPath } from '../host-path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { attemptAsync, errnoCode } from '../errors';
@@ -22,7 +23,7 @@ export class LocalFolderStore implements Store {
 
 	constructor(root: string) {
 		if (!root || !root.trim()) throw new StoreError('the local folder path is empty', 'config');
-		this.root = resolve(root);
+		this.root = hostPath(root);
 		this.location = `local-folder:${this.root}`;
 	}
 

@@ -1,0 +1,58 @@
+/**
+ * The example workflows are imported into n8n unchanged (scripts/e2e.sh runs them in real n8n);
+ * this catches what n8n's import would accept silently: a parameter our nodes do not have, a
+ * credential type a node does not take, a connection to a node that does not exist.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { INodeType } from 'n8n-workflow';
+import * as nodes from './harness/source-nodes';
+import type { WorkflowJson } from './harness/engine';
+
+const dir = join(__dirname, '..', 'examples');
+const ours = new Map<string, INodeType>(
+	Object.values(nodes as unknown as Record<string, new () => INodeType>).map((Type) => {
+		const node = new Type();
+		return [`n8n-nodes-dataset-export.${node.description.name}`, node];
+	}),
+);
+
+describe('examples/', () => {
+	const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+	it('has the three documented examples', () => {
+		assert.deepEqual(files.sort(), ['daily-sftp-backup.json', 'one-time-full-export.json', 'scheduled-export.json']);
+	});
+	for (const file of files) {
+		const workflow = JSON.parse(readFileSync(join(dir, file), 'utf8')) as WorkflowJson & { id?: string };
+		it(`${file}: our nodes use only their own parameters and credentials`, () => {
+			const used = workflow.nodes.filter((n) => ours.has(n.type));
+			assert.ok(used.length >= 2, 'uses the package nodes');
+			for (const node of used) {
+				const description = ours.get(node.type)!.description;
+				const names = new Set(description.properties.map((p) => p.name));
+				for (const key of Object.keys(node.parameters)) assert.ok(names.has(key), `${file} › ${node.name}: unknown parameter "${key}"`);
+				const accepted = new Set((description.credentials ?? []).map((c) => c.name));
+				for (const type of Object.keys(node.credentials ?? {})) assert.ok(accepted.has(type), `${file} › ${node.name}: credential type ${type} not accepted`);
+				if (node.parameters.destination) {
+					const shown = (description.credentials ?? []).filter((c) => c.displayOptions?.show?.destination?.includes(node.parameters.destination as string));
+					assert.deepEqual(Object.keys(node.credentials ?? {}), shown.map((c) => c.name), `${file} › ${node.name}: credential matches destination`);
+				}
+			}
+		});
+		it(`${file}: connections join existing nodes and both error outputs reach the alert branch`, () => {
+			const names = new Set(workflow.nodes.map((n) => n.name));
+			for (const [from, byType] of Object.entries(workflow.connections)) {
+				assert.ok(names.has(from), `${from} exists`);
+				for (const outputs of Object.values(byType)) for (const targets of outputs) for (const t of targets ?? []) assert.ok(names.has(t.node), `${t.node} exists`);
+			}
+			for (const node of workflow.nodes.filter((n) => n.onError === 'continueErrorOutput')) {
+				const errorOutput = workflow.connections[node.name]?.main?.[1] ?? [];
+				assert.deepEqual(errorOutput.map((t) => t.node), ['Compose alert'], `${node.name}'s error output goes to the alert`);
+			}
+			assert.ok(workflow.nodes.some((n) => n.type === 'n8n-nodes-base.stopAndError'), 'the alert fails the execution');
+			assert.match(String(workflow.id), /^[A-Za-z0-9]{16}$/, 'a stable n8n workflow id');
+		});
+	}
+});
