@@ -12,7 +12,7 @@ import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sa
 import { localFolderConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
-import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
+import { listSearch, runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 
 const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
 
@@ -59,8 +59,46 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 		const verdicts = result.output('Verify Export');
 		assert.equal(verdicts.length, reports.length);
 		assert.ok(verdicts.every((v) => v.ok === true));
+		// the counts a user sees above the output pane
+		const hints = (node: string) => (result.run.data.resultData.runData[node][0].hints ?? []).map((h) => h.message);
+		const records = reports.reduce((n, r) => n + (r.totals as { records: number }).records, 0);
+		assert.deepEqual(hints('Export Dataset'), [`Exported ${reports.length} datasets: ${records.toLocaleString('en-US')} records in ${reports.reduce((n, r) => n + (r.totals as { files: number }).files, 0)} files (${(reports.reduce((n, r) => n + (r.totals as { bytes: number }).bytes, 0) / 1048576).toFixed(1)} MB)`]);
+		assert.deepEqual(hints('Verify Export'), [`${verdicts.length} of ${verdicts.length} exports verified`]);
 		assert.deepEqual(result.errors('Export Dataset'), []);
 		assert.deepEqual(result.errors('Verify Export'), []);
+	});
+
+	it("resource locators: Export's dataset list comes from the lake, Verify's from the destination; Verify latest by picked dataset", async () => {
+		const nodes = Object.fromEntries(EXAMPLE.nodes.map((n) => [n.name, structuredClone(n)]));
+		const exportNode = { ...nodes['Export Dataset'], parameters: { ...nodes['Export Dataset'].parameters, lakePath: lake } };
+		const fromLake = await listSearch(exportNode, 'searchDatasets', credentials, 'tracking');
+		assert.deepEqual(fromLake.results.map((r) => r.value).sort(), ['ajo_email_tracking_experience_event_dataset', 'ajo_push_tracking_experience_event_dataset']);
+		assert.match(String(fromLake.results[0].name), /Tracking Experience Event Dataset \(event, Prime\)/);
+
+		// the first test exported every eligible dataset to out/exports
+		const verifyNode = { ...nodes['Verify Export'], parameters: { destination: 'localFolder', verify: 'latest', folderPath: 'exports', options: {} } };
+		const exported = await listSearch(verifyNode, 'searchExportedDatasets', credentials);
+		assert.ok(exported.results.length >= 8, `found ${exported.results.length}`);
+		assert.ok(exported.results.some((r) => r.value === 'journeys' && /^last incremental export 2026-11-22T06:00:00.000Z$/.test(String(r.description))));
+		const filtered = await listSearch(verifyNode, 'searchExportedDatasets', credentials, 'journey');
+		assert.deepEqual(filtered.results.map((r) => r.value).sort(), ['journey_step_events', 'journeys']);
+		const elsewhere = await listSearch({ ...verifyNode, parameters: { ...verifyNode.parameters, folderPath: 'nothing-here' } }, 'searchExportedDatasets', credentials);
+		assert.deepEqual(elsewhere.results, []);
+
+		const picked = await runWorkflow(
+			{
+				nodes: [
+					{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: '[{}]' } },
+					{ ...verifyNode, parameters: { ...verifyNode.parameters, datasetId: { __rl: true, mode: 'list', value: 'journeys' } } },
+				],
+				connections: { Items: { main: [[{ node: 'Verify Export', type: 'main', index: 0 }]] } },
+			},
+			credentials,
+		);
+		assert.equal(picked.error, undefined, picked.error?.message);
+		const [verdict] = picked.output('Verify Export');
+		assert.equal(verdict.ok, true);
+		assert.equal(verdict.datasetId, 'journeys');
 	});
 
 	it('List Eligible Datasets gives the reason for every dataset that is not eligible', async () => {

@@ -142,3 +142,41 @@ export async function findLatestManifest(
 	}
 	return undefined;
 }
+
+export interface ExportedDataset {
+	datasetId: string;
+	datasetName: string;
+	/** Export time and mode of the newest committed export found. */
+	exportTime: string;
+	mode: 'incremental' | 'full';
+}
+
+/**
+ * The datasets with committed exports below a prefix (newest export first), for pickers. With a
+ * folder template that starts with the dataset id, one manifest is read per dataset folder;
+ * otherwise the newest `maxReads` manifests are read.
+ */
+export async function exportedDatasets(store: Store, prefix: string, folderTemplate: string, maxReads = 100): Promise<ExportedDataset[]> {
+	const paths = (await listManifestPaths(store, prefix)).reverse();
+	const byDatasetFolder = folderTemplate.startsWith('%DATASET_ID%/');
+	const skip = prefix ? prefix.length + 1 : 0;
+	const seenFolders = new Set<string>();
+	const found = new Map<string, ExportedDataset>();
+	let reads = 0;
+	for (const path of paths) {
+		if (reads >= maxReads) break;
+		if (byDatasetFolder) {
+			const folder = path.slice(skip).split('/')[0];
+			if (seenFolders.has(folder)) continue;
+			seenFolders.add(folder);
+		}
+		reads++;
+		const read = await readManifest(store, path).then(
+			(manifest) => manifest,
+			() => undefined, // a picker lists what it can read; Verify reports unreadable manifests
+		);
+		if (!read || found.has(read.datasetId)) continue;
+		found.set(read.datasetId, { datasetId: read.datasetId, datasetName: read.datasetName, exportTime: read.exportTime, mode: read.mode });
+	}
+	return [...found.values()];
+}

@@ -16,7 +16,7 @@ import {
 	folderPathProperty,
 	folderTemplateOption,
 	layoutOptions,
-	README,
+	docs,
 	sourceProperties,
 } from '../shared/properties';
 
@@ -44,8 +44,10 @@ export class ExportDataset implements INodeType {
 		version: 1,
 		subtitle: '={{ $parameter["mode"] + " · " + $parameter["fileType"] }}',
 		description: 'Export a dataset to storage as NDJSON or Parquet, incrementally, with a manifest',
-		documentationUrl: README,
+		documentationUrl: docs('export-dataset'),
 		defaults: { name: 'Export Dataset' },
+		// an AI agent may run it: exports never overwrite, and an incremental export repeated by
+		// mistake commits only a "nothing new" manifest
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
@@ -102,6 +104,7 @@ export class ExportDataset implements INodeType {
 				default: { mode: 'id', value: '={{ $json.id }}' },
 				required: true,
 				description: 'The dataset to export: pick one, or map the ID from List Eligible Datasets',
+				hint: 'The default maps {{ $json.id }}, so each item from List Eligible Datasets exports its dataset',
 				modes: [
 					{
 						displayName: 'From List',
@@ -130,6 +133,7 @@ export class ExportDataset implements INodeType {
 				],
 				default: 'incremental',
 				description: 'Whether each run exports only what is new or the whole dataset',
+				hint: 'Incremental reads its position from the newest manifest at the destination: keep Include Manifest on',
 			},
 			{
 				displayName: 'File Type',
@@ -261,6 +265,7 @@ export class ExportDataset implements INodeType {
 		const items = this.getInputData();
 		const out: INodeExecutionData[] = [];
 		const signal = this.getExecutionCancelSignal?.();
+		const summary = { exported: 0, nothingNew: 0, failed: 0, records: 0, files: 0, bytes: 0 };
 		for (let i = 0; i < items.length; i++) {
 			let datasetId = '';
 			try {
@@ -289,17 +294,48 @@ export class ExportDataset implements INodeType {
 					organizationName: options.organizationName,
 					rowGroupRows: options.rowGroupRows,
 					signal,
+					onProgress: progressLog(this, datasetId),
 				}).finally(() => store.close());
+				summary[report.status === 'nothing-new' ? 'nothingNew' : 'exported']++;
+				summary.records += report.totals.records;
+				summary.files += report.totals.files;
+				summary.bytes += report.totals.bytes;
 				this.logger?.info(
 					`Export Dataset: ${report.datasetId} ${report.status}: ${report.totals.records} records in ${report.totals.files} files (${report.totals.bytes} bytes) in ${report.durationMs} ms`,
 				);
 				out.push({ json: report as unknown as IDataObject, pairedItem: { item: i } });
 			} catch (error) {
 				const nodeError = toNodeError(this.getNode(), error, i, { datasetId });
+				summary.failed++;
 				if (!this.continueOnFail()) throw nodeError;
 				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: { item: i } });
 			}
 		}
+		this.addExecutionHints?.({
+			message: summaryText(summary),
+			type: summary.failed ? 'warning' : 'info',
+			location: 'outputPane',
+		});
 		return [out];
 	}
+}
+
+/** Progress of a long export in n8n's log: one line every 10 seconds with running totals. */
+function progressLog(context: IExecuteFunctions, datasetId: string) {
+	let last = Date.now();
+	return (progress: { records: number; bytes: number; files: number }) => {
+		const now = Date.now();
+		if (now - last < 10_000) return;
+		last = now;
+		context.logger?.info(`Export Dataset: ${datasetId}: ${progress.records} records in ${progress.files} files (${megabytes(progress.bytes)}) so far`);
+	};
+}
+
+const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+function summaryText(s: { exported: number; nothingNew: number; failed: number; records: number; files: number; bytes: number }): string {
+	const parts = [`Exported ${s.exported} dataset${s.exported === 1 ? '' : 's'}: ${s.records.toLocaleString('en-US')} records in ${s.files} files (${megabytes(s.bytes)})`];
+	if (s.nothingNew) parts.push(`${s.nothingNew} had nothing new`);
+	if (s.failed) parts.push(`${s.failed} failed (see the error output)`);
+	return parts.join('; ');
 }

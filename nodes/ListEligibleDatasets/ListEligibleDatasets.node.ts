@@ -4,7 +4,7 @@ import { eligibility, filterDatasets, type Tier } from '../../lib/eligibility';
 import type { FileType } from '../../lib/format';
 import type { DatasetKind } from '../../lib/source/types';
 import { sourceFrom, toNodeError } from '../shared/context';
-import { README, sourceProperties } from '../shared/properties';
+import { docs, sourceProperties } from '../shared/properties';
 
 export class ListEligibleDatasets implements INodeType {
 	description: INodeTypeDescription = {
@@ -15,7 +15,7 @@ export class ListEligibleDatasets implements INodeType {
 		version: 1,
 		subtitle: '={{ "entitled: " + $parameter["entitledTier"] }}',
 		description: 'List the datasets of a data lake and whether each may be exported',
-		documentationUrl: README,
+		documentationUrl: docs('list-eligible-datasets'),
 		defaults: { name: 'List Eligible Datasets' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { verifyExport } from '../../lib/verify/verify';
-import { credentialTest, storeFrom, toNodeError } from '../shared/context';
+import { credentialTest, searchExportedDatasets, storeFrom, toNodeError } from '../shared/context';
 import {
 	bucketProperty,
 	containerProperty,
@@ -9,7 +9,7 @@ import {
 	folderPathProperty,
 	folderTemplateOption,
 	layoutOptions,
-	README,
+	docs,
 } from '../shared/properties';
 
 interface VerifyOptions {
@@ -31,7 +31,7 @@ export class VerifyExport implements INodeType {
 		version: 1,
 		subtitle: '={{ $parameter["verify"] }}',
 		description: 'Check an export at its destination: manifest, files, sizes, checksums, record counts and window continuity',
-		documentationUrl: README,
+		documentationUrl: docs('verify-export'),
 		defaults: { name: 'Verify Export' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -107,13 +107,22 @@ export class VerifyExport implements INodeType {
 				displayOptions: { show: { verify: ['manifest'] } },
 			},
 			{
-				displayName: 'Dataset ID',
+				displayName: 'Dataset',
 				name: 'datasetId',
-				type: 'string',
-				default: '={{ $json.datasetId ?? $json.id }}',
+				type: 'resourceLocator',
+				default: { mode: 'id', value: '={{ $json.datasetId ?? $json.id }}' },
 				required: true,
-				description: 'ID of the exported dataset',
+				description: 'The exported dataset: pick one of those exported below Folder Path, or map its ID',
 				displayOptions: { show: { verify: ['latest', 'exportTime'] } },
+				modes: [
+					{
+						displayName: 'From Destination',
+						name: 'list',
+						type: 'list',
+						typeOptions: { searchListMethod: 'searchExportedDatasets', searchable: true },
+					},
+					{ displayName: 'By ID', name: 'id', type: 'string', placeholder: 'ajo_message_feedback_event_dataset' },
+				],
 			},
 			{ ...folderPathProperty, displayOptions: { show: { verify: ['latest', 'exportTime'] } } },
 			{
@@ -160,12 +169,13 @@ export class VerifyExport implements INodeType {
 		],
 	};
 
-	methods = { credentialTest };
+	methods = { listSearch: { searchExportedDatasets }, credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const out: INodeExecutionData[] = [];
 		const signal = this.getExecutionCancelSignal?.();
+		let passed = 0;
 		for (let i = 0; i < items.length; i++) {
 			try {
 				const verify = this.getNodeParameter('verify', i) as string;
@@ -180,13 +190,14 @@ export class VerifyExport implements INodeType {
 				const store = await storeFrom(this, i);
 				const verdict = await verifyExport(store, {
 					manifestPath,
-					datasetId: verify !== 'manifest' ? (this.getNodeParameter('datasetId', i) as string) : undefined,
+					datasetId: verify !== 'manifest' ? datasetParameter(this.getNodeParameter('datasetId', i, '', { extractValue: true })) : undefined,
 					folderPath: verify !== 'manifest' ? (this.getNodeParameter('folderPath', i, '') as string) : undefined,
 					exportTime: verify === 'exportTime' ? this.getNodeParameter('exportTime', i) : undefined,
 					signal,
 					...options,
 				}).finally(() => store.close());
 				const item: INodeExecutionData = { json: verdict as unknown as IDataObject, pairedItem: { item: i } };
+				if (verdict.ok) passed++;
 				if (!verdict.ok) {
 					const failure = new NodeOperationError(this.getNode(), `Export of ${verdict.datasetId} failed verification: ${verdict.problems[0]}`, {
 						itemIndex: i,
@@ -203,6 +214,18 @@ export class VerifyExport implements INodeType {
 				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: { item: i } });
 			}
 		}
+		const failed = items.length - passed;
+		this.addExecutionHints?.({
+			message: `${passed} of ${items.length} export${items.length === 1 ? '' : 's'} verified${failed ? `; ${failed} failed (see the error output)` : ''}`,
+			type: failed ? 'warning' : 'info',
+			location: 'outputPane',
+		});
 		return [out];
 	}
+}
+
+/** The dataset id from the resource locator (or from a plain string, as workflows saved before it hold). */
+function datasetParameter(value: unknown): string {
+	if (value && typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value ?? '');
+	return String(value ?? '');
 }

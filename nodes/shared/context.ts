@@ -12,7 +12,10 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { attemptAsync } from '../../lib/errors';
+import { exportedDatasets } from '../../lib/export/manifest';
 import { ExportError } from '../../lib/export/run';
+import { DEFAULT_FOLDER_TEMPLATE } from '../../lib/export/template';
+import { cleanPath } from '../../lib/storage/common';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { SourceError, type Source } from '../../lib/source/types';
 import { openStore, StoreError, type Store } from '../../lib/storage';
@@ -21,11 +24,19 @@ import { VerifyError } from '../../lib/verify/verify';
 type ParamContext = Pick<IExecuteFunctions, 'getNodeParameter' | 'getNode'>;
 
 /** The source named by the Source parameters. */
-export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIndex = 0): Source {
-	const get = (name: string) =>
+/**
+ * Reads a node parameter while the node runs (for an item) or while the editor loads a list
+ * (the parameters as currently set in the editor).
+ */
+function parameterGetter(context: ParamContext | ILoadOptionsFunctions, itemIndex: number) {
+	return (name: string): unknown =>
 		'getCurrentNodeParameter' in context && typeof context.getCurrentNodeParameter === 'function'
 			? context.getCurrentNodeParameter(name)
-			: (context as ParamContext).getNodeParameter(name, itemIndex);
+			: (context as ParamContext).getNodeParameter(name, itemIndex, '');
+}
+
+export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIndex = 0): Source {
+	const get = parameterGetter(context, itemIndex);
 	const type = (get('source') as string) || 'localLake';
 	if (type !== 'localLake') throw new NodeOperationError(context.getNode(), `Source "${type}" is not supported`);
 	const lakePath = String(get('lakePath') ?? '').trim();
@@ -136,12 +147,13 @@ async function testDestination(
 }
 
 /** The store named by the Destination parameter and its credential. */
-export async function storeFrom(context: IExecuteFunctions, itemIndex: number): Promise<Store> {
-	const destination = context.getNodeParameter('destination', itemIndex) as string;
+export async function storeFrom(context: IExecuteFunctions | ILoadOptionsFunctions, itemIndex: number): Promise<Store> {
+	const get = parameterGetter(context, itemIndex);
+	const destination = get('destination') as string;
 	const credentialType = CREDENTIAL_OF[destination];
 	if (!credentialType) throw new NodeOperationError(context.getNode(), `Destination "${destination}" is not supported`, { itemIndex });
 	const credential = await context.getCredentials(credentialType, itemIndex);
-	const parameter = (name: string) => String(context.getNodeParameter(name, itemIndex, '') ?? '').trim();
+	const parameter = (name: string) => String(get(name) ?? '').trim();
 	const fields: DestinationFields = destination === 'azureBlob' ? { container: parameter('container') } : ['amazonS3', 'googleCloudStorage'].includes(destination) ? { bucket: parameter('bucket') } : {};
 	try {
 		return storeFromCredential(destination, credential, fields);
@@ -212,6 +224,23 @@ export async function searchDatasets(this: ILoadOptionsFunctions, filter?: strin
 		results: datasets
 			.filter((d) => !needle || d.id.toLowerCase().includes(needle) || d.name.toLowerCase().includes(needle))
 			.map((d) => ({ name: `${d.name} (${d.kind}, ${d.tier})`, value: d.id, description: d.description })),
+	};
+}
+
+/**
+ * Searchable list for Verify Export's dataset: the datasets with committed exports below the
+ * node's Folder Path at its destination (the lake is not needed to verify).
+ */
+export async function searchExportedDatasets(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
+	const store = await storeFrom(this, 0);
+	const options = (this.getCurrentNodeParameter('options') ?? {}) as { folderTemplate?: string };
+	const folderPath = cleanPath(String(this.getCurrentNodeParameter('folderPath') ?? ''));
+	const datasets = await exportedDatasets(store, folderPath, options.folderTemplate || DEFAULT_FOLDER_TEMPLATE).finally(() => store.close());
+	const needle = (filter ?? '').toLowerCase();
+	return {
+		results: datasets
+			.filter((d) => !needle || d.datasetId.toLowerCase().includes(needle) || d.datasetName.toLowerCase().includes(needle))
+			.map((d) => ({ name: d.datasetName ? `${d.datasetName} (${d.datasetId})` : d.datasetId, value: d.datasetId, description: `last ${d.mode} export ${d.exportTime}` })),
 	};
 }
 

@@ -3,6 +3,8 @@ import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 import { DEFAULT_FOLDER_TEMPLATE, MACROS } from '../../lib/export/template';
 
 export const README = 'https://github.com/n8n-nodes-dataset-export/n8n-nodes-dataset-export#readme';
+/** A section of the README (the nodes' documentation links). */
+export const docs = (anchor: string) => README.replace('#readme', `#${anchor}`);
 
 export const sourceProperties: INodeProperties[] = [
 	{
@@ -23,6 +25,7 @@ export const sourceProperties: INodeProperties[] = [
 		placeholder: '/data/lake',
 		description:
 			'Folder of the local lake on the n8n host: one sub-folder per dataset (a metadata file plus a batches folder), or plain sub-folders of data files',
+		hint: 'A leading ~ is the home folder of the user n8n runs as (/home/node in the Docker image)',
 		displayOptions: { show: { source: ['localLake'] } },
 	},
 ];
@@ -34,7 +37,7 @@ export const DESTINATION_OPTIONS: INodePropertyOptions[] = [
 	{ name: 'Azure Blob', value: 'azureBlob', description: 'An Azure Storage container' },
 	{ name: 'Azure Data Lake Storage Gen2', value: 'adlsGen2', description: 'An ADLS Gen2 file system (abfss URL)' },
 	{ name: 'Data Landing Zone', value: 'dataLandingZone', description: "Adobe's Data Landing Zone (container SAS URI)" },
-	{ name: 'Google Cloud Storage', value: 'googleCloudStorage', description: 'A Cloud Storage bucket (HMAC keys, XML API)' },
+	{ name: 'Google Cloud Storage', value: 'googleCloudStorage', description: 'A Cloud Storage bucket (service-account JSON or HMAC keys)' },
 ];
 
 export const destinationProperty: INodeProperties = {
@@ -77,6 +80,7 @@ export const folderPathProperty: INodeProperties = {
 	default: 'exports',
 	placeholder: 'exports/ajo',
 	description: 'Folder inside the destination that exports are written below (no ".." segments)',
+	hint: 'Each export lands in Folder Path/<dataset ID>/exportTime=YYYYMMDDHHMM/ unless Options › Folder Template says otherwise',
 };
 
 export const folderTemplateOption: INodeProperties = {

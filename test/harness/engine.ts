@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 process.env.N8N_USER_FOLDER ??= mkdtempSync(join(tmpdir(), 'n8n-user-'));
 
-import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { ExecutionLifecycleHooks, LoadOptionsContext, WorkflowExecute } from 'n8n-core';
 import {
 	Workflow,
 	type ICredentialDataDecryptedObject,
@@ -20,6 +20,7 @@ import {
 	type INode,
 	type INodeCredentialsDetails,
 	type INodeExecutionData,
+	type INodeListSearchResult,
 	type INodeType,
 	type INodeTypes,
 	type IRun,
@@ -147,6 +148,36 @@ export interface RunResult {
 	error?: Error;
 }
 
+/** What WorkflowExecute and node contexts need from n8n's backend, served from memory. */
+function additionalDataFor(credentials: CredentialStore, hooks?: ExecutionLifecycleHooks): IWorkflowExecuteAdditionalData {
+	return {
+		credentialsHelper: credentialsHelper(credentials),
+		hooks,
+		executionId: 'test-execution',
+		restApiUrl: 'http://127.0.0.1:5678/rest',
+		instanceBaseUrl: 'http://127.0.0.1:5678',
+		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+		formBaseUrl: 'http://127.0.0.1:5678/form',
+		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+		formTestBaseUrl: 'http://127.0.0.1:5678/form-test',
+		mcpBaseUrl: 'http://127.0.0.1:5678/mcp',
+		mcpTestBaseUrl: 'http://127.0.0.1:5678/mcp-test',
+		currentNodeExecutionIndex: 0,
+		variables: {},
+		executeWorkflow: async () => {
+			throw new Error('sub-workflows are not available in the test harness');
+		},
+		getRunExecutionData: async () => undefined,
+		getRuntimeCredential: async () => undefined,
+		logAiEvent: () => undefined,
+		startRunnerTask: async () => {
+			throw new Error('task runners are not available in the test harness');
+		},
+	} as unknown as IWorkflowExecuteAdditionalData;
+}
+
 /**
  * n8n-nodes-base is not a dependency (it is n8n itself): nodes of it that the harness has no
  * stand-in for (the examples' alert branch: Set, Stop and Error) are left out, with their
@@ -196,32 +227,7 @@ export async function runWorkflow(fullJson: WorkflowJson, credentials: Credentia
 		isArchived: false,
 	} as unknown as IWorkflowBase;
 	const hooks = new ExecutionLifecycleHooks(mode, 'test-execution', workflowData);
-	const additionalData = {
-		credentialsHelper: credentialsHelper(credentials),
-		hooks,
-		executionId: 'test-execution',
-		restApiUrl: 'http://127.0.0.1:5678/rest',
-		instanceBaseUrl: 'http://127.0.0.1:5678',
-		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
-		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
-		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
-		formBaseUrl: 'http://127.0.0.1:5678/form',
-		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
-		formTestBaseUrl: 'http://127.0.0.1:5678/form-test',
-		mcpBaseUrl: 'http://127.0.0.1:5678/mcp',
-		mcpTestBaseUrl: 'http://127.0.0.1:5678/mcp-test',
-		currentNodeExecutionIndex: 0,
-		variables: {},
-		executeWorkflow: async () => {
-			throw new Error('sub-workflows are not available in the test harness');
-		},
-		getRunExecutionData: async () => undefined,
-		getRuntimeCredential: async () => undefined,
-		logAiEvent: () => undefined,
-		startRunnerTask: async () => {
-			throw new Error('task runners are not available in the test harness');
-		},
-	} as unknown as IWorkflowExecuteAdditionalData;
+	const additionalData = additionalDataFor(credentials, hooks);
 	const start = workflowJson.nodes.find((n) => TYPES[n.type]?.description.inputs.length === 0);
 	if (!start) throw new Error('the workflow has no trigger node');
 	const run = await new WorkflowExecute(additionalData, mode).run({ workflow, startNode: start });
@@ -242,4 +248,18 @@ export async function runWorkflow(fullJson: WorkflowJson, credentials: Credentia
 		},
 		error: run.data.resultData.error as Error | undefined,
 	};
+}
+
+/**
+ * Runs a node's listSearch method (a resource locator's searchable list) in n8n-core's own
+ * LoadOptionsContext, as the editor does, with the node's parameters as currently set.
+ */
+export async function listSearch(node: INode, method: string, credentials: CredentialStore = {}, filter?: string): Promise<INodeListSearchResult> {
+	const type = TYPES[node.type];
+	const search = type?.methods?.listSearch?.[method];
+	if (!search) throw new Error(`${node.type} has no listSearch method ${method}`);
+	const workflow = new Workflow({ id: 'test-workflow', nodes: [node], connections: {}, active: false, nodeTypes, settings: { executionOrder: 'v1' } });
+	const additionalData = additionalDataFor(credentials);
+	additionalData.currentNodeParameters = node.parameters;
+	return search.call(new LoadOptionsContext(workflow, node, additionalData, 'parameters'), filter);
 }
