@@ -37,5 +37,30 @@ export class DatasetExportS3Api implements ICredentialType {
 			default: false,
 			description: 'Whether to put the bucket in the URL path instead of the host name (most S3-compatible stores need it; on when a custom endpoint is set)',
 		},
+		{
+			displayName: 'Role ARN',
+			name: 'roleArn',
+			type: 'string',
+			default: '',
+			placeholder: 'arn:aws:iam::123456789012:role/dataset-export',
+			description:
+				'Role to assume (STS AssumeRole) with the keys above; its temporary credentials write the exports and are renewed before they expire. Empty: the keys write directly. With a Custom Endpoint, STS is asked there.',
+		},
+		{
+			displayName: 'External ID',
+			name: 'externalId',
+			type: 'string',
+			default: '',
+			description: "Sent with AssumeRole when the role's trust policy requires one (the ID the role's owner gave you)",
+			displayOptions: { hide: { roleArn: [''] } },
+		},
+		{
+			displayName: 'Role Session Name',
+			name: 'roleSessionName',
+			type: 'string',
+			default: 'n8n-dataset-export',
+			description: "Name of the assumed role's session, as it shows in the store's audit logs (CloudTrail)",
+			displayOptions: { hide: { roleArn: [''] } },
+		},
 	];
 }

@@ -4,10 +4,16 @@
  * multipart upload (8 MiB parts, 4 in flight, via the SDK's lib-storage); a failed or cancelled
  * upload is aborted, so no part lingers and no object appears. The SHA-256 is computed while
  * streaming. An existing key is never overwritten (checked before the upload starts).
+ *
+ * With a Role ARN the keys only call STS AssumeRole (with the External ID when given) and the
+ * role's temporary credentials sign every S3 request; the SDK assumes the role again five minutes
+ * before they expire, so long exports keep going. STS is asked on the custom endpoint when there is
+ * one (Ceph serves STS beside S3), otherwise on AWS's regional STS endpoint.
  */
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { attemptAsync } from '../errors';
 import { cleanPath, hashedUpload } from './common';
 import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload as StoreUpload, type WriteOptions } from './types';
@@ -21,6 +27,12 @@ export interface S3Config {
 	endpoint?: string;
 	/** Path-style addressing (bucket in the path), which most S3-compatible stores need. */
 	forcePathStyle?: boolean;
+	/** Role to assume (STS AssumeRole) with the keys above; its temporary credentials sign every request. */
+	roleArn?: string;
+	/** External ID the role's trust policy may require (sent with AssumeRole). */
+	externalId?: string;
+	/** Session name of the assumed role (shows in the role's CloudTrail entries); default `n8n-dataset-export`. */
+	roleSessionName?: string;
 	bucket: string;
 	/** Key prefix that store paths are relative to. */
 	rootPath?: string;
@@ -42,6 +54,44 @@ interface AwsErrorLike {
 
 const scrub = (text: string) => text.replace(/(X-Amz-Signature=|Signature=)[^&\s"']+/gi, '$1***');
 
+/** arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (the account is empty on Ceph). */
+const ROLE_ARN = /^arn:[\w-]+:iam::[\w-]*:role\/[\w+=,.@/-]+$/;
+const ROLE_SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const NETWORK_ERROR = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|getaddrinfo|socket hang up/i;
+
+/** Why AssumeRole failed, in words that name the credential fields to check. */
+function assumeRoleError(label: string, roleArn: string, error: unknown): StoreError {
+	const e = error as AwsErrorLike;
+	const status = e.$metadata?.httpStatusCode;
+	// Ceph answers STS errors in S3's XML shape, which the STS client reads as "Unknown"
+	const name = e.name && e.name !== 'Unknown' ? e.name : (e.code ?? (status ? `HTTP ${status}` : 'Error'));
+	const why = `${name}${e.message && e.message !== 'UnknownError' ? `: ${scrub(e.message)}` : ''}`;
+	const role = `the role in Role ARN (${roleArn})`;
+	if (NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`)) {
+		return new StoreError(`${label}: cannot reach the STS endpoint to assume ${role} (${why}); check the Endpoint and Region`, 'auth');
+	}
+	if (/InvalidClientTokenId|SignatureDoesNotMatch|IncompleteSignature|ExpiredToken|InvalidAccessKeyId/i.test(name)) {
+		return new StoreError(`${label}: STS refused the keys while assuming ${role} (${why}); check the Access Key ID, Secret Access Key and Session Token`, 'auth');
+	}
+	if (status === 404 || /NoSuchEntity|NotFound/i.test(name)) {
+		return new StoreError(`${label}: cannot assume ${role}: no such role (${why}); check the Role ARN`, 'auth');
+	}
+	if (status === 403 || /AccessDenied/i.test(name)) {
+		return new StoreError(
+			`${label}: access denied while assuming ${role} (${why}); check the Role ARN and External ID, that the role's trust policy lets these keys assume it, and the Access Key ID and Secret Access Key`,
+			'auth',
+		);
+	}
+	return new StoreError(`${label}: assuming ${role} failed (${why}); check the Role ARN, External ID and Role Session Name`, 'auth');
+}
+
+/** A StoreError already says what is wrong (e.g. AssumeRole failed): never read it as "not found". */
+const isMissing = (error: unknown, pattern: RegExp) => {
+	if (error instanceof StoreError) return false;
+	const e = error as AwsErrorLike;
+	return e.$metadata?.httpStatusCode === 404 || pattern.test(e.name ?? '');
+};
+
 export class S3Store implements Store {
 	readonly type: string;
 	readonly location: string;
@@ -49,6 +99,7 @@ export class S3Store implements Store {
 	private readonly bucket: string;
 	private readonly root: string;
 	private readonly label: string;
+	private readonly viaRole: boolean;
 
 	constructor(config: S3Config) {
 		this.label = config.label ?? 'S3 credential';
@@ -64,11 +115,14 @@ export class S3Store implements Store {
 		this.root = cleanPath(config.rootPath ?? '');
 		const endpoint = config.endpoint?.trim() || undefined;
 		if (endpoint && !/^https?:\/\//.test(endpoint)) throw new StoreError(`${this.label}: Endpoint must start with http:// or https://`, 'config');
+		const region = config.region?.trim() || 'us-east-1';
+		this.viaRole = Boolean(config.roleArn?.trim());
+		const keys = { accessKeyId: config.accessKeyId.trim(), secretAccessKey: config.secretAccessKey.trim(), sessionToken: config.sessionToken?.trim() || undefined };
 		this.client = new S3Client({
-			region: config.region?.trim() || 'us-east-1',
+			region,
 			endpoint,
 			forcePathStyle: config.forcePathStyle ?? Boolean(endpoint),
-			credentials: { accessKeyId: config.accessKeyId.trim(), secretAccessKey: config.secretAccessKey.trim(), sessionToken: config.sessionToken?.trim() || undefined },
+			credentials: this.viaRole ? this.assumedRole(config, keys, region, endpoint) : keys,
 			maxAttempts: 3,
 			// S3-compatible stores differ in their support for the newer flexible checksums
 			requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -77,22 +131,51 @@ export class S3Store implements Store {
 		this.location = `${this.type}:${endpoint ?? 's3'}/${this.bucket}${this.root ? '/' + this.root : ''}`;
 	}
 
+	/**
+	 * Credentials of the role in Role ARN, from STS AssumeRole signed with the keys. The SDK's
+	 * provider memoises them and assumes the role again five minutes before they expire; a failure
+	 * becomes a StoreError that names the Role ARN.
+	 */
+	private assumedRole(config: S3Config, keys: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }, region: string, endpoint?: string) {
+		const roleArn = (config.roleArn ?? '').trim();
+		if (!ROLE_ARN.test(roleArn)) {
+			throw new StoreError(`${this.label}: Role ARN must look like arn:aws:iam::123456789012:role/NAME, not "${roleArn}"`, 'config');
+		}
+		const sessionName = config.roleSessionName?.trim() || 'n8n-dataset-export';
+		if (!ROLE_SESSION_NAME.test(sessionName)) {
+			throw new StoreError(`${this.label}: Role Session Name must be 2 to 64 letters, digits or + = , . @ _ -`, 'config');
+		}
+		const assume = fromTemporaryCredentials({
+			masterCredentials: keys,
+			params: { RoleArn: roleArn, RoleSessionName: sessionName, ExternalId: config.externalId?.trim() || undefined },
+			// S3-compatible stores serve STS on their own endpoint; Amazon's is regional (sts.REGION.amazonaws.com)
+			clientConfig: endpoint ? { region, endpoint, maxAttempts: 3 } : { region, maxAttempts: 3 },
+		});
+		return async (properties?: Parameters<typeof assume>[0]) => {
+			const assumed = await attemptAsync(() => assume(properties));
+			if (!assumed.ok) throw assumeRoleError(this.label, roleArn, assumed.error);
+			return assumed.value;
+		};
+	}
+
 	private key(path: string): string {
 		const clean = cleanPath(path);
 		return this.root ? (clean ? `${this.root}/${clean}` : this.root) : clean;
 	}
 
 	private fail(error: unknown, what: string): StoreError {
+		if (error instanceof StoreError) return error;
 		const e = error as AwsErrorLike;
 		const status = e.$metadata?.httpStatusCode;
 		const name = e.name ?? e.code ?? 'Error';
 		if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|InvalidToken|ExpiredToken|Forbidden/i.test(name) || status === 403 || status === 401) {
-			return new StoreError(`${this.label}: access denied while ${what} (${name}); check the Access Key ID, Secret Access Key and the bucket policy`, 'auth');
+			const check = this.viaRole ? "the role's permission policy (Role ARN) and the bucket policy" : 'the Access Key ID, Secret Access Key and the bucket policy';
+			return new StoreError(`${this.label}: access denied while ${what} (${name}); check ${check}`, 'auth');
 		}
 		if (/NoSuchBucket/i.test(name) || (status === 404 && /bucket/i.test(what))) {
 			return new StoreError(`bucket "${this.bucket}" does not exist (or is not visible to this key)`, 'not_found');
 		}
-		if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|getaddrinfo|socket hang up/i.test(`${e.code ?? ''} ${e.message ?? ''}`)) {
+		if (NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`)) {
 			return new StoreError(`${this.label}: cannot reach the S3 endpoint (${scrub(e.message ?? name)}); check the Endpoint and Region`, 'auth');
 		}
 		return new StoreError(`${this.label}: ${what} failed (${name}: ${scrub(e.message ?? '')})`, 'io');
@@ -145,8 +228,7 @@ export class S3Store implements Store {
 		const key = this.key(path);
 		const head = await attemptAsync(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
 		if (head.ok) return { size: head.value.ContentLength ?? 0 };
-		const e = head.error as AwsErrorLike;
-		if (e.$metadata?.httpStatusCode === 404 || /NotFound|NoSuchKey/i.test(e.name ?? '')) return null;
+		if (isMissing(head.error, /NotFound|NoSuchKey/i)) return null;
 		throw this.fail(head.error, `reading the metadata of ${cleanPath(path)}`);
 	}
 
@@ -155,8 +237,7 @@ export class S3Store implements Store {
 		const Range = range ? `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}` : undefined;
 		const got = await attemptAsync(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range })));
 		if (!got.ok) {
-			const e = got.error as AwsErrorLike;
-			if (e.$metadata?.httpStatusCode === 404 || /NoSuchKey/i.test(e.name ?? '')) throw new StoreError(`${cleanPath(path)} does not exist`, 'not_found');
+			if (isMissing(got.error, /NoSuchKey/i)) throw new StoreError(`${cleanPath(path)} does not exist`, 'not_found');
 			throw this.fail(got.error, `reading ${cleanPath(path)}`);
 		}
 		return got.value.Body as Readable;

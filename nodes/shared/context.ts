@@ -103,6 +103,9 @@ function storeFromCredential(destination: string, credential: ICredentialDataDec
 			region: text(credential.region) || undefined,
 			endpoint: text(credential.endpoint) || undefined,
 			forcePathStyle: credential.forcePathStyle === true || undefined,
+			roleArn: text(credential.roleArn) || undefined,
+			externalId: text(credential.externalId) || undefined,
+			roleSessionName: text(credential.roleSessionName) || undefined,
 			bucket: fields.bucket ?? '',
 		});
 	}
@@ -266,11 +269,13 @@ export async function azureBlobConnectionTest(this: ICredentialTestFunctions, cr
 
 /**
  * Credential test: the bucket is a node parameter, so the keys are checked against a bucket name
- * that does not exist: a wrong key or signature is refused (403) before existence is (404).
+ * that does not exist: a wrong key or signature is refused (403) before existence is (404). With a
+ * Role ARN the role is assumed first (a refusal names the Role ARN) and its credentials probe.
  */
 export async function s3ConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 	const probe = `n8n-dataset-export-probe-${Math.random().toString(36).slice(2, 10)}`;
-	return testDestination('amazonS3', credential, 'The keys are accepted', { bucket: probe }, true);
+	const ok = text(credential.data?.roleArn).trim() ? 'The keys are accepted and the role was assumed' : 'The keys are accepted';
+	return testDestination('amazonS3', credential, ok, { bucket: probe }, true);
 }
 
 /** Credential test: the HMAC keys are accepted by the XML API (probed like S3). */

@@ -3,7 +3,8 @@
 # single-node cluster (one mon, one in-memory OSD), listening on 127.0.0.1 only. It checks request
 # signatures and Content-MD5 like AWS does. start installs the Debian packages if missing (root),
 # makes the cluster, starts mon, osd and radosgw (each waited for, bounded), creates an S3 user and
-# writes the connection details to .tmp/servers/ceph/env.json. stop kills the daemons by PID.
+# the STS roles it may assume (STS is served on the S3 endpoint), and writes the connection details
+# to .tmp/servers/ceph/env.json. stop kills the daemons by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/servers/common.sh
@@ -13,6 +14,14 @@ mon_port=${CEPH_MON_PORT:-6799}
 mon_v2_port=${CEPH_MON_V2_PORT:-3399}
 access_key=DSXTESTACCESSKEY0001
 secret_key=dsx-test-secret-key-0000000000000000000000
+# STS: session tokens are encrypted with this key (radosgw wants exactly 16 characters)
+sts_key=dsxtestststkey01
+role=dsx-export
+role_external_id=dsx-export-external-id
+external_id=dsx-test-external-id-0001
+# buckets whose names start with this refuse PutObject to the role (not to the user): the tests
+# use it to see that requests really run as the role
+role_denied_prefix=no-role-writes-
 
 stop() {
 	# the OSD can ignore TERM while it starts up: stop_pid forces it after a bounded wait
@@ -86,6 +95,8 @@ osd max object namespace len = 64
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw dns name = 127.0.0.1
 rgw enable usage log = false
+rgw sts key = $sts_key
+rgw s3 auth use sts = true
 CONF
 	ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 	monmaptool --create --addv a "[v2:127.0.0.1:$mon_v2_port,v1:127.0.0.1:$mon_port]" --fsid "$fsid" "$dir/monmap" >/dev/null
@@ -103,8 +114,17 @@ CONF
 	echo $! > "$dir/rgw.pid"
 	wait_port "$rgw_port" radosgw "$dir"/log/*.log
 	radosgw-admin -c "$conf" user create --uid=dsx --display-name="dataset export tests" --access-key="$access_key" --secret-key="$secret_key" >/dev/null
+	# roles the user may assume: one trusts the user outright, one only with an External ID
+	local trust='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/dsx"]},"Action":["sts:AssumeRole"]}]}'
+	local trust_external='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/dsx"]},"Action":["sts:AssumeRole"],"Condition":{"StringEquals":{"sts:ExternalId":"'"$external_id"'"}}}]}'
+	local policy='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::*"]},{"Effect":"Deny","Action":["s3:PutObject"],"Resource":["arn:aws:s3:::'"$role_denied_prefix"'*/*"]}]}'
+	radosgw-admin -c "$conf" role create --role-name="$role" --assume-role-policy-doc="$trust" >/dev/null
+	radosgw-admin -c "$conf" role create --role-name="$role_external_id" --assume-role-policy-doc="$trust_external" >/dev/null
+	for name in "$role" "$role_external_id"; do
+		radosgw-admin -c "$conf" role-policy put --role-name="$name" --policy-name=exports --policy-doc="$policy" >/dev/null
+	done
 	cat > "$dir/env.json" <<JSON
-{"endpoint":"http://127.0.0.1:$rgw_port","region":"us-east-1","accessKeyId":"$access_key","secretAccessKey":"$secret_key"}
+{"endpoint":"http://127.0.0.1:$rgw_port","region":"us-east-1","accessKeyId":"$access_key","secretAccessKey":"$secret_key","roleArn":"arn:aws:iam:::role/$role","externalIdRoleArn":"arn:aws:iam:::role/$role_external_id","externalId":"$external_id","roleDeniedBucketPrefix":"$role_denied_prefix"}
 JSON
 	echo "ceph radosgw on 127.0.0.1:$rgw_port (pids mon $(cat "$dir/mon.pid"), osd $(cat "$dir/osd.pid"), rgw $(cat "$dir/rgw.pid"))" >&2
 }

@@ -51,6 +51,13 @@ export interface S3Server {
 	region: string;
 	accessKeyId: string;
 	secretAccessKey: string;
+	/** A role the user may assume (STS AssumeRole on the same endpoint); its policy allows s3:*… */
+	roleArn: string;
+	/** …except PutObject into buckets whose names start with this (the user itself may write there). */
+	roleDeniedBucketPrefix: string;
+	/** A role whose trust policy requires sts:ExternalId = externalId. */
+	externalIdRoleArn: string;
+	externalId: string;
 }
 
 /** A new bucket on the test S3 server. */
