@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { INodeType } from 'n8n-workflow';
+import { NodeHelpers, type INodeType } from 'n8n-workflow';
 import * as nodes from './harness/source-nodes';
 import type { WorkflowJson } from './harness/engine';
 
@@ -36,7 +36,8 @@ describe('examples/', () => {
 				const accepted = new Set((description.credentials ?? []).map((c) => c.name));
 				for (const type of Object.keys(node.credentials ?? {})) assert.ok(accepted.has(type), `${file} › ${node.name}: credential type ${type} not accepted`);
 				if (node.parameters.destination) {
-					const shown = (description.credentials ?? []).filter((c) => c.displayOptions?.show?.destination?.includes(node.parameters.destination as string));
+					// n8n's own rule for which credential a node shows for its parameters
+					const shown = (description.credentials ?? []).filter((c) => NodeHelpers.displayParameter(node.parameters, c, node, description));
 					assert.deepEqual(Object.keys(node.credentials ?? {}), shown.map((c) => c.name), `${file} › ${node.name}: credential matches destination`);
 				}
 			}
@@ -53,6 +54,27 @@ describe('examples/', () => {
 			}
 			assert.ok(workflow.nodes.some((n) => n.type === 'n8n-nodes-base.stopAndError'), 'the alert fails the execution');
 			assert.match(String(workflow.id), /^[A-Za-z0-9]{16}$/, 'a stable n8n workflow id');
+		});
+	}
+});
+
+describe('node descriptions in the editor', () => {
+	for (const [type, node] of ours) {
+		it(`${type}: no parameter is taken for the "authentication" field (the editor would hide it)`, () => {
+			// n8n's editor treats a parameter as the node's authentication choice, and moves it out of
+			// the parameter list, when credentials' `show` conditions cover every one of its values
+			const covered = new Map<string, Set<string>>();
+			for (const credential of node.description.credentials ?? []) {
+				for (const [name, values] of Object.entries(credential.displayOptions?.show ?? {})) {
+					const set = covered.get(name) ?? new Set<string>();
+					for (const v of values ?? []) set.add(String(v));
+					covered.set(name, set);
+				}
+			}
+			for (const property of node.description.properties.filter((p) => p.type === 'options' && covered.has(p.name))) {
+				const values = (property.options ?? []).map((o) => String((o as { value: unknown }).value));
+				assert.ok(!values.every((v) => covered.get(property.name)!.has(v)), `${property.name} would be hidden`);
+			}
 		});
 	}
 });

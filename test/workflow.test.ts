@@ -79,7 +79,7 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 		const verifyNode = { ...nodes['Verify Export'], parameters: { destination: 'localFolder', verify: 'latest', folderPath: 'exports', options: {} } };
 		const exported = await listSearch(verifyNode, 'searchExportedDatasets', credentials);
 		assert.ok(exported.results.length >= 8, `found ${exported.results.length}`);
-		assert.ok(exported.results.some((r) => r.value === 'journeys' && /^last incremental export 2026-11-22T06:00:00.000Z$/.test(String(r.description))));
+		assert.ok(exported.results.some((r) => r.value === 'journeys' && /^Last incremental export 2026-11-22T06:00:00.000Z$/.test(String(r.description))));
 		const filtered = await listSearch(verifyNode, 'searchExportedDatasets', credentials, 'journey');
 		assert.deepEqual(filtered.results.map((r) => r.value).sort(), ['journey_step_events', 'journeys']);
 		const elsewhere = await listSearch({ ...verifyNode, parameters: { ...verifyNode.parameters, folderPath: 'nothing-here' } }, 'searchExportedDatasets', credentials);

@@ -243,7 +243,7 @@ export async function searchExportedDatasets(this: ILoadOptionsFunctions, filter
 	return {
 		results: datasets
 			.filter((d) => !needle || d.datasetId.toLowerCase().includes(needle) || d.datasetName.toLowerCase().includes(needle))
-			.map((d) => ({ name: d.datasetName ? `${d.datasetName} (${d.datasetId})` : d.datasetId, value: d.datasetId, description: `last ${d.mode} export ${d.exportTime}` })),
+			.map((d) => ({ name: d.datasetName ? `${d.datasetName} (${d.datasetId})` : d.datasetId, value: d.datasetId, description: `Last ${d.mode} export ${d.exportTime}` })),
 	};
 }
 

@@ -40,6 +40,16 @@ export const DESTINATION_OPTIONS: INodePropertyOptions[] = [
 	{ name: 'Google Cloud Storage', value: 'googleCloudStorage', description: 'A Cloud Storage bucket (service-account JSON or HMAC keys)' },
 ];
 
+/**
+ * Show a credential only for one destination. Written with `hide` (every other destination), not
+ * `show`: when credentials' `show` conditions cover every value of a parameter, n8n's editor takes
+ * that parameter for the node's "authentication" field and moves it out of the parameter list,
+ * which would hide Destination (and with it Bucket and Container) from the user.
+ */
+export function credentialFor(destination: string): { hide: { destination: string[] } } {
+	return { hide: { destination: DESTINATION_OPTIONS.map((o) => String(o.value)).filter((v) => v !== destination) } };
+}
+
 export const destinationProperty: INodeProperties = {
 	displayName: 'Destination',
 	name: 'destination',
@@ -80,7 +90,7 @@ export const folderPathProperty: INodeProperties = {
 	default: 'exports',
 	placeholder: 'exports/ajo',
 	description: 'Folder inside the destination that exports are written below (no ".." segments)',
-	hint: 'Each export lands in Folder Path/<dataset ID>/exportTime=YYYYMMDDHHMM/ unless Options › Folder Template says otherwise',
+	hint: 'Each export lands in Folder Path / dataset ID / exportTime=YYYYMMDDHHMM unless Options › Folder Template says otherwise',
 };
 
 export const folderTemplateOption: INodeProperties = {
