@@ -78,3 +78,31 @@ describe('node descriptions in the editor', () => {
 		});
 	}
 });
+
+describe('documentation links', () => {
+	it("every node's and credential's documentation link points at an anchor the README has", async () => {
+		const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+		const anchors = new Set([
+			...[...readme.matchAll(/^#{2,4} (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')),
+			...[...readme.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]),
+		]);
+		const credentialDir = join(__dirname, '..', 'credentials');
+		const urls: string[] = [];
+		for (const file of readdirSync(credentialDir)) {
+			const exported = (await import(join(credentialDir, file))) as Record<string, new () => { documentationUrl?: string }>;
+			for (const Type of Object.values(exported)) urls.push(new Type().documentationUrl ?? '');
+		}
+		for (const node of ours.values()) urls.push(String(node.description.documentationUrl));
+		const codexDir = join(__dirname, '..', 'nodes');
+		for (const folder of readdirSync(codexDir).filter((f) => f !== 'shared')) {
+			const codex = JSON.parse(readFileSync(join(codexDir, folder, `${folder}.node.json`), 'utf8')) as { categories: string[]; resources: Record<string, { url: string }[]> };
+			assert.deepEqual(codex.categories, ['Data & Storage']);
+			for (const links of Object.values(codex.resources)) urls.push(...links.map((l) => l.url));
+		}
+		assert.ok(urls.length >= 7 + 3 + 6);
+		for (const url of urls) {
+			const anchor = url.split('#')[1];
+			assert.ok(anchor && anchors.has(anchor), `${url}: the README has no #${anchor}`);
+		}
+	});
+});
