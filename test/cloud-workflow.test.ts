@@ -14,7 +14,7 @@ import { parseAbfss } from '../lib/storage';
 import { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest, sftpConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
-import { azuriteServer, sftpServer } from './helpers/servers';
+import { azuriteOAuthServer, azuriteServer, sftpServer, type AzuriteOAuthServer } from './helpers/servers';
 import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 
 const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
@@ -36,21 +36,50 @@ function workflowTo(lake: string, destination: string, credentialType: string, p
 	return workflow;
 }
 
-async function download(container: string, names: string[], dir: string): Promise<string[]> {
+async function download(container: string, names: string[], dir: string, from = service): Promise<string[]> {
 	mkdirSync(dir, { recursive: true });
 	return Promise.all(
 		names.map(async (name, i) => {
 			const path = join(dir, `${i}-${name.split('/').pop()}`);
-			writeFileSync(path, await service.getContainerClient(container).getBlobClient(name).downloadToBuffer());
+			writeFileSync(path, await from.getContainerClient(container).getBlobClient(name).downloadToBuffer());
 			return path;
 		}),
 	);
 }
 
-async function blobNames(container: string): Promise<string[]> {
+async function blobNames(container: string, from = service): Promise<string[]> {
 	const names: string[] = [];
-	for await (const blob of service.getContainerClient(container).listBlobsFlat()) names.push(blob.name);
+	for await (const blob of from.getContainerClient(container).listBlobsFlat()) names.push(blob.name);
 	return names;
+}
+
+/**
+ * The OAuth Azurite (HTTPS, bearer tokens checked) and the token issuer standing in for Microsoft
+ * Entra ID (scripts/servers/azurite-oauth.sh), looked up when first needed. The account key
+ * client is the tests' own, for creating file systems and reading back what landed.
+ */
+let oauthServer: { server: AzuriteOAuthServer; admin: BlobServiceClient } | undefined;
+function oauth() {
+	if (!oauthServer) {
+		const server = azuriteOAuthServer();
+		oauthServer = { server, admin: new BlobServiceClient(server.endpoint, new StorageSharedKeyCredential(server.accountName, server.accountKey)) };
+	}
+	return oauthServer;
+}
+
+/** An ADLS Gen2 credential for a service principal, as saved in n8n. */
+function servicePrincipalCredential(container: string, fields: Record<string, string> = {}): ICredentialDataDecryptedObject {
+	const { server } = oauth();
+	return {
+		url: `abfss://${container}@${server.accountName}.dfs.core.windows.net`,
+		authentication: 'servicePrincipal',
+		tenantId: server.tenantId,
+		clientId: server.clientId,
+		clientSecret: server.clientSecret,
+		authorityHost: server.authorityHost,
+		endpoint: server.endpoint,
+		...fields,
+	};
 }
 
 describe('workflows exporting to Azure Blob and the Data Landing Zone (Azurite)', () => {
@@ -111,6 +140,33 @@ describe('workflows exporting to Azure Blob and the Data Landing Zone (Azurite)'
 		assert.deepEqual(parseAbfss('abfss://fs1@acct.dfs.core.windows.net/'), { container: 'fs1', account: 'acct' });
 	});
 
+	it('ADLS Gen2 as a service principal (token from the Entra ID stand-in, checked by Azurite): Export → Verify; DuckDB reads back the lake exactly', async () => {
+		const container = `adls-sp-${randomUUID().slice(0, 8)}`;
+		await oauth().admin.getContainerClient(container).create();
+		const result = await runWorkflow(workflowTo(lake, 'adlsGen2', 'datasetExportAdlsGen2Api'), { cloud: servicePrincipalCredential(container) });
+		assert.equal(result.error, undefined, result.error?.message);
+		const [report] = result.output('Export Dataset');
+		assert.equal(report.status, 'committed');
+		assert.equal((report.destination as { type: string }).type, 'adls-gen2');
+		assert.equal(result.output('Verify Export')[0].ok, true);
+		const files = (report.files as Array<{ path: string }>).map((f) => f.path);
+		assert.deepEqual(canonicalRecords(schema, await readFiles(await download(container, files, tempDir('adls-sp-dl'), oauth().admin))), expected);
+		assert.ok(!JSON.stringify(result.output('Export Dataset')).includes(oauth().server.clientSecret), 'no secret in the output');
+	});
+
+	it('ADLS Gen2, a wrong client secret: the error output names the credential and Client Secret; nothing is committed', async () => {
+		const container = `adls-bad-${randomUUID().slice(0, 8)}`;
+		await oauth().admin.getContainerClient(container).create();
+		const wrongSecret = 'Wrong8Q~not-the-secret-value-at-all-000';
+		const result = await runWorkflow(workflowTo(lake, 'adlsGen2', 'datasetExportAdlsGen2Api'), { cloud: servicePrincipalCredential(container, { clientSecret: wrongSecret }) });
+		const [denied] = result.errors('Export Dataset');
+		assert.match(String(denied.json.error), /^Destination: ADLS Gen2 credential: Client Secret was refused by Microsoft Entra ID \(AADSTS7000215: Invalid client secret provided\.\)/);
+		assert.match(String((denied.error as NodeOperationError).description), /destination credential/);
+		assert.ok(!String(denied.json.error).includes(wrongSecret) && !String(denied.json.error).includes(oauth().server.clientSecret), 'no secret in the error');
+		assert.deepEqual(result.output('Export Dataset'), [], 'no report: nothing was exported');
+		assert.deepEqual(await blobNames(container, oauth().admin), [], 'no data file and no manifest');
+	});
+
 	it('a wrong key and a read-only SAS go to the error output, naming the credential; nothing is committed', async () => {
 		const container = `bad-${randomUUID().slice(0, 8)}`;
 		await service.getContainerClient(container).create();
@@ -151,6 +207,30 @@ describe('credential Test buttons', () => {
 		assert.equal(wrong.status, 'Error');
 		assert.match(wrong.message, /access denied/);
 		assert.ok(!wrong.message.includes(azurite.accountKey));
+	});
+
+	it('ADLS Gen2: account key (also as saved before the Authentication choice) and service principal are OK; refusals name the field', async () => {
+		const keyContainer = `adls-t-${randomUUID().slice(0, 8)}`;
+		await service.getContainerClient(keyContainer).create();
+		const keyCredential = { url: `abfss://${keyContainer}@${azurite.accountName}.dfs.core.windows.net`, accountKey: azurite.accountKey, endpoint: azurite.endpoint };
+		assert.deepEqual(await test(adlsGen2ConnectionTest, keyCredential), { status: 'OK', message: 'The key opens the file system' });
+		assert.deepEqual(await test(adlsGen2ConnectionTest, { ...keyCredential, authentication: 'accountKey' }), { status: 'OK', message: 'The key opens the file system' });
+
+		const container = `adls-t-${randomUUID().slice(0, 8)}`;
+		await oauth().admin.getContainerClient(container).create();
+		const good = servicePrincipalCredential(container);
+		assert.deepEqual(await test(adlsGen2ConnectionTest, good), { status: 'OK', message: 'The service principal signed in and opens the file system' });
+		const refused = async (fields: Record<string, string>, pattern: RegExp) => {
+			const result = await test(adlsGen2ConnectionTest, { ...good, ...fields });
+			assert.equal(result.status, 'Error');
+			assert.match(result.message, pattern);
+			assert.ok(!result.message.includes(oauth().server.clientSecret));
+		};
+		await refused({ clientSecret: 'Wrong8Q~not-the-secret-value-at-all-000' }, /^ADLS Gen2 credential: Client Secret was refused .*AADSTS7000215/);
+		await refused({ tenantId: randomUUID() }, /^ADLS Gen2 credential: Tenant ID "[-0-9a-f]+" was not found .*AADSTS90002/);
+		await refused({ clientId: randomUUID() }, /^ADLS Gen2 credential: Client ID "[-0-9a-f]+" is not an application in tenant .*AADSTS700016/);
+		await refused({ clientSecret: '' }, /^ADLS Gen2 credential: Client Secret is empty/);
+		await refused({ url: `abfss://missing-fs@${oauth().server.accountName}.dfs.core.windows.net` }, /container "missing-fs" does not exist/);
 	});
 
 	it('Data Landing Zone: a working SAS URI is OK, one for a missing container is explained', async () => {

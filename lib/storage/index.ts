@@ -13,7 +13,8 @@ export type DestinationConfig =
 	| { type: 'localFolder'; path: string }
 	| ({ type: 'amazonS3' } & S3Config)
 	| { type: 'googleCloudStorage'; accessKeyId: string; secretAccessKey: string; endpoint?: string; bucket: string }
-	| { type: 'adlsGen2'; url: string; accountKey: string; endpoint?: string }
+	| { type: 'adlsGen2'; url: string; authentication?: 'accountKey'; accountKey: string; endpoint?: string }
+	| ({ type: 'adlsGen2'; url: string; authentication: 'servicePrincipal'; endpoint?: string } & Pick<AzureBlobConfig, 'tenantId' | 'clientId' | 'clientSecret' | 'authorityHost'>)
 	| ({ type: 'sftp' } & SftpConfig)
 	| ({ type: 'azureBlob' } & AzureBlobConfig)
 	| { type: 'dataLandingZone'; sasUrl: string; rootPath?: string };
@@ -47,10 +48,13 @@ export function openStore(config: DestinationConfig): Store {
 			});
 		case 'adlsGen2': {
 			const { container, account } = parseAbfss(config.url);
-			return new AzureBlobStore(
-				{ authentication: 'accountKey', accountName: account, accountKey: config.accountKey, endpoint: config.endpoint, container, label: 'ADLS Gen2 credential' },
-				'adls-gen2',
-			);
+			const label = 'ADLS Gen2 credential';
+			// a service principal signs in to Microsoft Entra ID; credentials saved before the choice existed use the key
+			if (config.authentication === 'servicePrincipal') {
+				const { tenantId, clientId, clientSecret, authorityHost, endpoint } = config;
+				return new AzureBlobStore({ authentication: 'servicePrincipal', accountName: account, tenantId, clientId, clientSecret, authorityHost, endpoint, container, label }, 'adls-gen2');
+			}
+			return new AzureBlobStore({ authentication: 'accountKey', accountName: account, accountKey: config.accountKey, endpoint: config.endpoint, container, label }, 'adls-gen2');
 		}
 		case 'azureBlob':
 			return new AzureBlobStore({ ...config, label: 'Azure Blob credential' });

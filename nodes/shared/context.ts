@@ -119,7 +119,21 @@ function storeFromCredential(destination: string, credential: ICredentialDataDec
 		});
 	}
 	if (destination === 'adlsGen2') {
-		return openStore({ type: 'adlsGen2', url: text(credential.url), accountKey: text(credential.accountKey), endpoint: text(credential.endpoint) || undefined });
+		const endpoint = text(credential.endpoint) || undefined;
+		if (text(credential.authentication) === 'servicePrincipal') {
+			return openStore({
+				type: 'adlsGen2',
+				authentication: 'servicePrincipal',
+				url: text(credential.url),
+				tenantId: text(credential.tenantId),
+				clientId: text(credential.clientId),
+				clientSecret: text(credential.clientSecret),
+				authorityHost: text(credential.authorityHost) || undefined,
+				endpoint,
+			});
+		}
+		// the account key; credentials saved before the Authentication choice existed have no value there
+		return openStore({ type: 'adlsGen2', url: text(credential.url), accountKey: text(credential.accountKey), endpoint });
 	}
 	if (destination === 'dataLandingZone') return openStore({ type: 'dataLandingZone', sasUrl: text(credential.sasUrl) });
 	throw new StoreError(`Destination "${destination}" is not supported`, 'config');
@@ -284,9 +298,14 @@ export async function googleCloudStorageConnectionTest(this: ICredentialTestFunc
 	return testDestination('googleCloudStorage', credential, 'The HMAC keys are accepted', { bucket: probe }, true);
 }
 
-/** Credential test: the key opens the file system named by the URL. */
+/**
+ * Credential test: the key opens the file system named by the URL; or the service principal signs
+ * in to Microsoft Entra ID (a refusal names Tenant ID, Client ID or Client Secret) and its token
+ * opens the file system.
+ */
 export async function adlsGen2ConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-	return testDestination('adlsGen2', credential, 'The key opens the file system');
+	const servicePrincipal = text(credential.data?.authentication) === 'servicePrincipal';
+	return testDestination('adlsGen2', credential, servicePrincipal ? 'The service principal signed in and opens the file system' : 'The key opens the file system');
 }
 
 /** Credential test: the SAS URI opens its container. */

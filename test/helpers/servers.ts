@@ -1,6 +1,6 @@
 /** Connection details of the test servers that scripts/servers/*.sh started (see scripts/test.sh). */
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -44,6 +44,31 @@ export function azuriteServer(): AzuriteServer {
 	const file = join(root, 'azurite', 'env.json');
 	if (!existsSync(file)) throw new Error(`Azurite is not running: start it with "bash scripts/servers/azurite.sh start" (${file} is missing)`);
 	return JSON.parse(readFileSync(file, 'utf8')) as AzuriteServer;
+}
+
+/**
+ * The second Azurite (scripts/servers/azurite-oauth.sh): HTTPS, bearer tokens checked (--oauth
+ * basic), plus the token issuer standing in for Microsoft Entra ID, which knows one tenant, client
+ * and secret. The account key is for the tests' own set-up and look-ups.
+ */
+export interface AzuriteOAuthServer extends AzuriteServer {
+	authorityHost: string;
+	tenantId: string;
+	clientId: string;
+	clientSecret: string;
+	/** The test CA that signed both servers' certificate. */
+	caFile: string;
+}
+
+export function azuriteOAuthServer(): AzuriteOAuthServer {
+	const file = join(root, 'azurite-oauth', 'env.json');
+	if (!existsSync(file)) throw new Error(`the OAuth Azurite and token issuer are not running: start them with "bash scripts/servers/azurite-oauth.sh start" (${file} is missing)`);
+	const server = JSON.parse(readFileSync(file, 'utf8')) as AzuriteOAuthServer;
+	// Node reads NODE_EXTRA_CA_CERTS once, at start-up: it cannot be set from inside the test
+	if (resolve(process.env.NODE_EXTRA_CA_CERTS ?? '') !== resolve(server.caFile)) {
+		throw new Error(`the OAuth Azurite's test CA is not trusted: run the tests with NODE_EXTRA_CA_CERTS=${server.caFile} (scripts/test.sh sets it)`);
+	}
+	return server;
 }
 
 export interface S3Server {

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import type { ClientSecretCredential } from '@azure/identity';
 import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { openStore } from '../../lib/storage';
 import { readAll, writeText } from '../../lib/storage/common';
 import { AzureBlobStore, type AzureBlobConfig } from '../../lib/storage/azure';
 import { StoreError } from '../../lib/storage/types';
-import { azuriteServer } from '../helpers/servers';
+import { azuriteOAuthServer, azuriteServer, type AzuriteOAuthServer } from '../helpers/servers';
 import { storeContract } from './contract';
 
 const server = azuriteServer();
@@ -83,4 +88,153 @@ describe('Azure credentials and permissions', () => {
 		assert.throws(() => new AzureBlobStore({ authentication: 'accountKey', accountName: 'a', container: 'c' }), /Account Key is empty/);
 		assert.throws(() => new AzureBlobStore({ authentication: 'sasUrl', sasUrl: 'https://a.blob.core.windows.net/c' }), /no signature/);
 	});
+});
+
+/**
+ * ADLS Gen2 with a service principal, against the second Azurite (HTTPS, --oauth basic: it checks
+ * each bearer token's issuer, audience and lifetime) and the token issuer standing in for Microsoft
+ * Entra ID (scripts/servers/azurite-oauth.sh). Started lazily, so the tests above still run without it.
+ */
+let oauthServer: AzuriteOAuthServer | undefined;
+const oauth = () => (oauthServer ??= azuriteOAuthServer());
+const oauthAdmin = () => new BlobServiceClient(oauth().endpoint, new StorageSharedKeyCredential(oauth().accountName, oauth().accountKey));
+
+async function freshOAuthContainer(label: string) {
+	const name = `${label}-${randomUUID().slice(0, 8)}`;
+	await oauthAdmin().getContainerClient(name).create();
+	return name;
+}
+
+async function oauthBlobNames(container: string) {
+	const names: string[] = [];
+	for await (const blob of oauthAdmin().getContainerClient(container).listBlobsFlat()) names.push(blob.name);
+	return names;
+}
+
+type ServicePrincipalFields = { tenantId?: string; clientId?: string; clientSecret?: string; authorityHost?: string; endpoint?: string };
+
+/** The ADLS Gen2 store as the node opens it: abfss URL + service principal, on the OAuth Azurite. */
+function adlsServicePrincipal(container: string, fields: ServicePrincipalFields = {}) {
+	const s = oauth();
+	return openStore({
+		type: 'adlsGen2',
+		authentication: 'servicePrincipal',
+		url: `abfss://${container}@${s.accountName}.dfs.core.windows.net`,
+		tenantId: s.tenantId,
+		clientId: s.clientId,
+		clientSecret: s.clientSecret,
+		authorityHost: s.authorityHost,
+		endpoint: s.endpoint,
+		...fields,
+	});
+}
+
+storeContract('ADLS Gen2 (Azurite with OAuth), service principal via the Entra ID stand-in', async () => ({
+	store: adlsServicePrincipal(await freshOAuthContainer('sp-contract')),
+	broken: adlsServicePrincipal('no-such-file-system'),
+}));
+
+describe('ADLS Gen2 service principal: sign-in refusals name the credential field', () => {
+	let container: string;
+	before(async () => {
+		container = await freshOAuthContainer('sp-auth');
+	});
+	const refused = (pattern: RegExp) => (error: unknown) => {
+		assert.ok(error instanceof StoreError, String(error));
+		assert.equal(error.code, 'auth');
+		assert.match(error.message, /^ADLS Gen2 credential: /);
+		assert.match(error.message, pattern);
+		assert.ok(!error.message.includes(oauth().clientSecret), 'the client secret never appears in errors');
+		assert.ok(!/Trace ID|Correlation ID/.test(error.message), "Entra's first sentence only, not its trace details");
+		return true;
+	};
+	/** A refused sign-in fails check() and a write alike, and nothing lands in the file system. */
+	async function refusedEverywhere(fields: ServicePrincipalFields, pattern: RegExp) {
+		await assert.rejects(adlsServicePrincipal(container, fields).check(), refused(pattern));
+		await assert.rejects(writeText(adlsServicePrincipal(container, fields), 'denied/x.txt', 'x'), refused(pattern));
+		assert.deepEqual(await oauthBlobNames(container), [], 'nothing written');
+	}
+
+	it('the right service principal writes and reads; Azurite saw a bearer token (no key was given)', async () => {
+		const store = adlsServicePrincipal(container);
+		await store.check();
+		await writeText(store, 'ok/hello.txt', 'hi');
+		assert.equal((await readAll(await store.read('ok/hello.txt'))).toString(), 'hi');
+		assert.equal(store.type, 'adls-gen2');
+		await store.delete('ok/hello.txt');
+	});
+
+	it('a wrong client secret: "Client Secret" (AADSTS7000215)', async () => {
+		await refusedEverywhere({ clientSecret: 'Wrong8Q~not-the-secret-value-at-all-000' }, /Client Secret was refused by Microsoft Entra ID \(AADSTS7000215: Invalid client secret provided\.\); use the secret's Value/);
+	});
+
+	it('an unknown tenant: "Tenant ID" (AADSTS90002)', async () => {
+		const tenantId = randomUUID();
+		await refusedEverywhere({ tenantId }, new RegExp(`Tenant ID "${tenantId}" was not found by ${oauth().authorityHost} \\(AADSTS90002: Tenant '${tenantId}' not found\\.\\)`));
+	});
+
+	it('an unknown client: "Client ID" (AADSTS700016)', async () => {
+		const clientId = randomUUID();
+		await refusedEverywhere({ clientId }, new RegExp(`Client ID "${clientId}" is not an application in tenant "${oauth().tenantId}" \\(AADSTS700016: Application with identifier '${clientId}' was not found`));
+	});
+
+	it('an Authority Host that does not answer: "Authority Host"', async () => {
+		// a port that was free a moment ago
+		const port = await new Promise<number>((done) => {
+			const server = createServer().listen(0, '127.0.0.1', () => {
+				const { port } = server.address() as { port: number };
+				server.close(() => done(port));
+			});
+		});
+		const authorityHost = `https://127.0.0.1:${port}`;
+		await assert.rejects(adlsServicePrincipal(container, { authorityHost }).check(), refused(new RegExp(`cannot reach the Authority Host ${authorityHost} \\(ECONNREFUSED\\); check Authority Host`)));
+	});
+
+	it('missing or malformed fields are refused before any request, naming the field', () => {
+		const config = (fields: ServicePrincipalFields) => () => adlsServicePrincipal(container, fields);
+		assert.throws(config({ clientSecret: '' }), /ADLS Gen2 credential: Client Secret is empty/);
+		assert.throws(config({ clientId: ' ' }), /Client ID is empty/);
+		assert.throws(config({ tenantId: '' }), /Tenant ID is empty/);
+		assert.throws(config({ tenantId: 'my tenant/..' }), /Tenant ID must be the directory \(tenant\) ID/);
+		assert.throws(config({ authorityHost: 'http://login.microsoftonline.com' }), /Authority Host must be an https:\/\/ address/);
+		assert.throws(config({ endpoint: 'http://127.0.0.1:10099/devstoreaccount1' }), /Blob Endpoint must be https:\/\/ with a service principal/);
+	});
+
+	it("secrets stay out of the token issuer's log", () => {
+		const log = readFileSync(join(dirname(oauth().caFile), 'issuer.log'), 'utf8');
+		assert.match(log, /POST \/[^ ]+\/oauth2\/v2\.0\/token 401 AADSTS7000215/);
+		assert.ok(!log.includes(oauth().clientSecret));
+	});
+});
+
+describe('the OAuth Azurite really checks bearer tokens (issuer, audience, lifetime; not the signature)', () => {
+	/** An unsigned-looking JWT with the given claims, handed to the Blob client as its token. */
+	function tokenWith(claims: Record<string, unknown>): Pick<ClientSecretCredential, 'getToken'> {
+		const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+		const token = `${part({ typ: 'JWT', alg: 'RS256' })}.${part(claims)}.${Buffer.from('not a signature').toString('base64url')}`;
+		return { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3600_000 }) };
+	}
+	const now = () => Math.floor(Date.now() / 1000);
+	const good = () => ({ aud: 'https://storage.azure.com', iss: `https://sts.windows.net/${oauth().tenantId}/`, iat: now() - 60, nbf: now() - 60, exp: now() + 600 });
+	const probe = (claims: Record<string, unknown>) => new BlobServiceClient(oauth().endpoint, tokenWith(claims), { retryOptions: { maxTries: 1 } }).getContainerClient('probe').exists();
+
+	it('accepts well-formed claims whatever the signature (the part that is not real)', async () => {
+		assert.equal(await probe(good()), false);
+	});
+
+	for (const [what, change, reason] of [
+		['another audience', { aud: 'https://vault.azure.net' }, /audience/i],
+		['another issuer', { iss: 'https://issuer.example/tenant/' }, /issuer/i],
+		['an expired token', { exp: now() - 60 }, /expired/i],
+		['a token not yet valid', { nbf: now() + 600 }, /^Lifetime validation failed\.$/],
+	] as const) {
+		it(`refuses ${what}`, async () => {
+			await assert.rejects(probe({ ...good(), ...change }), (error: { statusCode?: number; details?: { errorCode?: string; authenticationErrorDetail?: string } }) => {
+				assert.equal(error.statusCode, 403);
+				assert.equal(error.details?.errorCode, 'AuthenticationFailed');
+				assert.match(String(error.details?.authenticationErrorDetail), reason);
+				return true;
+			});
+		});
+	}
 });
