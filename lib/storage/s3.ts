@@ -59,12 +59,20 @@ const ROLE_ARN = /^arn:[\w-]+:iam::[\w-]*:role\/[\w+=,.@/-]+$/;
 const ROLE_SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const NETWORK_ERROR = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|getaddrinfo|socket hang up/i;
 
+/**
+ * The error's code. The SDK names an error "Unknown" when the answer has no code it can read (a
+ * bare 403, or Ceph answering STS in S3's XML shape): fall back to the code or the HTTP status.
+ */
+function errorName(e: AwsErrorLike): string {
+	const status = e.$metadata?.httpStatusCode;
+	return e.name && e.name !== 'Unknown' ? e.name : (e.code ?? (status ? `HTTP ${status}` : 'Error'));
+}
+
 /** Why AssumeRole failed, in words that name the credential fields to check. */
 function assumeRoleError(label: string, roleArn: string, error: unknown): StoreError {
 	const e = error as AwsErrorLike;
 	const status = e.$metadata?.httpStatusCode;
-	// Ceph answers STS errors in S3's XML shape, which the STS client reads as "Unknown"
-	const name = e.name && e.name !== 'Unknown' ? e.name : (e.code ?? (status ? `HTTP ${status}` : 'Error'));
+	const name = errorName(e);
 	const why = `${name}${e.message && e.message !== 'UnknownError' ? `: ${scrub(e.message)}` : ''}`;
 	const role = `the role in Role ARN (${roleArn})`;
 	if (NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`)) {
@@ -167,7 +175,7 @@ export class S3Store implements Store {
 		if (error instanceof StoreError) return error;
 		const e = error as AwsErrorLike;
 		const status = e.$metadata?.httpStatusCode;
-		const name = e.name ?? e.code ?? 'Error';
+		const name = errorName(e);
 		if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|InvalidToken|ExpiredToken|Forbidden/i.test(name) || status === 403 || status === 401) {
 			const check = this.viaRole ? "the role's permission policy (Role ARN) and the bucket policy" : 'the Access Key ID, Secret Access Key and the bucket policy';
 			return new StoreError(`${this.label}: access denied while ${what} (${name}); check ${check}`, 'auth');

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { verifyExport } from '../../lib/verify/verify';
-import { credentialTest, searchExportedDatasets, storeFrom, toNodeError } from '../shared/context';
+import { credentialTest, ownWords, searchExportedDatasets, storeFrom, toNodeError } from '../shared/context';
 import {
 	bucketProperty,
 	containerProperty,
@@ -200,7 +200,7 @@ export class VerifyExport implements INodeType {
 				const item: INodeExecutionData = { json: verdict as unknown as IDataObject, pairedItem: { item: i } };
 				if (verdict.ok) passed++;
 				if (!verdict.ok) {
-					const failure = new NodeOperationError(this.getNode(), `Export of ${verdict.datasetId} failed verification: ${verdict.problems[0]}`, {
+					const failure = new NodeOperationError(this.getNode(), ownWords(`Export of ${verdict.datasetId} failed verification: ${verdict.problems[0]}`), {
 						itemIndex: i,
 						description: verdict.problems.join('\n'),
 					});

@@ -214,7 +214,7 @@ function describeError(node: INode, error: unknown, itemIndex: number): NodeOper
 	if (error instanceof NodeOperationError) return error;
 	const parameter = error instanceof ExportError || error instanceof VerifyError ? error.parameter : undefined;
 	if (parameter) {
-		const described = new NodeOperationError(node, (error as Error).message, {
+		const described = new NodeOperationError(node, ownWords((error as Error).message), {
 			itemIndex,
 			description: `Check the parameter "${PARAMETER_LABELS[parameter] ?? parameter}".`,
 		});
@@ -222,15 +222,57 @@ function describeError(node: INode, error: unknown, itemIndex: number): NodeOper
 		return described;
 	}
 	if (error instanceof StoreError) {
-		return new NodeOperationError(node, `Destination: ${error.message}`, {
+		return new NodeOperationError(node, ownWords(`Destination: ${error.message}`), {
 			itemIndex,
 			description: 'Check the destination credential (and the folder it points at).',
 		});
 	}
 	if (error instanceof SourceError) {
-		return new NodeOperationError(node, `Source: ${error.message}`, { itemIndex, description: 'Check the Lake Path parameter.' });
+		return new NodeOperationError(node, ownWords(`Source: ${error.message}`), { itemIndex, description: 'Check the Lake Path parameter.' });
 	}
-	return new NodeOperationError(node, (error as Error)?.message ?? String(error), { itemIndex });
+	return new NodeOperationError(node, ownWords((error as Error)?.message ?? String(error)), { itemIndex });
+}
+
+/** System error codes, in the words n8n's error messages use instead. */
+const CODE_WORDS: Record<string, string> = {
+	ECONNREFUSED: 'connection refused',
+	ECONNRESET: 'connection reset',
+	ENOTFOUND: 'host not found',
+	ETIMEDOUT: 'timed out',
+	ERRADDRINUSE: 'address in use',
+	EADDRNOTAVAIL: 'address not available',
+	ECONNABORTED: 'connection aborted',
+	EHOSTUNREACH: 'host unreachable',
+	EAI_AGAIN: 'name lookup failed',
+	ENOENT: 'not found',
+	EISDIR: 'is a folder',
+	ENOTDIR: 'not a folder',
+	EACCES: 'permission denied',
+	EEXIST: 'already exists',
+	EPERM: 'not permitted',
+	GETADDRINFO: 'name lookup',
+};
+
+/**
+ * A message n8n will show as written. NodeOperationError replaces any message that contains a
+ * system error code (anywhere, any case: "ECONNREFUSED", "enoent", "getaddrinfo") with a generic
+ * sentence, losing which endpoint, file or credential failed. Codes become words; "ENOENT: no such
+ * file…"-style prefixes go (the text after them says it); a code hidden inside an ordinary word
+ * ("preexisting") gets an invisible joiner.
+ */
+export function ownWords(message: string): string {
+	let text = message;
+	for (const [code, words] of Object.entries(CODE_WORDS)) {
+		text = text.replace(new RegExp(`\\b${code}: `, 'g'), '').replace(new RegExp(`\\b(?:connect |getaddrinfo |read |write )?${code}\\b`, 'gi'), words);
+	}
+	for (const code of Object.keys(CODE_WORDS)) {
+		let at = text.toUpperCase().indexOf(code);
+		while (at >= 0) {
+			text = `${text.slice(0, at + 1)}\u200d${text.slice(at + 1)}`;
+			at = text.toUpperCase().indexOf(code);
+		}
+	}
+	return text;
 }
 
 /** Searchable dataset list for resource locators. */
