@@ -8,13 +8,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { Storage } from '@google-cloud/storage';
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, INode, NodeOperationError } from 'n8n-workflow';
 import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
 import { parseAbfss } from '../lib/storage';
-import { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest, sftpConnectionTest } from '../nodes/shared/context';
+import { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest, googleCloudStorageConnectionTest, sftpConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { azuriteOAuthServer, azuriteServer, sftpServer, type AzuriteOAuthServer } from './helpers/servers';
+import { freshBucketName, gcsServer, serviceAccountKey } from './helpers/gcs';
 import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 
 const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
@@ -242,5 +244,79 @@ describe('credential Test buttons', () => {
 		const gone = await test(dataLandingZoneConnectionTest, { sasUrl });
 		assert.equal(gone.status, 'Error');
 		assert.match(gone.message, /does not exist|access denied/);
+	});
+});
+
+describe('workflows exporting to Google Cloud Storage with a service-account JSON key (firebase-tools Storage emulator, JSON API)', () => {
+	const lake = tempDir('gcs-lake');
+	const schema = sampleSchema(SAMPLE_DATASETS.find((d) => d.id === DS)!);
+	const gcs = gcsServer();
+	const key = serviceAccountKey(gcs.projectId);
+	/** The emulator checks no credentials: the key is parsed and checked locally, never sent (http://). */
+	const credential = (fields: Record<string, unknown> = {}): ICredentialDataDecryptedObject => ({
+		authentication: 'serviceAccount',
+		serviceAccountJson: JSON.stringify(key, null, 2),
+		apiEndpoint: gcs.endpoint,
+		...fields,
+	});
+	const direct = new Storage({ apiEndpoint: gcs.endpoint, projectId: gcs.projectId });
+	const objectNames = async (bucket: string) => (await direct.bucket(bucket).getFiles())[0].map((f) => f.name);
+	let expected: string[];
+	before(async () => {
+		await generateLake({ dir: lake, records: 5000, seed: 'gcs', batches: 2, datasets: [DS] });
+		expected = canonicalRecords(schema, await readFiles(lakeFiles(lake, DS)));
+	});
+
+	it('List → Export (Parquet) → Verify; DuckDB reads back the lake exactly', async () => {
+		const bucket = freshBucketName('wf');
+		const result = await runWorkflow(workflowTo(lake, 'googleCloudStorage', 'datasetExportGoogleCloudStorageApi', { bucket }), { cloud: credential() });
+		assert.equal(result.error, undefined, result.error?.message);
+		const [report] = result.output('Export Dataset');
+		assert.equal(report.status, 'committed');
+		assert.equal((report.destination as { type: string }).type, 'google-cloud-storage');
+		assert.equal(result.output('Verify Export')[0].ok, true);
+		const files = (report.files as Array<{ path: string }>).map((f) => f.path);
+		assert.ok(files.length > 0 && files.every((f) => f.endsWith('.parquet')));
+		assert.ok((await objectNames(bucket)).includes(String(report.manifestPath)), 'the manifest landed');
+		const dir = tempDir('gcs-dl');
+		const paths = await Promise.all(
+			files.map(async (name, i) => {
+				const path = join(dir, `${i}-${name.split('/').pop()}`);
+				writeFileSync(path, (await direct.bucket(bucket).file(name).download())[0]);
+				return path;
+			}),
+		);
+		assert.deepEqual(canonicalRecords(schema, await readFiles(paths)), expected);
+	});
+
+	it('a broken key goes to the error output naming the credential and the field; no secret shown, nothing committed', async () => {
+		const bucket = freshBucketName('bad');
+		const { private_key: pem, ...noKey } = key;
+		const result = await runWorkflow(workflowTo(lake, 'googleCloudStorage', 'datasetExportGoogleCloudStorageApi', { bucket }), {
+			cloud: credential({ serviceAccountJson: JSON.stringify({ ...noKey, private_key: pem.slice(0, 120) }) }),
+		});
+		const [denied] = result.errors('Export Dataset');
+		assert.match(String(denied.json.error), /^Destination: Google Cloud Storage credential: Service Account JSON › private_key is not a PEM private key/);
+		assert.match(String((denied.error as NodeOperationError).description), /destination credential/);
+		assert.ok(!String(denied.json.error).includes(pem.split('\n')[1]), 'no key material in the error');
+		assert.deepEqual(result.output('Export Dataset'), [], 'no report: nothing was exported');
+		assert.deepEqual(await objectNames(bucket), [], 'no data file and no manifest');
+	});
+
+	it('the Test button: a good key is OK; a malformed key, a missing field and an unreachable endpoint are explained; a credential saved before the choice is HMAC', async () => {
+		const test = (data: ICredentialDataDecryptedObject) => googleCloudStorageConnectionTest.call({} as never, { id: 'x', name: 'x', type: 'x', data } as ICredentialsDecrypted);
+		assert.deepEqual(await test(credential()), { status: 'OK', message: 'The key is well-formed and the endpoint answers (an http:// endpoint gets no credentials)' });
+		const malformed = await test(credential({ serviceAccountJson: JSON.stringify(key).slice(0, -40) }));
+		assert.equal(malformed.status, 'Error');
+		assert.match(malformed.message, /^Google Cloud Storage credential: Service Account JSON is not valid JSON/);
+		assert.ok(!malformed.message.includes('PRIVATE KEY'));
+		const noEmail: Record<string, string> = { ...key };
+		delete noEmail.client_email;
+		assert.match((await test(credential({ serviceAccountJson: JSON.stringify(noEmail) }))).message, /Service Account JSON › client_email is missing/);
+		assert.match((await test(credential({ serviceAccountJson: '' }))).message, /Service Account JSON is empty/);
+		assert.match((await test(credential({ apiEndpoint: 'http://127.0.0.1:1' }))).message, /cannot reach 127\.0\.0\.1:1 .*check the API Endpoint/);
+		// saved before the Authentication choice existed (no such field): still HMAC keys on the XML (S3) API
+		const saved = await test({ accessKeyId: 'GOOG1EXAMPLE', secretAccessKey: 'not-a-secret', endpoint: 'http://127.0.0.1:1' });
+		assert.match(saved.message, /^Google Cloud Storage credential: cannot reach the S3 endpoint/);
 	});
 });

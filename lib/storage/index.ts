@@ -2,17 +2,19 @@ import { LocalFolderStore } from './local';
 import { SftpStore, type SftpConfig } from './sftp';
 import { AzureBlobStore, type AzureBlobConfig } from './azure';
 import { S3Store, type S3Config } from './s3';
+import { GcsStore, type GcsConfig } from './gcs';
 import { StoreError, type Store } from './types';
 
 export * from './types';
 export * from './common';
-export { AzureBlobStore, LocalFolderStore, S3Store, SftpStore };
+export { AzureBlobStore, GcsStore, LocalFolderStore, S3Store, SftpStore };
 
 /** Settings of a destination: the credential's fields plus node parameters such as a bucket. */
 export type DestinationConfig =
 	| { type: 'localFolder'; path: string }
 	| ({ type: 'amazonS3' } & S3Config)
-	| { type: 'googleCloudStorage'; accessKeyId: string; secretAccessKey: string; endpoint?: string; bucket: string }
+	| { type: 'googleCloudStorage'; authentication?: 'hmac'; accessKeyId: string; secretAccessKey: string; endpoint?: string; bucket: string }
+	| ({ type: 'googleCloudStorage'; authentication: 'serviceAccount' } & GcsConfig)
 	| { type: 'adlsGen2'; url: string; authentication?: 'accountKey'; accountKey: string; endpoint?: string }
 	| ({ type: 'adlsGen2'; url: string; authentication: 'servicePrincipal'; endpoint?: string } & Pick<AzureBlobConfig, 'tenantId' | 'clientId' | 'clientSecret' | 'authorityHost'>)
 	| ({ type: 'sftp' } & SftpConfig)
@@ -35,7 +37,9 @@ export function openStore(config: DestinationConfig): Store {
 		case 'amazonS3':
 			return new S3Store({ ...config, label: 'S3 credential' });
 		case 'googleCloudStorage':
-			// GCS's XML API speaks S3 with HMAC keys: path-style, region "auto"
+			// a service-account JSON key: the JSON API through Google's SDK
+			if (config.authentication === 'serviceAccount') return new GcsStore({ ...config, label: 'Google Cloud Storage credential' });
+			// HMAC keys (and credentials saved before the choice existed): the XML API speaks S3 (path-style, region "auto")
 			return new S3Store({
 				accessKeyId: config.accessKeyId,
 				secretAccessKey: config.secretAccessKey,

@@ -110,6 +110,17 @@ function storeFromCredential(destination: string, credential: ICredentialDataDec
 		});
 	}
 	if (destination === 'googleCloudStorage') {
+		if (text(credential.authentication) === 'serviceAccount') {
+			const key = credential.serviceAccountJson;
+			return openStore({
+				type: 'googleCloudStorage',
+				authentication: 'serviceAccount',
+				serviceAccountJson: key && typeof key === 'object' ? (key as Record<string, unknown>) : text(key),
+				apiEndpoint: text(credential.apiEndpoint) || undefined,
+				bucket: fields.bucket ?? '',
+			});
+		}
+		// HMAC keys; credentials saved before the Authentication choice existed have no value here
 		return openStore({
 			type: 'googleCloudStorage',
 			accessKeyId: text(credential.accessKeyId),
@@ -334,10 +345,17 @@ export async function s3ConnectionTest(this: ICredentialTestFunctions, credentia
 	return testDestination('amazonS3', credential, ok, { bucket: probe }, true);
 }
 
-/** Credential test: the HMAC keys are accepted by the XML API (probed like S3). */
+/**
+ * Credential test, probed like S3 on a bucket name that does not exist: HMAC keys must be accepted
+ * by the XML API; a service-account key must parse (every field checked locally) and obtain a token
+ * that the JSON API accepts (a bad key is refused before the bucket's absence is reported).
+ */
 export async function googleCloudStorageConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 	const probe = `n8n-dataset-export-probe-${Math.random().toString(36).slice(2, 10)}`;
-	return testDestination('googleCloudStorage', credential, 'The HMAC keys are accepted', { bucket: probe }, true);
+	const serviceAccount = text(credential.data?.authentication) === 'serviceAccount';
+	const emulator = /^http:\/\//i.test(text(credential.data?.apiEndpoint).trim());
+	const ok = !serviceAccount ? 'The HMAC keys are accepted' : emulator ? 'The key is well-formed and the endpoint answers (an http:// endpoint gets no credentials)' : 'The service account key is accepted';
+	return testDestination('googleCloudStorage', credential, ok, { bucket: probe }, true);
 }
 
 /**
