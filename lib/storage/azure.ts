@@ -277,7 +277,6 @@ export class AzureBlobStore implements Store {
 		const clean = cleanPath(path);
 		const blob = this.container.getBlockBlobClient(this.name(clean));
 		const controller = new AbortController();
-		options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
 		return hashedUpload(
 			clean,
 			async (counter) => {
@@ -292,6 +291,7 @@ export class AzureBlobStore implements Store {
 				if (!sent.ok && !controller.signal.aborted) throw this.fail(sent.error, `writing ${clean}`);
 			},
 			() => controller.abort(),
+			options.signal,
 		);
 	}
 

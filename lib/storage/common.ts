@@ -30,6 +30,7 @@ export function hashedUpload(
 	path: string,
 	send: (counter: HashingCounter, aborted: () => boolean) => Promise<void>,
 	abortBackend: () => unknown = () => undefined,
+	signal?: AbortSignal,
 ): Upload {
 	const counter = new HashingCounter();
 	let aborted = false;
@@ -39,16 +40,22 @@ export function hashedUpload(
 		return { path, size: counter.bytes, sha256: counter.digest() };
 	})();
 	done.catch(() => undefined);
-	return {
-		stream: counter,
-		done,
-		abort: async (reason?: unknown) => {
-			aborted = true;
-			counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
-			await attemptAsync(async () => abortBackend());
-			await done.catch(() => undefined);
-		},
+	const abort = async (reason?: unknown) => {
+		aborted = true;
+		counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
+		await attemptAsync(async () => abortBackend());
+		await done.catch(() => undefined);
 	};
+	if (signal) {
+		// the execution's cancel signal lives as long as the execution: let go once this upload settles
+		const onAbort = () => void abort(new Error('aborted'));
+		signal.addEventListener('abort', onAbort, { once: true });
+		void done.then(
+			() => signal.removeEventListener('abort', onAbort),
+			() => signal.removeEventListener('abort', onAbort),
+		);
+	}
+	return { stream: counter, done, abort };
 }
 
 /** Normalise a store path: `/`-separated, no leading `/`, no `.` or `..` segments. */

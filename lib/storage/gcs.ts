@@ -225,8 +225,8 @@ export class GcsStore implements Store {
 			clean,
 			(counter, aborted) => this.send(file, clean, options, counter, aborted),
 			() => severable?.sever(),
+			options.signal,
 		);
-		options.signal?.addEventListener('abort', () => void upload.abort(new Error('aborted')), { once: true });
 		return upload;
 	}
 

@@ -67,6 +67,8 @@ export class LocalFolderStore implements Store {
 					await unlink(temp).catch(() => undefined);
 				}
 			},
+			undefined,
+			options.signal,
 		);
 	}
 

@@ -43,7 +43,7 @@ export interface S3Config {
 }
 
 const PART_SIZE = 8 * 1024 * 1024;
-const PARTS_IN_FLIGHT = 4;
+const PARTS_IN_FLIGHT = 2;
 
 interface AwsErrorLike {
 	name?: string;
@@ -213,8 +213,8 @@ export class S3Store implements Store {
 				if (!sent.ok && !aborted()) throw this.fail(sent.error, `writing ${clean}`);
 			},
 			() => upload?.abort(),
+			options.signal,
 		);
-		options.signal?.addEventListener('abort', () => void store.abort(new Error('aborted')), { once: true });
 		return store;
 	}
 

@@ -186,8 +186,7 @@ export class SftpStore implements Store {
 			}
 			const moved = await attemptAsync(() => client.rename(temp, final));
 			if (!moved.ok) throw await fail(new StoreError(`cannot move ${temp} to ${final}: ${moved.error.message}`, 'io'));
-		});
-		options.signal?.addEventListener('abort', () => void upload.abort(new Error('aborted')), { once: true });
+		}, undefined, options.signal);
 		return upload;
 	}
 

@@ -276,13 +276,9 @@ export function ownWords(message: string): string {
 	for (const [code, words] of Object.entries(CODE_WORDS)) {
 		text = text.replace(new RegExp(`\\b${code}: `, 'g'), '').replace(new RegExp(`\\b(?:connect |getaddrinfo |read |write )?${code}\\b`, 'gi'), words);
 	}
-	for (const code of Object.keys(CODE_WORDS)) {
-		let at = text.toUpperCase().indexOf(code);
-		while (at >= 0) {
-			text = `${text.slice(0, at + 1)}\u200d${text.slice(at + 1)}`;
-			at = text.toUpperCase().indexOf(code);
-		}
-	}
+	// a code inside an ordinary word: a zero-width joiner after its first letter (matched on the
+	// text itself, since upper-casing can change a string's length: "ß" becomes "SS")
+	for (const code of Object.keys(CODE_WORDS)) text = text.replace(new RegExp(code, 'gi'), (m) => `${m[0]}\u200d${m.slice(1)}`);
 	return text;
 }
 

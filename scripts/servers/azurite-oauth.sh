@@ -51,6 +51,11 @@ start() {
 	fi
 	rm -rf "$dir" && mkdir -p "$dir/data" && chmod 700 "$dir"
 
+	if ! command -v openssl >/dev/null 2>&1; then
+		echo "installing openssl (apt-get)" >&2
+		apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >&2
+	fi
 	# a throw-away CA and a server certificate for 127.0.0.1 (both servers)
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj "/CN=n8n-dataset-export test CA" \
 		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \

@@ -49,7 +49,7 @@ start() {
 	if [ ! -f "$main" ]; then
 		echo "installing firebase-tools into .tools/firebase" >&2
 		mkdir -p .tools/firebase
-		npm install --prefix .tools/firebase --no-save --no-audit --no-fund --no-package-lock --omit=optional --ignore-scripts firebase-tools@15 >&2
+		npm install --prefix .tools/firebase --no-save --no-audit --no-fund --no-package-lock --omit=optional --ignore-scripts firebase-tools@15.34.2 >&2
 	fi
 	if port_open "$port"; then echo "port $port is already in use" >&2; exit 1; fi
 	rm -rf "$dir" && mkdir -p "$dir/tmp"

@@ -172,7 +172,7 @@ const server = createServer({ cert: readFileSync(config.certFile), key: readFile
 	const keys = /^\/([^/]+)\/discovery\/v2\.0\/keys$/.exec(url.pathname);
 	const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
 	if (req.method === 'GET' && discovery) {
-		const tenant = decodeURIComponent(discovery[1]);
+		const tenant = decodedSegment(discovery[1]);
 		if (!knownTenant(tenant)) return refuse(res, req, 400, 'invalid_tenant', 90002, tenantNotFound(tenant));
 		return send(res, 200, openIdConfiguration(tenant));
 	}
@@ -188,10 +188,19 @@ const server = createServer({ cert: readFileSync(config.certFile), key: readFile
 			if (size > 64 * 1024) req.destroy();
 			else chunks.push(chunk);
 		});
-		req.on('end', () => token(req, res, decodeURIComponent(tokenPath[1]), new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
+		req.on('end', () => token(req, res, decodedSegment(tokenPath[1]), new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
 		return;
 	}
 	send(res, 404, { error: 'not_found', error_description: `no such endpoint: ${req.method} ${url.pathname}` });
 });
 server.listen(config.port, config.host, () => console.log(`token issuer (Entra ID stand-in) on ${base}, tenant ${config.tenantId}, client ${config.clientId}`));
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
+
+/** A URL path segment, decoded; a malformed %-escape stays as sent (an unknown tenant, not a crash). */
+function decodedSegment(segment) {
+	try {
+		return decodeURIComponent(segment);
+	} catch {
+		return segment;
+	}
+}

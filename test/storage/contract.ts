@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { endSink, writeTo } from '../../lib/format/types';
 import { readAll, writeText } from '../../lib/storage/common';
@@ -103,6 +104,23 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 			await assert.rejects(up.done);
 			assert.equal(await store.stat('aborted/part.bin'), null);
 			assert.deepEqual(await paths(store, 'aborted/'), []);
+		});
+
+		it("the execution's cancel signal aborts an upload; finished uploads let go of the signal", async () => {
+			const controller = new AbortController();
+			const listeners = () => getEventListeners(controller.signal, 'abort').length;
+			const finished = await store.openWrite('signal/done.txt', { signal: controller.signal });
+			finished.stream.end(Buffer.from('kept'));
+			await finished.done;
+			assert.equal(listeners(), 0, 'a settled upload no longer listens');
+			const cancelled = await store.openWrite('signal/cancelled.bin', { signal: controller.signal });
+			await writeTo(cancelled.stream, randomBytes(200 * 1024));
+			assert.ok(listeners() >= 1, 'a running upload listens');
+			controller.abort();
+			await assert.rejects(cancelled.done);
+			assert.equal(await store.stat('signal/cancelled.bin'), null);
+			assert.deepEqual((await paths(store, 'signal/')).map(([p]) => p), ['signal/done.txt']);
+			assert.equal(listeners(), 0);
 		});
 
 		it('stat and read of a missing object; delete is idempotent', async () => {
