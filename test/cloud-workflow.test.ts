@@ -139,7 +139,10 @@ describe('workflows exporting to Azure Blob and the Data Landing Zone (Azurite)'
 		assert.equal((await test(credential)).status, 'OK');
 		assert.match((await test({ ...credential, url: 'abfss://missing-fs@devstoreaccount1.dfs.core.windows.net' })).message, /container "missing-fs" does not exist/);
 		assert.match((await test({ ...credential, url: 'https://nope' })).message, /URL must look like abfss:\/\/CONTAINER@ACCOUNT/);
-		assert.deepEqual(parseAbfss('abfss://fs1@acct.dfs.core.windows.net/'), { container: 'fs1', account: 'acct' });
+		assert.deepEqual(parseAbfss('abfss://fs1@acct.dfs.core.windows.net/'), { container: 'fs1', account: 'acct', blobEndpoint: 'https://acct.blob.core.windows.net' });
+		// sovereign clouds: the Blob endpoint follows the URL's cloud
+		assert.equal(parseAbfss('abfss://fs1@acct.dfs.core.chinacloudapi.cn').blobEndpoint, 'https://acct.blob.core.chinacloudapi.cn');
+		assert.equal(parseAbfss('abfss://fs1@acct.dfs.core.usgovcloudapi.net').blobEndpoint, 'https://acct.blob.core.usgovcloudapi.net');
 	});
 
 	it('ADLS Gen2 as a service principal (token from the Entra ID stand-in, checked by Azurite): Export → Verify; DuckDB reads back the lake exactly', async () => {

@@ -22,10 +22,11 @@ export type DestinationConfig =
 	| { type: 'dataLandingZone'; sasUrl: string; rootPath?: string };
 
 /** `abfss://<container>@<account>.dfs.core.windows.net[/path]` → container and account. */
-export function parseAbfss(url: string): { container: string; account: string } {
-	const match = /^abfss?:\/\/([^@/]+)@([^./]+)\.dfs\.[^/]+\/?$/.exec((url ?? '').trim());
+export function parseAbfss(url: string): { container: string; account: string; blobEndpoint: string } {
+	const match = /^abfss?:\/\/([^@/]+)@([^./]+)\.dfs\.([^/]+)\/?$/.exec((url ?? '').trim());
 	if (!match) throw new StoreError(`ADLS Gen2 credential: URL must look like abfss://CONTAINER@ACCOUNT.dfs.core.windows.net, not "${url}"`, 'config');
-	return { container: match[1], account: match[2] };
+	// the same account's Blob endpoint, in the URL's cloud (core.windows.net, core.chinacloudapi.cn, core.usgovcloudapi.net, …)
+	return { container: match[1], account: match[2], blobEndpoint: `https://${match[2]}.blob.${match[3]}` };
 }
 
 export function openStore(config: DestinationConfig): Store {
@@ -51,14 +52,15 @@ export function openStore(config: DestinationConfig): Store {
 				type: 'google-cloud-storage',
 			});
 		case 'adlsGen2': {
-			const { container, account } = parseAbfss(config.url);
+			const { container, account, blobEndpoint } = parseAbfss(config.url);
 			const label = 'ADLS Gen2 credential';
 			// a service principal signs in to Microsoft Entra ID; credentials saved before the choice existed use the key
 			if (config.authentication === 'servicePrincipal') {
-				const { tenantId, clientId, clientSecret, authorityHost, endpoint } = config;
+				const { tenantId, clientId, clientSecret, authorityHost } = config;
+				const endpoint = config.endpoint || blobEndpoint;
 				return new AzureBlobStore({ authentication: 'servicePrincipal', accountName: account, tenantId, clientId, clientSecret, authorityHost, endpoint, container, label }, 'adls-gen2');
 			}
-			return new AzureBlobStore({ authentication: 'accountKey', accountName: account, accountKey: config.accountKey, endpoint: config.endpoint, container, label }, 'adls-gen2');
+			return new AzureBlobStore({ authentication: 'accountKey', accountName: account, accountKey: config.accountKey, endpoint: config.endpoint || blobEndpoint, container, label }, 'adls-gen2');
 		}
 		case 'azureBlob':
 			return new AzureBlobStore({ ...config, label: 'Azure Blob credential' });

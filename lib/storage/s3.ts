@@ -68,6 +68,12 @@ function errorName(e: AwsErrorLike): string {
 	return e.name && e.name !== 'Unknown' ? e.name : (e.code ?? (status ? `HTTP ${status}` : 'Error'));
 }
 
+/** Whether a custom endpoint is one of Amazon's own (s3.REGION.amazonaws.com, a VPC endpoint, …). */
+export function isAmazonEndpoint(endpoint: string): boolean {
+	const host = /^[a-z]+:\/\/([^/:]+)/i.exec(endpoint.trim())?.[1] ?? '';
+	return /(^|\.)amazonaws\.com(\.cn)?$/i.test(host);
+}
+
 /** Why AssumeRole failed, in words that name the credential fields to check. */
 function assumeRoleError(label: string, roleArn: string, error: unknown): StoreError {
 	const e = error as AwsErrorLike;
@@ -156,8 +162,9 @@ export class S3Store implements Store {
 		const assume = fromTemporaryCredentials({
 			masterCredentials: keys,
 			params: { RoleArn: roleArn, RoleSessionName: sessionName, ExternalId: config.externalId?.trim() || undefined },
-			// S3-compatible stores serve STS on their own endpoint; Amazon's is regional (sts.REGION.amazonaws.com)
-			clientConfig: endpoint ? { region, endpoint, maxAttempts: 3 } : { region, maxAttempts: 3 },
+			// S3-compatible stores serve STS on their own endpoint; Amazon's is regional (sts.REGION.amazonaws.com),
+			// also when the S3 endpoint is an Amazon one (a VPC or FIPS endpoint serves S3, not STS)
+			clientConfig: endpoint && !isAmazonEndpoint(endpoint) ? { region, endpoint, maxAttempts: 3 } : { region, maxAttempts: 3 },
 		});
 		return async (properties?: Parameters<typeof assume>[0]) => {
 			const assumed = await attemptAsync(() => assume(properties));

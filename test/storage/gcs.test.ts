@@ -28,7 +28,7 @@ storeContract('Google Cloud Storage (firebase-tools Storage emulator, JSON API),
  * A recording HTTP proxy in front of the emulator, to see what the adapter sends and to play the
  * parts the emulator does not: a byte damaged in transit, a precondition that fails (412).
  */
-async function tamperingProxy(mode: 'record' | 'corrupt' | 'precondition') {
+async function tamperingProxy(mode: 'record' | 'corrupt' | 'precondition' | 'refuse' | 'badKey') {
 	const seen: string[] = [];
 	/** Requests whose body is still arriving, by method. */
 	const receiving = new Map<string, number>();
@@ -51,6 +51,16 @@ async function tamperingProxy(mode: 'record' | 'corrupt' | 'precondition') {
 			if (mode === 'precondition' && req.method === 'POST' && /uploadType=resumable/.test(req.url ?? '') && /ifGenerationMatch=0/.test(req.url ?? '')) {
 				res.writeHead(412, { 'content-type': 'application/json' });
 				res.end(JSON.stringify({ error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.', errors: [{ reason: 'conditionNotMet' }] } }));
+				return;
+			}
+			// what Google answers when it refuses: messages that can quote tokens and key material
+			if (mode === 'refuse' || mode === 'badKey') {
+				const message =
+					mode === 'refuse'
+						? 'dataset-export@p.iam.gserviceaccount.com does not have storage.objects.list access. Authorization: Bearer ya29.a0AfB_secret-token access_token=ya29.other-secret'
+						: 'invalid_grant: Invalid JWT Signature. assertion=eyJhbGciOi.secret-assertion -----BEGIN PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END PRIVATE KEY-----';
+				res.writeHead(mode === 'refuse' ? 403 : 400, { 'content-type': 'application/json' });
+				res.end(JSON.stringify({ error: { code: mode === 'refuse' ? 403 : 400, message, errors: [{ reason: 'forbidden', message }] } }));
 				return;
 			}
 			if (mode === 'corrupt' && req.method === 'PUT' && body.length > 0) {
@@ -102,6 +112,24 @@ describe('Google Cloud Storage (JSON API) specifics', () => {
 		assert.equal(uploads.length, 2, uploads.join('\n'));
 		assert.match(uploads[0], /^POST .*uploadType=resumable.*ifGenerationMatch=0/);
 		assert.match(uploads[1], /^PUT .*upload_id=/);
+	});
+
+	it("Google's refusals are named and their tokens and key material never reach the message", async () => {
+		for (const [mode, expected] of [
+			['refuse', /Google Cloud Storage credential: access denied while opening bucket .* check Service Account JSON/],
+			['badKey', /Google Cloud Storage credential: Google refused the service account key/],
+		] as const) {
+			const proxy = await tamperingProxy(mode);
+			proxies.push(proxy);
+			const store = new GcsStore(config(freshBucketName(mode.toLowerCase()), { apiEndpoint: proxy.endpoint }));
+			const error = await store.check().then(() => undefined, (e: unknown) => e);
+			await store.close();
+			assert.ok(error instanceof StoreError, String(error));
+			assert.match(error.message, expected);
+			for (const secret of ['secret-token', 'other-secret', 'secret-assertion', 'secretkeymaterial', 'BEGIN PRIVATE KEY']) {
+				assert.ok(!error.message.includes(secret), `"${secret}" leaked: ${error.message}`);
+			}
+		}
 	});
 
 	it('a 412 from the service (the name was taken after the stat) is "already exists"', async () => {

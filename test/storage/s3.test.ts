@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { readText, writeText } from '../../lib/storage/common';
-import { S3Store, type S3Config } from '../../lib/storage/s3';
+import { isAmazonEndpoint, S3Store, type S3Config } from '../../lib/storage/s3';
 import { StoreError } from '../../lib/storage/types';
 import { freshBucket, s3Server } from '../helpers/servers';
 import { storeContract } from './contract';
@@ -135,5 +135,16 @@ describe('S3 assume role (Role ARN, External ID) on Ceph STS', () => {
 			assert.ok(refused(/access denied while assuming the role in Role ARN/)(checked as StoreError), String(checked));
 		}
 		await store.close();
+	});
+});
+
+describe('S3 endpoints', () => {
+	it("a role is assumed on Amazon's STS when the custom endpoint is one of Amazon's (VPC, FIPS, regional), on the store's own otherwise", () => {
+		for (const amazon of ['https://s3.eu-west-1.amazonaws.com', 'https://bucket.vpce-0a1b2c3d-4e5f.s3.us-east-1.vpce.amazonaws.com', 'https://s3-fips.us-east-2.amazonaws.com/', 'https://s3.cn-north-1.amazonaws.com.cn']) {
+			assert.equal(isAmazonEndpoint(amazon), true, amazon);
+		}
+		for (const other of ['http://127.0.0.1:8799', 'https://minio.example.com', 'https://ACCOUNT.r2.cloudflarestorage.com', 'https://amazonaws.com.evil.example']) {
+			assert.equal(isAmazonEndpoint(other), false, other);
+		}
 	});
 });
