@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
-import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, INode, NodeOperationError } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, IDataObject, NodeOperationError } from 'n8n-workflow';
 import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
 import { parseAbfss } from '../lib/storage';
 import { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest, googleCloudStorageConnectionTest, sftpConnectionTest } from '../nodes/shared/context';
@@ -17,25 +17,14 @@ import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { azuriteOAuthServer, azuriteServer, sftpServer, type AzuriteOAuthServer } from './helpers/servers';
 import { freshBucketName, gcsServer, serviceAccountKey } from './helpers/gcs';
-import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
+import { exampleTo, runWorkflow, type WorkflowJson } from './harness/engine';
 
-const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
 const DS = 'ajo_push_profile_dataset';
 const azurite = azuriteServer();
 const service = new BlobServiceClient(azurite.endpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
 
 function workflowTo(lake: string, destination: string, credentialType: string, params: Record<string, unknown> = {}): WorkflowJson {
-	const workflow = structuredClone(EXAMPLE);
-	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n])) as Record<string, INode>;
-	setTriggerTime(workflow, '2026-11-22T06:00:00Z');
-	nodes['List Eligible Datasets'].parameters.lakePath = lake;
-	nodes['List Eligible Datasets'].parameters.filters = { match: DS };
-	for (const name of ['Export Dataset', 'Verify Export']) {
-		Object.assign(nodes[name].parameters, { destination, ...params });
-		nodes[name].credentials = { [credentialType]: { id: 'cloud', name: 'cloud' } };
-	}
-	nodes['Export Dataset'].parameters.lakePath = lake;
-	return workflow;
+	return exampleTo({ lake, dataset: DS, destination, credentialType, credentialId: 'cloud', both: params as IDataObject });
 }
 
 async function download(container: string, names: string[], dir: string, from = service): Promise<string[]> {

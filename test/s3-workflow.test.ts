@@ -1,35 +1,24 @@
 /** The example workflow exporting to S3 on a real Ceph RADOS Gateway, read back by DuckDB. */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { ICredentialsDecrypted, INode, NodeOperationError } from 'n8n-workflow';
+import type { ICredentialsDecrypted, NodeOperationError } from 'n8n-workflow';
 import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
 import { googleCloudStorageConnectionTest, s3ConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { freshBucket, s3Server } from './helpers/servers';
-import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
+import { exampleTo, runWorkflow, type WorkflowJson } from './harness/engine';
 
-const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
 const DS = 'ajo_consent_service_dataset';
 const server = s3Server();
 const admin = new S3Client({ region: server.region, endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
 const credential = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, region: server.region, endpoint: server.endpoint, forcePathStyle: true };
 
 function workflowTo(lake: string, bucket: string, destination = 'amazonS3', credentialType = 'datasetExportS3Api'): WorkflowJson {
-	const workflow = structuredClone(EXAMPLE);
-	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n])) as Record<string, INode>;
-	setTriggerTime(workflow, '2026-11-22T06:00:00Z');
-	nodes['List Eligible Datasets'].parameters.lakePath = lake;
-	nodes['List Eligible Datasets'].parameters.filters = { match: DS };
-	for (const name of ['Export Dataset', 'Verify Export']) {
-		Object.assign(nodes[name].parameters, { destination, bucket });
-		nodes[name].credentials = { [credentialType]: { id: 's3', name: 'Ceph' } };
-	}
-	Object.assign(nodes['Export Dataset'].parameters, { lakePath: lake, options: { maxRecordsPerFile: 700 } });
-	return workflow;
+	return exampleTo({ lake, dataset: DS, destination, credentialType, credentialId: 's3', both: { bucket }, exportOnly: { options: { maxRecordsPerFile: 700 } } });
 }
 
 describe('workflows exporting to S3 (Ceph RADOS Gateway on 127.0.0.1)', () => {

@@ -1,30 +1,26 @@
 /** The example workflow with Export Dataset and Verify Export writing to a real OpenSSH SFTP server. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { INode, NodeOperationError } from 'n8n-workflow';
+import type { NodeOperationError } from 'n8n-workflow';
 import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
 import { sftpFolder, sftpServer } from './helpers/servers';
-import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
+import { exampleTo, runWorkflow, type WorkflowJson } from './harness/engine';
 
-const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson;
 const DS = 'journey_step_events';
 
 function toSftp(lake: string, time: string, fileType: 'json' | 'parquet'): WorkflowJson {
-	const workflow = structuredClone(EXAMPLE);
-	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n])) as Record<string, INode>;
-	setTriggerTime(workflow, time);
-	nodes['List Eligible Datasets'].parameters.lakePath = lake;
-	nodes['List Eligible Datasets'].parameters.filters = { match: DS };
-	for (const name of ['Export Dataset', 'Verify Export']) {
-		nodes[name].parameters.destination = 'sftp';
-		nodes[name].credentials = { datasetExportSftpApi: { id: 'sftp', name: 'SFTP test server' } };
-	}
-	Object.assign(nodes['Export Dataset'].parameters, { lakePath: lake, fileType, jsonCompression: 'gzip', parquetCompression: 'snappy', options: { maxRecordsPerFile: 400 } });
-	return workflow;
+	return exampleTo({
+		lake,
+		dataset: DS,
+		time,
+		destination: 'sftp',
+		credentialType: 'datasetExportSftpApi',
+		credentialId: 'sftp',
+		exportOnly: { fileType, jsonCompression: 'gzip', parquetCompression: 'snappy', options: { maxRecordsPerFile: 400 } },
+	});
 }
 
 describe('workflows exporting to SFTP (OpenSSH sshd on 127.0.0.1)', () => {

@@ -43,12 +43,7 @@ start() {
 		fi
 	done
 	node24=$(bash scripts/node24.sh 2>/dev/null)
-	main=.tools/azurite/node_modules/azurite/dist/src/blob/main.js
-	if [ ! -f "$main" ]; then
-		echo "installing azurite into .tools/azurite" >&2
-		mkdir -p .tools/azurite
-		npm install --prefix .tools/azurite --no-save --no-audit --no-fund --no-package-lock azurite@3 >&2
-	fi
+	main=$(azurite_main)
 	rm -rf "$dir" && mkdir -p "$dir/data" && chmod 700 "$dir"
 
 	if ! command -v openssl >/dev/null 2>&1; then

@@ -16,12 +16,7 @@ stop() {
 start() {
 	stop
 	node24=$(bash scripts/node24.sh 2>/dev/null)
-	main=.tools/azurite/node_modules/azurite/dist/src/blob/main.js
-	if [ ! -f "$main" ]; then
-		echo "installing azurite into .tools/azurite" >&2
-		mkdir -p .tools/azurite
-		npm install --prefix .tools/azurite --no-save --no-audit --no-fund --no-package-lock azurite@3 >&2
-	fi
+	main=$(azurite_main)
 	rm -rf "$dir" && mkdir -p "$dir/data"
 	"$node24" "$main" --blobHost 127.0.0.1 --blobPort "$port" --location "$dir/data" --disableTelemetry --skipApiVersionCheck --loose > "$dir/azurite.log" 2>&1 &
 	echo $! > "$dir/azurite.pid"

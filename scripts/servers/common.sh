@@ -28,3 +28,15 @@ wait_port() {
 	tail -n 30 "$@" >&2 || true
 	exit 1
 }
+
+# azurite_main: the path of Azurite's Blob entry point (run it with Node 24), installing Azurite into
+# .tools/azurite the first time. Shared by azurite.sh and azurite-oauth.sh.
+azurite_main() {
+	local main=.tools/azurite/node_modules/azurite/dist/src/blob/main.js
+	if [ ! -f "$main" ]; then
+		echo "installing azurite into .tools/azurite" >&2
+		mkdir -p .tools/azurite
+		npm install --prefix .tools/azurite --no-save --no-audit --no-fund --no-package-lock azurite@3 >&2
+	fi
+	echo "$main"
+}

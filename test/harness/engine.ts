@@ -4,7 +4,7 @@
  * credentials by id, and a stand-in for n8n-nodes-base's Schedule Trigger (which emits the
  * same fields: timestamp, Readable date, …). n8n's own harness is not published.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,4 +262,38 @@ export async function listSearch(node: INode, method: string, credentials: Crede
 	const additionalData = additionalDataFor(credentials);
 	additionalData.currentNodeParameters = node.parameters;
 	return search.call(new LoadOptionsContext(workflow, node, additionalData, 'parameters'), filter);
+}
+
+export interface ExampleTarget {
+	/** The lake both source nodes read. */
+	lake: string;
+	/** The one dataset List Eligible Datasets keeps. */
+	dataset: string;
+	destination: string;
+	/** The credential type and the id the harness serves it under. */
+	credentialType: string;
+	credentialId: string;
+	/** Parameters set on Export Dataset and Verify Export (bucket, container, …). */
+	both?: IDataObject;
+	/** Parameters set on Export Dataset only (file type, options, …). */
+	exportOnly?: IDataObject;
+	time?: string;
+}
+
+/**
+ * examples/scheduled-export.json pointed at one dataset of a lake and at a destination: what the
+ * destination workflow tests run, so they exercise the example users import.
+ */
+export function exampleTo(target: ExampleTarget): WorkflowJson {
+	const workflow = structuredClone(JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', 'scheduled-export.json'), 'utf8')) as WorkflowJson);
+	const nodes = Object.fromEntries(workflow.nodes.map((n) => [n.name, n]));
+	setTriggerTime(workflow, target.time ?? '2026-11-22T06:00:00Z');
+	nodes['List Eligible Datasets'].parameters.lakePath = target.lake;
+	nodes['List Eligible Datasets'].parameters.filters = { match: target.dataset };
+	for (const name of ['Export Dataset', 'Verify Export']) {
+		Object.assign(nodes[name].parameters, { destination: target.destination, ...target.both });
+		nodes[name].credentials = { [target.credentialType]: { id: target.credentialId, name: target.credentialId } };
+	}
+	Object.assign(nodes['Export Dataset'].parameters, { lakePath: target.lake, ...target.exportOnly });
+	return workflow;
 }
