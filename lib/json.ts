@@ -16,8 +16,6 @@ import { attempt } from './errors';
 const MARK = '\u0000n8nbig:';
 const MARK_JSON = '\\u0000n8nbig:';
 const MARKED_JSON = /"\\u0000n8nbig:(-?\d+)"/g;
-/** Any run of 16+ digits may be an unsafe integer; shorter ones never are. */
-const MAYBE_BIG = /\d{16}/;
 const BIG_LITERAL = /-?\d{16,}(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 
 /** Replace marked strings by BigInts, stopping once `count` were found. */
@@ -37,9 +35,62 @@ function reviveMarked(value: unknown, remaining: { count: number }): unknown {
 	return value;
 }
 
-/** JSON.parse that returns BigInt for integers outside Number's safe range. */
+/** Any run of 16+ digits may be an unsafe integer; shorter ones never are. */
+const DIGIT_RUN = /\d{16,}/g;
+
+function isJsonSpace(c: number): boolean {
+	return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+/**
+ * JSON.parse that returns BigInt for integers outside Number's safe range.
+ *
+ * Fast path: each run of 16+ digits that stands where a JSON number can (after `:`, `,`, `[` or
+ * at the start; before `,`, `]`, `}` or the end) and is an unsafe integer is quoted with the
+ * marker, with no string tracking. A run that was really inside a string gets a `"` inserted
+ * into that string, which closes it and leaves the marker's `\` outside any string: always a
+ * syntax error, so such input (and malformed input) falls back to the careful path.
+ */
 export function parseJson(text: string): unknown {
-	if (!MAYBE_BIG.test(text)) return JSON.parse(text);
+	DIGIT_RUN.lastIndex = 0;
+	let match = DIGIT_RUN.exec(text);
+	if (!match) return JSON.parse(text);
+	let out = '';
+	let last = 0;
+	let count = 0;
+	for (; match; match = DIGIT_RUN.exec(text)) {
+		let start = match.index;
+		const end = start + match[0].length;
+		if (text.charCodeAt(start - 1) === 45) start--; // minus sign
+		let p = start - 1;
+		while (p >= 0 && isJsonSpace(text.charCodeAt(p))) p--;
+		const before = p < 0 ? 58 : text.charCodeAt(p);
+		if (before !== 58 && before !== 44 && before !== 91) continue; // : , [
+		let q = end;
+		while (q < text.length && isJsonSpace(text.charCodeAt(q))) q++;
+		const after = q >= text.length ? 125 : text.charCodeAt(q);
+		if (after !== 44 && after !== 93 && after !== 125) continue; // , ] }
+		const literal = text.slice(start, end);
+		if (Number.isSafeInteger(Number(literal))) continue;
+		out += text.slice(last, start) + '"' + MARK_JSON + literal + '"';
+		last = end;
+		count++;
+	}
+	if (!count) return JSON.parse(text);
+	let value: unknown;
+	try {
+		value = JSON.parse(out + text.slice(last));
+	} catch {
+		return parseJsonCareful(text);
+	}
+	return reviveMarked(value, { count });
+}
+
+/**
+ * The careful path: tracks string state quote by quote up to each candidate, so digits inside
+ * strings are never touched. Also the path that reports malformed JSON.
+ */
+function parseJsonCareful(text: string): unknown {
 	let out = '';
 	let last = 0;
 	let count = 0;

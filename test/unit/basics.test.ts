@@ -43,6 +43,49 @@ describe('lossless JSON', () => {
 		assert.equal(typeof value.f, 'number');
 	});
 
+	it('leaves digit runs alone inside strings that look like JSON around them', () => {
+		const text = '{"a":"x:12345678901234567890,","b":"[9223372036854775807]","c" : 9223372036854775807 ,"d":[ -9223372036854775808 ],"e":"9223372036854775807"}';
+		const value = parseJson(text) as Record<string, unknown>;
+		assert.equal(value.a, 'x:12345678901234567890,');
+		assert.equal(value.b, '[9223372036854775807]');
+		assert.equal(value.c, 9223372036854775807n);
+		assert.deepEqual(value.d, [-9223372036854775808n]);
+		assert.equal(value.e, '9223372036854775807');
+		assert.equal(parseJson('18446744073709551615'), 18446744073709551615n, 'a bare number document');
+		assert.equal(parseJson(' 9007199254740991 '), 9007199254740991, 'safe 16-digit integers stay numbers');
+	});
+
+	it('round-trips random documents: big integers, digit runs in strings, nesting, whitespace', () => {
+		let seed = 7;
+		const next = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+		const pick = <T>(items: T[]) => items[Math.floor(next() * items.length)];
+		const bigint = () => (next() < 0.5 ? -1n : 1n) * (2n ** 53n + BigInt(Math.floor(next() * 2 ** 40)) * 1_000_003n);
+		const str = () =>
+			pick(['', 'plain', 'é☃𝄞']) +
+			pick([':', ',', '[', ' ', '\\"', '\\\\', '']) +
+			(next() < 0.6 ? String(bigint()) : '') +
+			pick([',', ']', '}', ' ', '"', '']);
+		const value = (depth: number): unknown => {
+			const r = next();
+			if (depth > 3 || r < 0.35) return pick([bigint, () => Math.floor(next() * 1e6), str, () => null, () => true, () => 1.25])();
+			if (r < 0.65) return Array.from({ length: Math.floor(next() * 4) }, () => value(depth + 1));
+			return Object.fromEntries(Array.from({ length: Math.floor(next() * 4) }, (_, i) => [`k${i}${pick(['', ':1', '"'])}`, value(depth + 1)]));
+		};
+		for (let i = 0; i < 2000; i++) {
+			const doc = { id: bigint(), body: value(0) };
+			for (const space of [undefined, 1]) {
+				const text = stringifyJson(doc, space);
+				assert.deepEqual(parseJson(text), doc, text);
+			}
+		}
+	});
+
+	it('reports malformed JSON whether or not it holds big integers', () => {
+		assert.throws(() => parseJson('{"a":9223372036854775807,'), SyntaxError);
+		assert.throws(() => parseJson('{"a":"12345678901234567890}'), SyntaxError);
+		assert.throws(() => parseJson('{"a":1,}'), SyntaxError);
+	});
+
 	it('still raises genuine errors (cycles)', () => {
 		const cyclic: Record<string, unknown> = {};
 		cyclic.self = cyclic;
