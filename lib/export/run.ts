@@ -293,7 +293,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 
 	const streamed = await attemptAsync(async () => {
 		for (const batch of p.batches) {
-			for await (const chunk of source.readBatch(p.dataset, batch, { signal: request.signal, jsonText: p.encoder.usesJsonText })) {
+			for await (const chunk of source.readBatch(p.dataset, batch, { signal: request.signal, jsonText: p.encoder.usesJsonText, chunkSize: p.encoder.chunkRecords })) {
 				request.signal?.throwIfAborted();
 				await writeChunk(chunk);
 				request.onProgress?.({

@@ -474,6 +474,9 @@ export function parquetEncoder(schema: Schema, codec: Codec, options: ParquetOpt
 		extension: '.parquet',
 		contentType: 'application/vnd.apache.parquet',
 		usesJsonText: false,
+		// Parsed records that wait in a big chunk outlive young-generation GCs and pile up in the old
+		// generation: 2,000-record chunks peaked at 327 MB RSS over 5M records, 250-record ones at 298 MB.
+		chunkRecords: 250,
 		open: (sink) => new ParquetFile(sink, schema, codec, options, learned),
 	};
 }

@@ -25,6 +25,8 @@ export interface Encoder {
 	readonly contentType: string;
 	/** The encoder writes a chunk's RAW_JSON text when it has one (see ReadOptions.jsonText). */
 	readonly usesJsonText: boolean;
+	/** Records per chunk the encoder wants from the source (the source's default when absent). */
+	readonly chunkRecords?: number;
 	open(sink: Writable): EncodedFile;
 }
 
