@@ -4,6 +4,7 @@
  * never sees half a file and an existing name is never overwritten.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { access, constants as fsConstants, link, mkdir, opendir, rm, stat, unlink } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join, sep } from 'node:path';
@@ -64,6 +65,13 @@ export class LocalFolderStore implements Store {
 					}
 					if (!linked.ok) throw new StoreError(`cannot write ${final}: ${linked.error.message}`, 'io');
 				} finally {
+					// an abort can land while the temp file is still being opened: the open then completes
+					// after an early unlink and leaves the file behind, so wait for the stream to close first
+					if (!file.closed) {
+						const closed = once(file, 'close').catch(() => undefined);
+						file.destroy();
+						await closed;
+					}
 					await unlink(temp).catch(() => undefined);
 				}
 			},

@@ -1,3 +1,6 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { join } from 'node:path';
 import { LocalFolderStore } from '../../lib/storage/local';
 import { tempDir } from '../helpers/fixtures';
@@ -6,4 +9,20 @@ import { storeContract } from './contract';
 storeContract('local folder', async () => {
 	const root = tempDir('store');
 	return { store: new LocalFolderStore(root), broken: new LocalFolderStore(join(root, 'does-not-exist')) };
+});
+
+describe('local folder: cancellation', () => {
+	it('leaves no temporary file when the cancel signal fires while the file is still being opened', async () => {
+		const root = tempDir('store-abort');
+		const store = new LocalFolderStore(root);
+		// the open is asynchronous: an abort right after openWrite used to unlink before the file existed
+		for (let i = 0; i < 200; i++) {
+			const controller = new AbortController();
+			const upload = await store.openWrite(`x/f${i}.json`, { signal: controller.signal });
+			upload.stream.write('hello');
+			controller.abort();
+			await assert.rejects(upload.done);
+		}
+		assert.deepEqual(existsSync(join(root, 'x')) ? readdirSync(join(root, 'x')) : [], []);
+	});
 });
