@@ -102,7 +102,7 @@ function elementsFor(field: Omit<Field, 'name'> & { name: string }, required = f
 			return [
 				{ ...base, converted_type: 'LIST', logical_type: { type: 'LIST' }, num_children: 1 },
 				{ name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-				...elementsFor({ ...(field.items as Field), name: 'element' }),
+				...elementsFor({ ...(field.items ?? { type: 'json' }), name: 'element' }),
 			];
 	}
 }
@@ -113,6 +113,8 @@ export function parquetSchema(schema: Schema): SchemaElement[] {
 
 const MIN_INT32 = -2147483648;
 const MAX_INT32 = 2147483647;
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
 
 const DAY_MS = 86_400_000;
 
@@ -143,10 +145,9 @@ function leafConverter(field: Omit<Field, 'name'>, path: string): Convert {
 			};
 		case 'long':
 			return (v) => {
-				if (typeof v === 'bigint') return v;
-				if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-				if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
-				throw bad(path, 'a 64-bit integer', v);
+				const n = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
+				if (n === undefined || n < MIN_INT64 || n > MAX_INT64) throw bad(path, 'a 64-bit integer', v);
+				return n;
 			};
 		case 'double':
 			return (v) => {
@@ -264,7 +265,10 @@ class Shredder {
 		const leaf: Leaf = {
 			column: {
 				columnName: schemaPath.slice(1).map((e) => e.name).join('.'),
-				element,
+				// hyparquet-writer would JSON.stringify a JSON column's values (again, and with BigInts made
+				// Numbers): ours are already exact JSON text, so its pages are written as the UTF-8 strings
+				// they are. The file's schema (the footer) still says JSON.
+				element: field.type === 'json' ? { ...element, converted_type: 'UTF8', logical_type: { type: 'STRING' } } : element,
 				schemaPath,
 				pageSize: 1 << 20,
 				columnIndex: false,

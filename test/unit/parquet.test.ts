@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { parquetReadObjects } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { parquetEncoder, parquetSchema } from '../../lib/format/parquet';
 import type { Schema } from '../../lib/schema';
@@ -77,6 +77,20 @@ async function encode(rows: DatasetRecord[], rowGroupRows: number): Promise<Buff
 	return Buffer.concat(parts);
 }
 
+async function encodeWith(schemaOf: Schema, rows: DatasetRecord[], codec: 'none' | 'snappy' = 'snappy'): Promise<ArrayBuffer> {
+	const parts: Buffer[] = [];
+	const sink = new Writable({
+		write(chunk: Buffer, _e, cb) {
+			parts.push(chunk);
+			cb();
+		},
+	});
+	const file = parquetEncoder(schemaOf, codec).open(sink);
+	await file.write(rows);
+	await file.finish();
+	return new Uint8Array(Buffer.concat(parts)).buffer;
+}
+
 describe('Parquet shredding', () => {
 	it('writes the same bytes as hyparquet-writer, over several row groups', async () => {
 		const rows = records(60);
@@ -105,6 +119,33 @@ describe('Parquet shredding', () => {
 		// a missing optional field reads back as null
 		const expected = rows.map((r) => ({ ...r, owner: r.owner && { score: null, ...(r.owner as object) } }));
 		assert.deepEqual(back, expected);
+	});
+
+	it('writes json fields once as exact JSON text, annotated JSON', async () => {
+		const jsonSchema: Schema = { fields: [{ name: 'doc', type: 'json' }, { name: 'list', type: 'array' }] };
+		const rows = [{ doc: { a: 1, big: 2n ** 63n - 1n, s: 'é"' }, list: [{ x: [1] }, 'y'] }, { doc: null, list: null }, { doc: 'text', list: [] }];
+		const file = await encodeWith(jsonSchema, rows, 'none');
+		const bytes = Buffer.from(file);
+		assert.ok(bytes.includes('{"a":1,"big":9223372036854775807,"s":"é\\""}'), 'the JSON text, 64-bit exact');
+		assert.ok(!bytes.includes('"{\\"a\\"'), 'not encoded twice');
+		const metadata = await parquetMetadataAsync(file);
+		assert.deepEqual(
+			metadata.schema.filter((e) => e.logical_type?.type === 'JSON').map((e) => e.name),
+			['doc', 'element'],
+		);
+		// hyparquet parses JSON columns back (its parse makes 64-bit numbers doubles)
+		const back = await parquetReadObjects({ file });
+		assert.deepEqual(back[0].doc, { a: 1, big: 9223372036854775807, s: 'é"' });
+		assert.deepEqual(back[0].list, [{ x: [1] }, 'y']);
+		assert.equal(back[1].doc, null);
+		assert.equal(back[2].doc, 'text');
+	});
+
+	it('refuses a long outside 64 bits, naming the field', async () => {
+		const longSchema: Schema = { fields: [{ name: 'n', type: 'long' }] };
+		await assert.rejects(encodeWith(longSchema, [{ n: '9223372036854775808' }]), /field "n": expected a 64-bit integer, got "9223372036854775808"/);
+		await assert.rejects(encodeWith(longSchema, [{ n: -(2n ** 63n) - 1n }]), /field "n": expected a 64-bit integer/);
+		assert.ok((await encodeWith(longSchema, [{ n: '-9223372036854775808' }, { n: 2n ** 63n - 1n }])).byteLength > 0);
 	});
 
 	it('names the field of a missing required value, unless an optional parent is null', async () => {
