@@ -349,12 +349,10 @@ class ParquetFile implements EncodedFile {
 	private readonly writer: SinkWriter;
 	private readonly parquet: ParquetWriter;
 	private readonly shredder: Shredder;
-	private readonly fields: { name: string; shred: Shred }[];
 	private buffered = 0;
 	private groups = 0;
 	private bytesPerRow = 0;
 	private readonly rowGroupRows: number;
-	private readonly leafColumns: number;
 
 	constructor(
 		private readonly sink: Writable,
@@ -374,14 +372,12 @@ class ParquetFile implements EncodedFile {
 			statistics: true,
 		});
 		this.shredder = new Shredder(schema);
-		this.fields = this.shredder.fields;
 		this.rowGroupRows = Math.max(1, options.rowGroupRows ?? 10_000);
-		this.leafColumns = parquetSchema(schema).filter((e) => !e.num_children && e.type).length;
 	}
 
 	/** What finish() will add: column/offset indexes and metadata grow with row groups × columns. */
 	private footerEstimate(groups = this.groups + (this.buffered ? 1 : 0)): number {
-		return 512 + Math.round(groups * this.leafColumns * this.learned.footerPerChunk);
+		return 512 + Math.round(groups * this.shredder.leaves.length * this.learned.footerPerChunk);
 	}
 
 	get bytesOut() {
@@ -404,7 +400,7 @@ class ParquetFile implements EncodedFile {
 	}
 
 	async write(records: DatasetRecord[]): Promise<void> {
-		const fields = this.fields;
+		const fields = this.shredder.fields;
 		const n = fields.length;
 		for (let r = 0; r < records.length; r++) {
 			const record = records[r];
@@ -461,7 +457,7 @@ class ParquetFile implements EncodedFile {
 		await this.flushGroup();
 		const beforeFooter = this.writer.offset;
 		await this.parquet.finish();
-		if (this.groups) this.learned.footerPerChunk = Math.max(0, this.writer.offset - beforeFooter - 512) / (this.groups * this.leafColumns);
+		if (this.groups) this.learned.footerPerChunk = Math.max(0, this.writer.offset - beforeFooter - 512) / (this.groups * this.shredder.leaves.length);
 		await this.writer.pending;
 		await endSink(this.sink);
 	}
