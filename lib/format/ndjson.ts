@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import { createGzip, constants as zlibConstants, type ZlibOptions } from 'node:zlib';
 import { stringifyLines } from '../json';
 import { RAW_JSON, type RecordChunk } from '../source/types';
-import { endSink, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
+import { endSink, SinkWatch, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
 
 /**
  * gzip settings shared with the benchmark's floor. The deep input buffer lets gzip (on libuv's
@@ -27,6 +27,8 @@ class NdjsonFile implements EncodedFile {
 	/** Uncompressed bytes handed to gzip, and the compression ratio seen so far. */
 	private rawIn = 0;
 	private readonly gzip;
+	/** The sink's first failure, kept for every later write() and finish(). */
+	private readonly watch: SinkWatch;
 	private readonly done: Promise<void> | undefined;
 
 	constructor(
@@ -36,22 +38,27 @@ class NdjsonFile implements EncodedFile {
 		/** Compression ratio learned so far, shared by the files of one export. */
 		private readonly learned: { ratio: number; rawIn: number; bytesOut: number },
 	) {
+		this.watch = new SinkWatch(sink);
 		if (codec === 'gzip') {
-			this.gzip = createGzip(gzipOptions(options.gzipLevel ?? 6));
-			this.gzip.on('data', (chunk: Buffer) => {
+			const gzip = (this.gzip = createGzip(gzipOptions(options.gzipLevel ?? 6)));
+			gzip.on('data', (chunk: Buffer) => {
 				this.bytesOut += chunk.length;
-				if (!this.learned.rawIn && this.bytesOut >= 64 * 1024) this.learned.ratio = this.bytesOut / this.gzip!.bytesWritten;
+				if (!this.learned.rawIn && this.bytesOut >= 64 * 1024) this.learned.ratio = this.bytesOut / gzip.bytesWritten;
 				if (!sink.write(chunk)) {
-					this.gzip!.pause();
-					sink.once('drain', () => this.gzip!.resume());
+					gzip.pause();
+					sink.once('drain', () => gzip.resume());
 				}
 			});
 			this.done = new Promise<void>((resolve, reject) => {
-				this.gzip!.once('end', () => endSink(sink).then(resolve, reject));
-				this.gzip!.once('error', reject);
-				sink.once('error', reject);
+				gzip.once('end', () => endSink(sink).then(resolve, reject));
+				gzip.on('error', reject);
+				this.watch.failed.catch(reject);
 			});
 			this.done.catch(() => undefined);
+			// A failed sink sends no 'drain': gzip would stay paused, and a write() waiting for gzip's
+			// own drain (its input buffer full) would wait for ever. Destroying gzip with the sink's
+			// error fails that write, frees what gzip holds, and any later write fails at once.
+			this.watch.failed.catch((error: Error) => gzip.destroy(error));
 		}
 	}
 
@@ -61,6 +68,7 @@ class NdjsonFile implements EncodedFile {
 	}
 
 	async write(records: RecordChunk): Promise<void> {
+		this.watch.check();
 		if (!records.length) return;
 		const raw = records[RAW_JSON];
 		const text = raw ? raw.join('\n') + '\n' : stringifyLines(records);
@@ -75,6 +83,7 @@ class NdjsonFile implements EncodedFile {
 	}
 
 	async finish(): Promise<void> {
+		this.watch.check();
 		if (this.gzip) {
 			this.gzip.end();
 			await this.done;

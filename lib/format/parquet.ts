@@ -16,7 +16,7 @@ import { writeColumn, type ColumnEncoder } from 'hyparquet-writer/src/column.js'
 import { stringifyJson } from '../json';
 import type { Field, Schema } from '../schema';
 import type { DatasetRecord } from '../source/types';
-import { endSink, FormatError, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
+import { endSink, FormatError, SinkWatch, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
 
 export interface ParquetOptions {
 	/** Rows per row group (default 10,000: memory grows with it). The first group of a file is smaller, to learn row sizes. */
@@ -337,6 +337,7 @@ class SinkWriter extends ByteWriter {
 		this.index = 0;
 		this.flushed += bytes.length;
 		this.pending = this.pending.then(() => writeTo(this.sink, bytes));
+		this.pending.catch(() => undefined); // whoever awaits it gets the error; none is left unhandled
 		return this.pending;
 	}
 
@@ -353,6 +354,8 @@ class ParquetFile implements EncodedFile {
 	private groups = 0;
 	private bytesPerRow = 0;
 	private readonly rowGroupRows: number;
+	/** The sink's first failure, kept for every later write() and finish(). */
+	private readonly watch: SinkWatch;
 
 	constructor(
 		private readonly sink: Writable,
@@ -362,6 +365,7 @@ class ParquetFile implements EncodedFile {
 		/** Footer bytes per row group and leaf column, learned from finished files of this export. */
 		private readonly learned: { footerPerChunk: number },
 	) {
+		this.watch = new SinkWatch(sink);
 		this.writer = new SinkWriter(sink);
 		this.parquet = new ParquetWriter({
 			writer: this.writer,
@@ -400,6 +404,7 @@ class ParquetFile implements EncodedFile {
 	}
 
 	async write(records: DatasetRecord[]): Promise<void> {
+		this.watch.check();
 		const fields = this.shredder.fields;
 		const n = fields.length;
 		for (let r = 0; r < records.length; r++) {
@@ -454,6 +459,7 @@ class ParquetFile implements EncodedFile {
 
 
 	async finish(): Promise<void> {
+		this.watch.check();
 		await this.flushGroup();
 		const beforeFooter = this.writer.offset;
 		await this.parquet.finish();
