@@ -1,8 +1,12 @@
 /**
- * The manifest: the commit marker of an export, written last. It keeps Adobe's fields
- * (`flowRunId`, `scheduledTime`, `exportResults[{sinkPath, name, size}]`) and adds what Adobe's
- * users ask for. It is also the incremental state: the newest committed incremental manifest of
- * a dataset at a destination holds the watermark the next run starts from.
+ * The manifest: the description of one export. It keeps Adobe's fields (`flowRunId`,
+ * `scheduledTime`, `exportResults[{sinkPath, name, size}]`) and adds what Adobe's users ask for.
+ * The same JSON is the export's commit record in the dataset's commit log (lib/export/state.ts),
+ * which is what makes it committed; the manifest file in the export folder is written from it
+ * right after the commit (and by the next run, should the committing run die in between).
+ *
+ * Version 1 manifests (before the commit log) were themselves the commit and carried a time
+ * watermark; they are still read, and adopted into the log by the first run after an upgrade.
  */
 import { attempt } from '../errors';
 import { parseJson } from '../json';
@@ -10,7 +14,7 @@ import type { Schema } from '../schema';
 import { baseName, readText } from '../storage/common';
 import type { Store } from '../storage/types';
 
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 export interface ManifestFile {
 	sinkPath: string;
@@ -21,11 +25,23 @@ export interface ManifestFile {
 }
 
 export interface ExportWindow {
-	/** Exclusive lower bound on batch ingestion time (null: from the beginning). */
+	/**
+	 * Version 2: the earliest ingestion time of the exported batches (null: no batch). Version 1:
+	 * the exclusive lower bound of the time window.
+	 */
 	from: string | null;
-	/** Inclusive upper bound (null: the window held no batch and had no lower bound). */
+	/** The latest ingestion time of the exported batches (null: no batch). */
 	to: string | null;
+	/** Ids of the exported batches: the truth the commit log is built on. */
 	batches: string[];
+}
+
+/** A batch as exported: its id, and what it looked like then. */
+export interface ManifestBatch {
+	id: string;
+	ingestedAt: string;
+	sizeBytes: number | null;
+	records: number | null;
 }
 
 export interface Manifest {
@@ -47,6 +63,12 @@ export interface Manifest {
 	startedAt: string;
 	completedAt: string;
 	generator: string;
+	/** Version 2: the exported batches with their fingerprints (`window.batches` has the ids). */
+	batches?: ManifestBatch[];
+	/** Version 2: where the export sits in the dataset's commit log. */
+	commit?: { protocol: number; sequence: number; path: string; manifestPath: string | null };
+	/** Batches that version 1 manifests at this destination had exported, adopted by the first commit. */
+	adopted?: { manifests: string[]; batches: ManifestBatch[] };
 }
 
 export const manifestName = (destinationInstanceId: string, runId: string) => `manifest-${destinationInstanceId}-${runId}.json`;

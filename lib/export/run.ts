@@ -1,20 +1,48 @@
 /**
- * The export engine: plan (export time, folder, window), then stream source → encoder →
- * splitter → store with back-pressure, then write the manifest last. It knows sources, formats
- * and stores only through their interfaces.
+ * The export engine: plan (export time, folder, the batches no committed export holds), stream
+ * source → encoder → splitter → store with back-pressure, then commit through the dataset's commit
+ * log (lib/export/state.ts) and write the manifest. It knows sources, formats and stores only
+ * through their interfaces.
+ *
+ * Failures: a file whose upload fails transiently is written again from its first record (read
+ * again from the source), under a new name, with bounded exponential backoff; anything else fails
+ * the run, which removes its own files. A run that dies leaves an intent the next run settles.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import { createEncoder, CODECS, formatProblem, type Codec, type Encoder, type EncodedFile, type FileType } from '../format';
 import { attempt, attemptAsync } from '../errors';
 import { stringifyJson } from '../json';
+import { nextRetry, sleep, type RetryPolicy } from '../retry';
 import { sliceChunk, SourceError, type BatchInfo, type DatasetInfo, type RecordChunk, type Source } from '../source/types';
-import { baseName, cleanPath, joinPath, parentOf, writeText } from '../storage/common';
-import { StoreError, type Store, type Upload } from '../storage/types';
-import { findLatestManifest, manifestName, MANIFEST_VERSION, type ExportWindow, type Manifest, type ManifestFile } from './manifest';
+import { baseName, cleanPath, joinPath, parentOf } from '../storage/common';
+import { DEFAULT_NETWORK_POLICY, StoreError, type Store, type Upload } from '../storage/types';
+import { listManifestPaths, manifestName, MANIFEST_VERSION, readManifest, type Manifest, type ManifestBatch, type ManifestFile } from './manifest';
+import {
+	checkpointIfDue,
+	claimFate,
+	cleanLeftovers,
+	commit,
+	destinationIdentity,
+	emptyCleanup,
+	finishRun,
+	fold,
+	markerDir,
+	MAX_RUN_MS,
+	readState,
+	removeRunFiles,
+	StateError,
+	statePaths,
+	writeIntent,
+	writeOwn,
+	type CleanupReport,
+	type DatasetState,
+	type StatePaths,
+} from './state';
 import { DEFAULT_FOLDER_TEMPLATE, renderFolder, stablePrefix, TemplateError, validateTemplate, type TemplateValues } from './template';
 import { floorToMinute, parseDate, uuidv7 } from './time';
 
 export const GENERATOR = 'n8n-nodes-dataset-export';
+/** Leftovers of runs that started longer ago than this are removed by the next run (default). */
+export const DEFAULT_CLEANUP_AFTER_MS = 24 * 3_600_000;
 
 export type ExportMode = 'incremental' | 'full';
 
@@ -41,6 +69,10 @@ export interface ExportRequest {
 	organizationName?: string;
 	rowGroupRows?: number;
 	gzipLevel?: number;
+	/** Retries of whole files and of the commit (requests are retried by the store). */
+	retry?: Partial<RetryPolicy>;
+	/** Leftovers of runs that started longer ago than this are removed (default 24 hours). */
+	cleanupAfterMs?: number;
 	signal?: AbortSignal;
 	/** Called after each chunk with running totals. */
 	onProgress?: (progress: { records: number; bytes: number; files: number }) => void;
@@ -56,9 +88,16 @@ export interface ExportedFile {
 	sha256: string;
 }
 
+export type ExportStatus = 'committed' | 'nothing-new' | 'superseded' | 'written-without-manifest';
+
 export interface ExportReport {
 	runId: string;
-	status: 'committed' | 'nothing-new' | 'written-without-manifest';
+	/**
+	 * `committed`: the export is in the commit log; `nothing-new`: committed, holding no batch;
+	 * `superseded`: another run committed these batches first (see `supersededBy`), this run's files
+	 * were removed; `written-without-manifest`: a full export without a manifest (nothing committed).
+	 */
+	status: ExportStatus;
 	datasetId: string;
 	datasetName: string;
 	destination: { type: string; instanceName: string; instanceId: string };
@@ -66,14 +105,29 @@ export interface ExportReport {
 	exportTime: string;
 	scheduledTime: string;
 	mode: ExportMode;
+	/** The exported batches: ids, and the earliest and latest ingestion time among them. */
 	window: { from: string | null; to: string | null; batches: number; batchIds: string[] };
 	fileType: FileType;
 	codec: Codec;
 	files: ExportedFile[];
+	/** The manifest of this export (superseded: the winning export's). */
 	manifestPath: string | null;
-	/** Folder below which every export of this dataset (and its manifests) lives. */
+	/** Folder below which every export of this dataset (and its commit log) lives. */
 	statePrefix: string;
+	/** The newest committed export before this run. */
 	previousManifestPath: string | null;
+	/** Where this export sits in the dataset's commit log. */
+	commit: { sequence: number; path: string } | null;
+	supersededBy: { runId: string; sequence: number; manifestPath: string | null } | null;
+	/** Committed batches whose ingestion time or size changed since they were exported (not exported again). */
+	changedBatches: string[];
+	/** What this run removed of earlier runs that never committed (see README, Guarantees). */
+	cleanup: Omit<CleanupReport, 'removed'> & { removed: string[] };
+	/** Retries: of requests and parts (by the store), of whole files, and of the commit. */
+	retries: { requests: number; files: number; commit: number };
+	/** Objects the state read took (commit log and checkpoint). */
+	stateReads: number;
+	warnings: string[];
 	totals: { files: number; records: number; bytes: number };
 	durationMs: number;
 }
@@ -87,23 +141,6 @@ export class ExportError extends Error {
 		super(message);
 		this.name = 'ExportError';
 	}
-}
-
-export function destinationInstanceId(store: Store): string {
-	return createHash('sha256').update(store.location).digest('hex').slice(0, 12);
-}
-
-interface Plan {
-	dataset: DatasetInfo;
-	encoder: Encoder;
-	exportTime: Date;
-	scheduledTime: string;
-	folder: string;
-	prefix: string;
-	instanceId: string;
-	window: ExportWindow;
-	batches: BatchInfo[];
-	previous?: { path: string; manifest: Manifest };
 }
 
 const positiveInt = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value > 0;
@@ -159,13 +196,26 @@ export function validateRequest(request: ExportRequest): void {
 	}
 }
 
-function maxIso(...values: Array<string | null | undefined>): string | null {
-	let best: string | null = null;
-	for (const v of values) if (v && (!best || v > best)) best = v;
-	return best;
+
+interface Plan {
+	dataset: DatasetInfo;
+	encoder: Encoder;
+	exportTime: Date;
+	scheduledTime: string;
+	folder: string;
+	prefix: string;
+	instanceId: string;
+	paths: StatePaths;
+	state: DatasetState;
+	batches: BatchInfo[];
+	changedBatches: string[];
+	/** Batches exported by version 1 manifests here, adopted by this run's commit (first run after an upgrade). */
+	adopted?: { manifests: string[]; batches: ManifestBatch[] };
+	previousManifestPath: string | null;
 }
 
-async function plan(source: Source, store: Store, request: ExportRequest, now: Date): Promise<Plan> {
+/** The parts of the plan that need no destination: parameters, dataset, encoder. */
+async function prepare(source: Source, request: ExportRequest) {
 	validateRequest(request);
 	const found = await attemptAsync(() => source.getDataset(request.datasetId.trim()));
 	if (!found.ok) {
@@ -186,9 +236,12 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		gzipLevel: request.gzipLevel,
 		createdBy: GENERATOR,
 	});
+	return { dataset, encoder };
+}
 
+async function plan(source: Source, store: Store, request: ExportRequest, now: Date, dataset: DatasetInfo, encoder: Encoder): Promise<Plan> {
 	const exportTime = floorToMinute(parseDate(request.exportTime) ?? now);
-	const instanceId = destinationInstanceId(store);
+	const instanceId = await destinationIdentity(store, request.folderPath ?? '');
 	const values: TemplateValues = {
 		datasetId: dataset.id,
 		destination: store.type,
@@ -208,15 +261,32 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		throw rendered.error;
 	}
 	const { folder, prefix } = rendered.value;
+	const paths = statePaths(prefix, dataset.id);
+	const state = await readState(store, paths, dataset.id);
+	const previousManifestPath = state.headRun?.manifestPath ?? null;
 
-	const previous = request.mode === 'incremental' ? await findLatestManifest(store, prefix, dataset.id, instanceId, 'incremental') : undefined;
-	const startDate = parseDate(request.startDate);
-	const endDate = parseDate(request.endDate);
-	const lookbackStart = request.lookbackDays ? new Date(now.getTime() - request.lookbackDays * 86_400_000) : undefined;
-	const from = maxIso(previous?.manifest.window.to, startDate?.toISOString(), lookbackStart?.toISOString());
-	const to = endDate?.toISOString() ?? null;
-	const batches = (await source.listBatches(dataset.id)).filter((b) => (!from || b.ingestedAt > from) && (!to || b.ingestedAt <= to));
-	const windowTo = batches.length ? batches[batches.length - 1].ingestedAt : from;
+	// the selection: Start Date, End Date, Lookback Days (ingestion times; the lake's clock)
+	const startDate = parseDate(request.startDate)?.toISOString();
+	const endDate = parseDate(request.endDate)?.toISOString();
+	const lookbackStart = request.lookbackDays ? new Date(now.getTime() - request.lookbackDays * 86_400_000).toISOString() : undefined;
+	const selected = (await source.listBatches(dataset.id)).filter(
+		(b) => (!startDate || b.ingestedAt > startDate) && (!endDate || b.ingestedAt <= endDate) && (!lookbackStart || b.ingestedAt > lookbackStart),
+	);
+	let adopted: Plan['adopted'];
+	const changedBatches: string[] = [];
+	let batches = selected;
+	if (request.mode === 'incremental') {
+		// the first commit at a destination that version 1 manifests used: adopt what they exported
+		if (state.head === 0) adopted = await legacyExports(store, prefix, dataset.id);
+		const legacy = new Set(adopted?.batches.map((b) => b.id));
+		// every selected batch that no committed export holds, whatever its ingestion time
+		batches = selected.filter((b) => {
+			const mark = state.batches.get(b.id);
+			if (!mark) return !legacy.has(b.id);
+			if ((mark.ingestedAt && mark.ingestedAt !== b.ingestedAt) || (mark.sizeBytes !== null && mark.sizeBytes !== b.sizeBytes)) changedBatches.push(b.id);
+			return false;
+		});
+	}
 	return {
 		dataset,
 		encoder,
@@ -225,10 +295,33 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		folder,
 		prefix,
 		instanceId,
-		window: { from, to: windowTo, batches: batches.map((b) => b.id) },
+		paths,
+		state,
 		batches,
-		previous,
+		changedBatches,
+		adopted: adopted?.manifests.length ? adopted : undefined,
+		previousManifestPath,
 	};
+}
+
+/** The batches version 1 incremental manifests of the dataset below `prefix` had exported. */
+async function legacyExports(store: Store, prefix: string, datasetId: string): Promise<NonNullable<Plan['adopted']>> {
+	const manifests: string[] = [];
+	const batches = new Map<string, ManifestBatch>();
+	for (const path of await listManifestPaths(store, prefix)) {
+		const manifest = await readManifest(store, path);
+		if (manifest.datasetId !== datasetId || manifest.mode !== 'incremental' || (manifest.manifestVersion ?? 1) >= 2) continue;
+		manifests.push(path);
+		for (const id of manifest.window.batches ?? []) batches.set(id, { id, ingestedAt: '', sizeBytes: null, records: null });
+	}
+	return { manifests, batches: [...batches.values()] };
+}
+
+interface Position {
+	/** Index into the plan's batches. */
+	batch: number;
+	/** Records of that batch before this position. */
+	record: number;
 }
 
 interface OpenFile {
@@ -238,14 +331,40 @@ interface OpenFile {
 	records: number;
 }
 
+const batchOf = (b: BatchInfo): ManifestBatch => ({ id: b.id, ingestedAt: b.ingestedAt, sizeBytes: b.sizeBytes, records: b.recordCount });
+
+/** Write a committed export's manifest file from its commit record (the same JSON; a second write of it is fine). */
+export async function writeManifestFile(store: Store, record: Manifest, policy: RetryPolicy = DEFAULT_NETWORK_POLICY, signal?: AbortSignal): Promise<void> {
+	const path = record.commit?.manifestPath;
+	if (path) await writeOwn(store, path, stringifyJson(record, 2) + '\n', policy, signal);
+}
+
 /** Run one dataset's export. Throws ExportError for bad parameters; leaves nothing committed on failure. */
 export async function runExport(source: Source, store: Store, request: ExportRequest): Promise<ExportReport> {
 	const started = Date.now();
-	const now = request.now?.() ?? new Date();
-	const p = await plan(source, store, request, now);
+	const clock = request.now ?? (() => new Date());
+	const now = clock();
+	const policy: RetryPolicy = { ...DEFAULT_NETWORK_POLICY, ...request.retry };
+	const { signal } = request;
+	const { dataset, encoder } = await prepare(source, request);
 	await store.check();
+	const p = await plan(source, store, request, now, dataset, encoder);
 	const runId = uuidv7();
-	const prefix = request.fileNamePrefix || 'part';
+	const warnings: string[] = [];
+	const cleanup = await cleanLeftovers(store, p.paths, p.state, {
+		safetyAgeMs: request.cleanupAfterMs ?? DEFAULT_CLEANUP_AFTER_MS,
+		now,
+		selfRunId: runId,
+		policy,
+		rollForward: (record) => writeManifestFile(store, record, policy, signal),
+		markerDir: markerDir(request.folderPath ?? ''),
+		signal,
+	});
+	if (p.changedBatches.length) {
+		warnings.push(`${p.changedBatches.length} batch(es) changed in the lake after they were exported (not exported again): ${p.changedBatches.slice(0, 10).join(', ')}`);
+	}
+
+	const namePrefix = request.fileNamePrefix || 'part';
 	const maxRecords = request.maxRecordsPerFile || Infinity;
 	const maxBytes = request.maxBytesPerFile || Infinity;
 	/** With a byte limit, write in slices small enough to stop near it (sized from bytes per record so far). */
@@ -256,27 +375,33 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		return Math.max(1, Math.min(5000, Math.floor((maxBytes - file.file.bytesPending) / perRecord / 2)));
 	};
 	const written: ExportedFile[] = [];
+	/** Tries so far of the file at each index (a retried file gets a new name). */
+	const tries: number[] = [];
 	let current: OpenFile | undefined;
 	let totalRecords = 0;
+	/** Where the file being written started: a failed file is written again from here. */
+	let resumeAt: Position = { batch: 0, record: 0 };
+	let position: Position = { batch: 0, record: 0 };
 
 	const openFile = async () => {
-		const name = `${prefix}-${String(written.length).padStart(5, '0')}-${randomUUID()}${p.encoder.extension}`;
+		const index = written.length;
+		tries[index] = (tries[index] ?? 0) + 1;
+		// the run id in every name: a file is known as this run's by its name alone (cleanup, Verify)
+		const attemptSuffix = tries[index] > 1 ? `-${tries[index]}` : '';
+		const name = `${namePrefix}-${String(index).padStart(5, '0')}-${runId}${attemptSuffix}${p.encoder.extension}`;
 		const path = joinPath(p.folder, name);
-		const upload = await store.openWrite(path, { contentType: p.encoder.contentType, signal: request.signal });
+		const upload = await store.openWrite(path, { contentType: p.encoder.contentType, signal });
 		current = { upload, file: p.encoder.open(upload.stream), path, records: 0 };
 		return current;
 	};
 	const closeFile = async () => {
 		if (!current) return;
 		const open = current;
-		current = undefined;
-		const finished = await attemptAsync(() => open.file.finish());
-		if (!finished.ok) {
-			await open.upload.abort(finished.error);
-			throw finished.error;
-		}
+		await open.file.finish();
 		const result = await open.upload.done;
+		current = undefined;
 		written.push({ path: result.path, name: baseName(result.path), size: result.size, records: open.records, sha256: result.sha256 });
+		resumeAt = { ...position };
 	};
 	const writeChunk = async (chunk: RecordChunk) => {
 		let offset = 0;
@@ -287,14 +412,29 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			file.records += take;
 			offset += take;
 			totalRecords += take;
+			position = { batch: position.batch, record: position.record + take };
 			if (file.records >= maxRecords || file.file.bytesPending >= maxBytes) await closeFile();
 		}
 	};
-
-	const streamed = await attemptAsync(async () => {
-		for (const batch of p.batches) {
-			for await (const chunk of source.readBatch(p.dataset, batch, { signal: request.signal, jsonText: p.encoder.usesJsonText, chunkSize: p.encoder.chunkRecords })) {
-				request.signal?.throwIfAborted();
+	/** Stream every planned batch from `from` on: a retry starts again at the failed file's first record. */
+	const streamFrom = async (from: Position) => {
+		position = { ...from };
+		totalRecords = written.reduce((n, f) => n + f.records, 0);
+		for (let b = from.batch; b < p.batches.length; b++) {
+			position = { batch: b, record: b === from.batch ? from.record : 0 };
+			let skip = position.record;
+			const chunks = source.readBatch(p.dataset, p.batches[b], { signal, jsonText: p.encoder.usesJsonText, chunkSize: p.encoder.chunkRecords });
+			for await (const read of chunks) {
+				signal?.throwIfAborted();
+				let chunk = read as RecordChunk;
+				if (skip) {
+					if (chunk.length <= skip) {
+						skip -= chunk.length;
+						continue;
+					}
+					chunk = sliceChunk(chunk, skip, chunk.length);
+					skip = 0;
+				}
 				await writeChunk(chunk);
 				request.onProgress?.({
 					records: totalRecords,
@@ -304,47 +444,72 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			}
 		}
 		await closeFile();
-	});
-	if (!streamed.ok) {
-		// nothing is committed without a manifest; remove what this run wrote so no orphans stay
-		await current?.upload.abort(streamed.error).catch(() => undefined);
-		await Promise.all(written.map((f) => store.delete(f.path).catch(() => undefined)));
-		throw wrapRunError(streamed.error, p.dataset.id);
+	};
+
+	const needsIntent = p.batches.length > 0 || request.mode === 'full';
+	let fileRetries = 0;
+	let commitRetries = 0;
+	/** Remove this run's own files (it knows nothing of it landed); keep the intent if that fails, for the next run. */
+	const removeOwn = async (reason: unknown) => {
+		await current?.upload.abort(reason).catch(() => undefined);
+		current = undefined;
+		const removed = await attemptAsync(async () => {
+			for (const f of written) await store.delete(f.path);
+			await removeRunFiles(store, p.folder, runId, new Set(), emptyCleanup());
+			if (needsIntent) await finishRun(store, p.paths, runId);
+		});
+		return removed.ok;
+	};
+
+	if (needsIntent) {
+		await writeIntent(store, p.paths, {
+			protocol: 1,
+			runId,
+			datasetId: p.dataset.id,
+			folder: p.folder,
+			mode: request.mode,
+			exportTime: p.exportTime.toISOString(),
+			base: p.state.head,
+			startedAt: now.toISOString(),
+		}, policy, signal);
+	}
+	let firstFailure = 0;
+	for (;;) {
+		const streamed = await attemptAsync(() => streamFrom(resumeAt));
+		if (streamed.ok) break;
+		const error = streamed.error;
+		await current?.upload.abort(error).catch(() => undefined);
+		current = undefined;
+		// a transient store failure: write the file again, from its first record, under a new name
+		firstFailure ||= Date.now();
+		const wait = error instanceof StoreError && error.retryable && !signal?.aborted ? nextRetry(policy, fileRetries, firstFailure) : undefined;
+		if (wait === undefined) {
+			await removeOwn(error);
+			throw wrapRunError(error, p.dataset.id);
+		}
+		fileRetries++;
+		const slept = await attemptAsync(() => sleep(wait, signal));
+		if (!slept.ok) {
+			await removeOwn(slept.error);
+			throw slept.error;
+		}
+	}
+	// a retried file's failed upload may have landed after all (a lost reply): remove it before committing
+	if (fileRetries) {
+		const swept = await attemptAsync(() => removeRunFiles(store, p.folder, runId, new Set(written.map((f) => f.path)), emptyCleanup()));
+		if (!swept.ok) {
+			await removeOwn(swept.error);
+			throw wrapRunError(swept.error, p.dataset.id);
+		}
 	}
 
 	const totals = { files: written.length, records: totalRecords, bytes: written.reduce((n, f) => n + f.size, 0) };
 	const destination = { type: store.type, instanceName: request.destinationName || store.type, instanceId: p.instanceId };
-	let manifestPath: string | null = null;
-	if (request.includeManifest !== false) {
-		const manifest: Manifest = {
-			flowRunId: runId,
-			scheduledTime: p.scheduledTime,
-			exportResults: written.map<ManifestFile>((f) => ({ sinkPath: '/' + parentOf(f.path), name: f.name, size: f.size, records: f.records, sha256: f.sha256 })),
-			manifestVersion: MANIFEST_VERSION,
-			datasetId: p.dataset.id,
-			datasetName: p.dataset.name,
-			destination,
-			mode: request.mode,
-			exportTime: p.exportTime.toISOString(),
-			window: p.window,
-			format: { fileType: request.fileType, codec: request.codec, extension: p.encoder.extension },
-			schema: p.dataset.schema ?? null,
-			layout: { folderPath: cleanPath(request.folderPath ?? ''), folderTemplate: request.folderTemplate || DEFAULT_FOLDER_TEMPLATE, folder: p.folder, statePrefix: p.prefix },
-			totals,
-			startedAt: new Date(started).toISOString(),
-			completedAt: new Date().toISOString(),
-			generator: GENERATOR,
-		};
-		manifestPath = joinPath(p.folder, manifestName(p.instanceId, runId));
-		const committed = await attemptAsync(() => writeText(store, manifestPath as string, stringifyJson(manifest, 2) + '\n'));
-		if (!committed.ok) {
-			await Promise.all(written.map((f) => store.delete(f.path).catch(() => undefined)));
-			throw wrapRunError(committed.error, p.dataset.id);
-		}
-	}
-	return {
+	const times = p.batches.map((b) => b.ingestedAt).sort();
+	const window = { from: times[0] ?? null, to: times[times.length - 1] ?? null, batches: p.batches.map((b) => b.id) };
+	const report = (status: ExportStatus, extra: Partial<ExportReport> = {}): ExportReport => ({
 		runId,
-		status: manifestPath ? (p.batches.length || request.mode === 'full' ? 'committed' : 'nothing-new') : 'written-without-manifest',
+		status,
 		datasetId: p.dataset.id,
 		datasetName: p.dataset.name,
 		destination,
@@ -352,16 +517,119 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		exportTime: p.exportTime.toISOString(),
 		scheduledTime: p.scheduledTime,
 		mode: request.mode,
-		window: { from: p.window.from, to: p.window.to, batches: p.batches.length, batchIds: p.window.batches },
+		window: { from: window.from, to: window.to, batches: p.batches.length, batchIds: window.batches },
 		fileType: request.fileType,
 		codec: request.codec,
 		files: written,
-		manifestPath,
+		manifestPath: null,
 		statePrefix: p.prefix,
-		previousManifestPath: p.previous?.path ?? null,
+		previousManifestPath: p.previousManifestPath,
+		commit: null,
+		supersededBy: null,
+		changedBatches: p.changedBatches,
+		cleanup: { ...cleanup, removed: cleanup.removed.slice(0, 100) },
+		retries: { requests: store.stats.retries, files: fileRetries, commit: commitRetries },
+		stateReads: p.state.reads,
+		warnings,
 		totals,
 		durationMs: Date.now() - started,
+		...extra,
+	});
+
+	if (request.includeManifest === false) {
+		// a full export without a manifest: files only, nothing committed
+		await finishRun(store, p.paths, runId).catch(() => undefined);
+		return report('written-without-manifest');
+	}
+
+	const manifestPath = joinPath(p.folder, manifestName(p.instanceId, runId));
+	const record: Manifest = {
+		flowRunId: runId,
+		scheduledTime: p.scheduledTime,
+		exportResults: written.map<ManifestFile>((f) => ({ sinkPath: '/' + parentOf(f.path), name: f.name, size: f.size, records: f.records, sha256: f.sha256 })),
+		manifestVersion: MANIFEST_VERSION,
+		datasetId: p.dataset.id,
+		datasetName: p.dataset.name,
+		destination,
+		mode: request.mode,
+		exportTime: p.exportTime.toISOString(),
+		window,
+		format: { fileType: request.fileType, codec: request.codec, extension: p.encoder.extension },
+		schema: p.dataset.schema ?? null,
+		layout: { folderPath: cleanPath(request.folderPath ?? ''), folderTemplate: request.folderTemplate || DEFAULT_FOLDER_TEMPLATE, folder: p.folder, statePrefix: p.prefix },
+		totals,
+		startedAt: new Date(started).toISOString(),
+		completedAt: '',
+		generator: GENERATOR,
+		batches: p.batches.map(batchOf),
+		...(p.adopted ? { adopted: p.adopted } : {}),
 	};
+
+	if (needsIntent) {
+		// a run older than any abandon decision is kept for must not commit; then claim the commit,
+		// so that a later run can no longer declare this one dead and remove its files
+		const claimed = await attemptAsync(async () => {
+			if (Date.now() - started > MAX_RUN_MS) throw new StateError(`run ${runId} has been going for too long to commit safely`, 'abandoned');
+			const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString() }, policy, signal);
+			if (fate.decision === 'abandon') {
+				throw new StateError(
+					`run ${runId} was declared abandoned by run ${fate.by} at ${fate.at} (it had been running for longer than the cleanup safety age): nothing was committed, and the next run exports these batches`,
+					'abandoned',
+				);
+			}
+		});
+		if (!claimed.ok) {
+			await removeOwn(claimed.error);
+			throw claimed.error;
+		}
+	}
+	const outcome = await attemptAsync(() =>
+		commit(
+			store,
+			p.paths,
+			p.state,
+			record,
+			(r, seq) => {
+				r.completedAt = clock().toISOString();
+				r.commit = { protocol: 1, sequence: seq, path: p.paths.commit(seq), manifestPath };
+			},
+			policy,
+			signal,
+		),
+	);
+	if (!outcome.ok) {
+		// whether the commit landed is unknown: keep the files (a landed commit lists them) and the intent
+		if (outcome.error instanceof StateError && outcome.error.code === 'unknown_outcome') throw outcome.error;
+		await removeOwn(outcome.error);
+		throw wrapRunError(outcome.error, p.dataset.id);
+	}
+	const result = outcome.value;
+	if (result.status === 'superseded') {
+		// our record can never land: the winner holds the number, and a superseded run does not try again
+		const removed = await removeOwn(new Error('superseded'));
+		if (!removed) warnings.push(`this run's files could not all be removed; the next run removes them`);
+		return report('superseded', {
+			files: [],
+			manifestPath: result.by.manifestPath,
+			supersededBy: result.by,
+			totals: { files: 0, records: 0, bytes: 0 },
+			warnings: [...warnings, `batches ${result.overlap.slice(0, 10).join(', ')} were committed first by run ${result.by.runId}`],
+		});
+	}
+	commitRetries = result.ambiguous;
+	fold(p.state, result.sequence, record);
+	// committed: the manifest file, the checkpoint when due, then the intent goes
+	const finished = await attemptAsync(async () => {
+		await writeManifestFile(store, record, policy, signal);
+		await checkpointIfDue(store, p.paths, p.state);
+		await finishRun(store, p.paths, runId);
+	});
+	if (!finished.ok) warnings.push(`committed, but finishing up failed (${finished.error.message}); the next run completes it`);
+	return report(p.batches.length || request.mode === 'full' ? 'committed' : 'nothing-new', {
+		manifestPath,
+		commit: { sequence: result.sequence, path: result.path },
+		retries: { requests: store.stats.retries, files: fileRetries, commit: commitRetries },
+	});
 }
 
 function wrapRunError(error: unknown, datasetId: string): Error {

@@ -1,22 +1,34 @@
 /**
  * Azure Blob Storage destination (also the Data Landing Zone, which hands out a container SAS
- * URI). Files stream as staged blocks (4 MiB, up to 4 in flight) and are committed by one block
- * list commit with `If-None-Match: *`, so a blob appears whole or not at all and an existing name
- * is never overwritten. Staged blocks carry no Content-MD5 (as on real Azure): the SHA-256 is
- * computed while streaming. Secrets (keys, SAS signatures, client secrets) never appear in messages.
+ * URI). A file that fits in one block (4 MiB: commit records, manifests) is one Put Blob with
+ * `If-None-Match: *`; larger files stream as staged blocks (4 MiB, up to 4 in flight, each retried
+ * while its bytes are held) committed by one Put Block List with `If-None-Match: *`. Both are an
+ * atomic create-if-absent (409 BlobAlreadyExists when the name is taken, also under a race), so a
+ * blob appears whole or not at all and an existing name is never overwritten. The SHA-256 is
+ * computed while streaming; each block carries its Content-MD5 and the blob gets the whole MD5 as
+ * its Content-MD5 (by which a retried create that meets "already exists" recognises its own
+ * blob, when an earlier try landed with its answer lost). Secrets (keys, SAS signatures, client
+ * secrets) never appear in messages.
+ *
+ * Network: the SDK's retries are off (this adapter retries blocks and the commit, the resilient
+ * layer the rest: all counted in `stats.retries`); its per-try timeout only tells the server
+ * how long to work, so every request gets an idle watchdog here: no bytes sent or received for
+ * the idle timeout aborts it (a `timeout` StoreError).
  *
  * A service principal (tenant ID, client ID, client secret) signs in to Microsoft Entra ID through
  * @azure/identity's ClientSecretCredential; the Blob client sends its bearer tokens (scope
  * https://storage.azure.com/.default, renewed before they expire) to the account's Blob endpoint.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ClientSecretCredential } from '@azure/identity';
-import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential, type BlockBlobClient } from '@azure/storage-blob';
 import { attempt, attemptAsync } from '../errors';
-import { cleanPath, hashedUpload } from './common';
-import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions } from './types';
+import { cleanPath, fixedParts, hashedUpload, mapStreamErrors, type HashingCounter, type UploadContext } from './common';
+import { isHostNotFound, networkPolicy, retrying, transientKind, transientStatus, type StoreOptions } from './network';
+import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
 
-export interface AzureBlobConfig {
+export interface AzureBlobConfig extends StoreOptions {
 	/** `connectionString`, `accountKey`, `sasUrl` or `servicePrincipal`. */
 	authentication: 'connectionString' | 'accountKey' | 'sasUrl' | 'servicePrincipal';
 	connectionString?: string;
@@ -40,9 +52,10 @@ export interface AzureBlobConfig {
 }
 
 const BLOCK_SIZE = 4 * 1024 * 1024;
-/** Fail within seconds on a wrong endpoint instead of the SDK's default ~16 s of retries. */
-const CLIENT_OPTIONS = { retryOptions: { maxTries: 3, retryDelayInMs: 300, maxRetryDelayInMs: 2000 } };
+/** One try per SDK call: retries happen above the SDK, counted and bounded by the policy. */
+const CLIENT_OPTIONS = { retryOptions: { maxTries: 1 } };
 const BLOCKS_IN_FLIGHT = 4;
+const LIST_PAGE = 1000;
 const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 /** The token scope of Azure Storage's data plane (what the Blob client asks for by default). */
 const STORAGE_SCOPE = 'https://storage.azure.com/.default';
@@ -76,6 +89,9 @@ const IDENTITY_ERRORS = /^(AuthenticationError|AuthenticationRequiredError|Crede
 export class AzureBlobStore implements Store {
 	readonly type: string;
 	readonly location: string;
+	readonly stats: StoreStats = { retries: 0 };
+	private readonly policy: NetworkPolicy;
+	private readonly pageSize: number;
 	private readonly container: ContainerClient;
 	private readonly root: string;
 	private readonly label: string;
@@ -87,6 +103,8 @@ export class AzureBlobStore implements Store {
 		this.label = config.label ?? 'Azure credential';
 		this.secrets = [config.accountKey, config.clientSecret, config.connectionString].map((s) => s?.trim() ?? '').filter((s) => s.length >= 4);
 		this.root = cleanPath(config.rootPath ?? '');
+		this.policy = networkPolicy(config.network);
+		this.pageSize = config.pageSize ?? LIST_PAGE;
 		const built = attempt(() => this.containerFrom(config));
 		if (!built.ok) {
 			if (built.error instanceof StoreError) throw built.error;
@@ -139,8 +157,8 @@ export class AzureBlobStore implements Store {
 					// MSAL validates an authority it does not know against login.microsoftonline.com's
 					// instance discovery; a host set here on purpose (Azure Stack, a test issuer) is trusted
 					disableInstanceDiscovery: authorityHost.toLowerCase() !== DEFAULT_AUTHORITY_HOST,
-					// an unreachable authority fails within seconds, not after the default four tries
-					retryOptions: { maxRetries: 1, retryDelayInMs: 300 },
+					// no retries of its own: a transient sign-in failure fails the operation, which is retried
+					retryOptions: { maxRetries: 0 },
 				});
 				// every token request goes through here (the first, and renewals during a long export):
 				// a refusal reaches the store's callers as a StoreError naming the credential field
@@ -183,6 +201,9 @@ export class AzureBlobStore implements Store {
 		const said = code ? (/AADSTS\d+: (.*?\.)(?=\s|$)/.exec(message)?.[1] ?? '') : '';
 		const aadsts = `AADSTS${code}${said ? `: ${said}` : ''}`;
 		const refused = (text: string) => new StoreError(`${this.label}: ${text}`, 'auth');
+		// Entra ID could not be reached (not a refusal): worth another try
+		const kind = code ? undefined : transientKind(message);
+		if (kind) return new StoreError(`${this.label}: cannot reach ${sp.authorityHost} to sign in the service principal (${message.split('\n')[0]}); check Authority Host`, kind, !isHostNotFound(message));
 		switch (code) {
 			case '7000215':
 				return refused(`Client Secret was refused by Microsoft Entra ID (${aadsts}); use the secret's Value, not its Secret ID`);
@@ -219,11 +240,14 @@ export class AzureBlobStore implements Store {
 		const fallback = this.explainSignIn(error) ?? new StoreError(`${this.label}: signing in the service principal failed (${this.scrub(String((error as Error)?.message ?? error))})`, 'auth');
 		if (!/OpenID configuration/.test(fallback.message)) return fallback;
 		const url = `${sp.authorityHost}/${encodeURIComponent(sp.tenantId)}/v2.0/.well-known/openid-configuration`;
-		const got = await attemptAsync(() => fetch(url, { signal: AbortSignal.timeout(10_000) }));
+		const got = await attemptAsync(() => fetch(url, { signal: AbortSignal.timeout(this.policy.idleTimeoutMs) }));
 		if (!got.ok) {
 			const cause = (got.error as Error & { cause?: { code?: string; message?: string } }).cause;
 			const why = this.scrub(cause?.code ?? cause?.message ?? got.error.message);
-			return new StoreError(`${this.label}: cannot reach the Authority Host ${sp.authorityHost} (${why}); check Authority Host (and the network, proxy or certificate trust)`, 'auth');
+			// refused, unreachable, timed out: worth another try; an untrusted certificate or an unknown host: not
+			const kind = transientKind(cause ?? got.error) ?? (got.error.name === 'TimeoutError' ? 'timeout' : undefined);
+			const code = kind ?? (isHostNotFound(cause) ? 'unavailable' : 'auth');
+			return new StoreError(`${this.label}: cannot reach the Authority Host ${sp.authorityHost} (${why}); check Authority Host (and the network, proxy or certificate trust)`, code, kind !== undefined && !isHostNotFound(cause));
 		}
 		const body = await attemptAsync(async () => (await got.value.json()) as { error_description?: unknown });
 		const description = body.ok ? String(body.value?.error_description ?? '') : '';
@@ -233,7 +257,14 @@ export class AzureBlobStore implements Store {
 		return new StoreError(`${this.label}: ${url} answered HTTP ${got.value.status}, not an OpenID configuration; check Tenant ID and Authority Host`, 'auth');
 	}
 
+	/** The failure as a StoreError that keeps the SDK's error as its `cause` (callers look at its status). */
 	private fail(error: unknown, what: string): StoreError {
+		const failure = this.explain(error, what);
+		if (failure !== error && failure.cause === undefined) Object.defineProperty(failure, 'cause', { value: error });
+		return failure;
+	}
+
+	private explain(error: unknown, what: string): StoreError {
 		if (error instanceof StoreError) return error;
 		const signIn = this.explainSignIn(error);
 		if (signIn) return signIn;
@@ -249,10 +280,48 @@ export class AzureBlobStore implements Store {
 			return new StoreError(`${this.label}: container "${this.container.containerName}" does not exist`, 'not_found');
 		}
 		if (e.statusCode === 409 || e.statusCode === 412) return new StoreError(`${what}: the blob already exists; refusing to overwrite it`, 'exists');
-		if (e.statusCode === undefined && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|getaddrinfo/i.test(e.message ?? '')) {
-			return new StoreError(`${this.label}: cannot reach ${new URL(this.container.url).host} (${detail}); check the endpoint or account`, 'auth');
+		const kind = e.statusCode === undefined ? transientKind(e) : undefined;
+		if (kind || (e.statusCode === undefined && isHostNotFound(e))) {
+			return new StoreError(`${this.label}: cannot reach ${this.host} while ${what} (${detail}); check the endpoint or account`, kind ?? 'unavailable', !isHostNotFound(e));
 		}
+		if (transientStatus(e.statusCode)) return new StoreError(`${this.label}: ${what} failed (HTTP ${e.statusCode}: ${detail})`, 'unavailable');
 		return new StoreError(`${this.label}: ${what} failed (${detail})`, 'io');
+	}
+
+	private get host(): string {
+		return new URL(this.container.url).host;
+	}
+
+	/**
+	 * One SDK call with an idle watchdog: no progress (the SDK's progress callbacks, where the call
+	 * has them) for the idle timeout aborts it with a `timeout` StoreError. A streamed download is
+	 * watched only until its answer starts; its body gets the read watchdog of the resilient layer.
+	 */
+	private async call<T>(what: string, op: (abortSignal: AbortSignal, onProgress: () => void) => Promise<T>, parent?: AbortSignal): Promise<T> {
+		const controller = new AbortController();
+		const idle = this.policy.idleTimeoutMs;
+		let timedOut = false;
+		let timer: NodeJS.Timeout | undefined;
+		const arm = () => {
+			clearTimeout(timer);
+			timer = setTimeout(() => {
+				timedOut = true;
+				controller.abort();
+			}, idle);
+		};
+		const onParent = () => controller.abort(parent?.reason);
+		if (parent?.aborted) onParent();
+		parent?.addEventListener('abort', onParent, { once: true });
+		arm();
+		try {
+			return await op(controller.signal, arm);
+		} catch (error) {
+			if (timedOut) throw new StoreError(`${this.label}: no answer from ${this.host} for ${(idle / 1000).toFixed(1)} s while ${what}; check the endpoint and the network`, 'timeout');
+			throw this.fail(error, what);
+		} finally {
+			clearTimeout(timer);
+			parent?.removeEventListener('abort', onParent);
+		}
 	}
 
 	async check(): Promise<void> {
@@ -261,84 +330,190 @@ export class AzureBlobStore implements Store {
 			const token = await attemptAsync(() => (this.servicePrincipal as ServicePrincipal).credential.getToken(STORAGE_SCOPE));
 			if (!token.ok) throw this.fail(token.error, 'signing in');
 		}
-		const props = await attemptAsync(() => this.container.getProperties());
+		const opening = `opening container "${this.container.containerName}"`;
+		const props = await attemptAsync(() => this.call(opening, (abortSignal) => this.container.getProperties({ abortSignal })));
 		if (props.ok) return;
-		const e = props.error as RestErrorLike;
+		const e = ((props.error as { cause?: unknown }).cause ?? props.error) as RestErrorLike;
 		// a container SAS may not allow reading container properties: listing proves access instead
 		if (e.statusCode === 403 && /AuthorizationPermissionMismatch|AuthorizationFailure/i.test(e.code ?? '')) {
-			const listed = await attemptAsync(() => this.container.listBlobsFlat({ prefix: this.root }).byPage({ maxPageSize: 1 }).next());
+			const listed = await attemptAsync(() =>
+				this.call('listing the container', (abortSignal) => this.container.listBlobsFlat({ prefix: this.root, abortSignal }).byPage({ maxPageSize: 1 }).next()),
+			);
 			if (listed.ok) return;
-			throw this.fail(listed.error, 'listing the container');
+			throw listed.error;
 		}
-		throw this.fail(props.error, `opening container "${this.container.containerName}"`);
+		throw props.error;
 	}
 
 	async openWrite(path: string, options: WriteOptions = {}): Promise<Upload> {
 		const clean = cleanPath(path);
 		const blob = this.container.getBlockBlobClient(this.name(clean));
-		const controller = new AbortController();
-		return hashedUpload(
-			clean,
-			async (counter) => {
-				const sent = await attemptAsync(() =>
-					blob.uploadStream(counter, BLOCK_SIZE, BLOCKS_IN_FLIGHT, {
-						abortSignal: controller.signal,
-						conditions: { ifNoneMatch: '*' },
-						blobHTTPHeaders: options.contentType ? { blobContentType: options.contentType } : undefined,
-					}),
-				);
-				// uncommitted staged blocks are discarded by the service: nothing to clean up
-				if (!sent.ok && !controller.signal.aborted) throw this.fail(sent.error, `writing ${clean}`);
-			},
-			() => controller.abort(),
-			options.signal,
+		return hashedUpload(clean, (counter, context) => this.send(counter, blob, clean, options.contentType, context), {
+			signal: options.signal,
+			idleTimeoutMs: this.policy.idleTimeoutMs,
+		});
+	}
+
+	/** One call that holds its bytes, with the policy's retries; the upload's watchdog waits meanwhile (the call bounds itself). */
+	private request<T>(what: string, context: UploadContext, op: (abortSignal: AbortSignal, onProgress: () => void) => Promise<T>): Promise<T> {
+		return context.guard(retrying(this.policy, this.stats, () => this.call(what, op, context.signal), { signal: context.signal }));
+	}
+
+	private async send(counter: HashingCounter, blob: BlockBlobClient, clean: string, contentType: string | undefined, context: UploadContext): Promise<void> {
+		const whole = createHash('md5');
+		const blocks = fixedParts(counter, BLOCK_SIZE)[Symbol.asyncIterator]();
+		const first = await blocks.next();
+		const head = first.done ? Buffer.alloc(0) : first.value;
+		whole.update(head);
+		const second = await blocks.next();
+		if (second.done) {
+			// one Put Blob
+			const md5 = whole.digest();
+			return this.create(clean, blob, md5, context, (abortSignal, onProgress) =>
+				blob.upload(head, head.length, { abortSignal, onProgress, conditions: { ifNoneMatch: '*' }, blobHTTPHeaders: { blobContentType: contentType, blobContentMD5: md5 } }),
+			);
+		}
+		// staged blocks, then one Put Block List; block ids have one length per blob (Azure requires it)
+		const prefix = randomUUID();
+		const ids: string[] = [];
+		const inFlight = new Set<Promise<void>>();
+		let failure: { error: unknown } | undefined;
+		const stage = (body: Buffer) => {
+			const id = Buffer.from(`${prefix}-${String(ids.length).padStart(6, '0')}`).toString('base64');
+			ids.push(id);
+			const blockMd5 = createHash('md5').update(body).digest();
+			const staged = this.request(`writing block ${ids.length} of ${clean}`, context, (abortSignal, onProgress) =>
+				blob.stageBlock(id, body, body.length, { abortSignal, onProgress, transactionalContentMD5: blockMd5 }),
+			).then(
+				() => undefined,
+				(error: unknown) => {
+					failure ??= { error };
+				},
+			);
+			const tracked = staged.finally(() => inFlight.delete(tracked));
+			inFlight.add(tracked);
+		};
+		stage(head);
+		whole.update(second.value);
+		stage(second.value);
+		for (;;) {
+			// at most BLOCKS_IN_FLIGHT blocks held and sending; the writer waits meanwhile (back-pressure)
+			while (inFlight.size >= BLOCKS_IN_FLIGHT && !failure) await Promise.race(inFlight);
+			if (failure) break;
+			const next = await blocks.next();
+			if (next.done) break;
+			whole.update(next.value);
+			stage(next.value);
+		}
+		await Promise.all(inFlight);
+		// uncommitted blocks are invisible and discarded by the service: nothing to clean up
+		if (failure) throw failure.error;
+		const md5 = whole.digest();
+		await this.create(clean, blob, md5, context, (abortSignal) =>
+			blob.commitBlockList(ids, { abortSignal, conditions: { ifNoneMatch: '*' }, blobHTTPHeaders: { blobContentType: contentType, blobContentMD5: md5 } }),
 		);
 	}
 
+	/**
+	 * The call that makes the blob appear, if absent. "Already exists" after an earlier failed try
+	 * is a success when the blob has our MD5 (that try landed, its answer lost). A block list whose
+	 * blocks are gone because another writer committed the name first is "already exists" too.
+	 */
+	private async create(clean: string, blob: BlockBlobClient, md5: Buffer, context: UploadContext, op: (abortSignal: AbortSignal, onProgress: () => void) => Promise<unknown>): Promise<void> {
+		let triedBefore = false;
+		await this.request(`writing ${clean}`, context, async (abortSignal, onProgress) => {
+			const made = await attemptAsync(() => op(abortSignal, onProgress));
+			if (made.ok) return;
+			const e = made.error as RestErrorLike;
+			const conflict = e.statusCode === 409 || e.statusCode === 412 || (e.statusCode === 400 && /InvalidBlockList/i.test(e.code ?? ''));
+			if (conflict) {
+				const props = await attemptAsync(() => blob.getProperties({ abortSignal }));
+				if (props.ok && triedBefore && props.value.contentMD5 && Buffer.from(props.value.contentMD5).equals(md5)) return;
+				if (props.ok || e.statusCode !== 400) throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
+			}
+			triedBefore = true;
+			throw made.error;
+		});
+	}
+
 	async *list(prefix: string): AsyncGenerator<StoredObject> {
-		const clean = cleanPath(prefix);
-		const folder = prefix.endsWith('/') && clean ? `${clean}/` : clean;
-		const full = this.root ? `${this.root}/${folder}` : folder;
+		const full = this.prefixName(prefix);
 		const strip = this.root ? this.root.length + 1 : 0;
-		const pages = this.container.listBlobsFlat({ prefix: full }).byPage({ maxPageSize: 1000 });
-		for (;;) {
-			const page = await attemptAsync(() => pages.next());
+		const listing = `listing ${full || '/'}`;
+		let continuationToken: string | undefined;
+		do {
+			// one page per call, each under its own watchdog
+			const page = await attemptAsync(() =>
+				this.call(listing, (abortSignal) => this.container.listBlobsFlat({ prefix: full, abortSignal }).byPage({ maxPageSize: this.pageSize, continuationToken }).next()),
+			);
 			if (!page.ok) {
-				if ((page.error as RestErrorLike).statusCode === 404) return;
-				throw this.fail(page.error, `listing ${full || '/'}`);
+				if (missing(page.error)) return;
+				throw page.error;
 			}
 			if (page.value.done) return;
 			for (const item of page.value.value.segment.blobItems) {
-				yield { path: item.name.slice(strip), size: item.properties.contentLength ?? 0 };
+				yield { path: item.name.slice(strip), size: item.properties.contentLength ?? 0, modified: item.properties.lastModified };
 			}
-		}
+			continuationToken = page.value.value.continuationToken || undefined;
+		} while (continuationToken);
 	}
 
+	private prefixName(prefix: string): string {
+		const clean = cleanPath(prefix);
+		const folder = prefix.endsWith('/') && clean ? `${clean}/` : clean;
+		return this.root ? `${this.root}/${folder}` : folder;
+	}
+
+	/**
+	 * None: an unfinished upload is a set of uncommitted blocks, which listings do not show as
+	 * objects, no reader can see, and the service discards after 7 days.
+	 */
+	async *listUnfinished(_prefix: string): AsyncGenerator<UnfinishedUpload> {}
+
+	async discardUnfinished(_upload: UnfinishedUpload): Promise<void> {}
+
 	async stat(path: string): Promise<ObjectStat | null> {
-		const name = this.name(path);
-		const props = await attemptAsync(() => this.container.getBlobClient(name).getProperties());
-		if (props.ok) return { size: props.value.contentLength ?? 0 };
-		if ((props.error as RestErrorLike).statusCode === 404) return null;
-		throw this.fail(props.error, `reading the properties of ${cleanPath(path)}`);
+		const clean = cleanPath(path);
+		const blob = this.container.getBlobClient(this.name(clean));
+		const props = await attemptAsync(() => this.call(`reading the properties of ${clean}`, (abortSignal) => blob.getProperties({ abortSignal })));
+		if (props.ok) return { size: props.value.contentLength ?? 0, modified: props.value.lastModified };
+		if (missing(props.error)) return null;
+		throw props.error;
 	}
 
 	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {
-		const name = this.name(path);
+		const clean = cleanPath(path);
+		const blob = this.container.getBlobClient(this.name(clean));
 		const start = range?.start ?? 0;
 		const count = range?.end !== undefined ? range.end - start : undefined;
-		const response = await attemptAsync(() => this.container.getBlobClient(name).download(start, count));
+		const reading = `reading ${clean}`;
+		// no resuming inside the SDK (maxRetryRequests 0): the resilient layer resumes, counted
+		const response = await attemptAsync(() => this.call(reading, (abortSignal) => blob.download(start, count, { abortSignal, maxRetryRequests: 0 })));
 		if (!response.ok) {
-			if ((response.error as RestErrorLike).statusCode === 404) throw new StoreError(`${cleanPath(path)} does not exist`, 'not_found');
-			throw this.fail(response.error, `reading ${cleanPath(path)}`);
+			if (missing(response.error)) throw new StoreError(`${clean} does not exist`, 'not_found');
+			throw response.error;
 		}
-		return response.value.readableStreamBody as unknown as Readable;
+		return mapStreamErrors(response.value.readableStreamBody as unknown as Readable, (error) => {
+			// the SDK reports a connection that broke mid-body as an "abort" (or, with no retries left, as "less data than required")
+			const e = error as Error;
+			if (e?.name === 'AbortError' || /received less data than required/i.test(e?.message ?? '')) {
+				return new StoreError(`${this.label}: the connection to ${this.host} broke while ${reading} (${e.message})`, 'unavailable');
+			}
+			return this.fail(error, reading);
+		});
 	}
 
 	async delete(path: string): Promise<void> {
-		const name = this.name(path);
-		const deleted = await attemptAsync(() => this.container.getBlobClient(name).deleteIfExists());
-		if (!deleted.ok) throw this.fail(deleted.error, `deleting ${cleanPath(path)}`);
+		const clean = cleanPath(path);
+		const blob = this.container.getBlobClient(this.name(clean));
+		await this.call(`deleting ${clean}`, (abortSignal) => blob.deleteIfExists({ abortSignal }));
 	}
 
 	async close(): Promise<void> {}
+}
+
+/** A 404 from the service (this.fail keeps the SDK's error as the cause). */
+function missing(error: unknown): boolean {
+	const e = error as { statusCode?: number; cause?: { statusCode?: number } };
+	return e?.statusCode === 404 || e?.cause?.statusCode === 404;
 }

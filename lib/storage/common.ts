@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { attemptAsync } from '../errors';
 import { endSink, writeTo } from '../format/types';
-import { StoreError, type Store, type Upload, type WriteResult } from './types';
+import { DEFAULT_NETWORK_POLICY, StoreError, type Store, type Upload, type WriteResult } from './types';
 
 /** A pass-through that counts bytes and hashes them (SHA-256) on their way to a backend. */
 export class HashingCounter extends Transform {
@@ -19,43 +19,164 @@ export class HashingCounter extends Transform {
 	digest(): string {
 		return this.hash.digest('hex');
 	}
+
+	/** Bytes the backend has taken out of this stream so far. */
+	get delivered(): number {
+		return this.bytes - this.readableLength;
+	}
+}
+
+/** What an adapter's `send` gets besides the bytes. */
+export interface UploadContext {
+	/** Aborts when the upload is aborted or the watchdog gives up on it: pass it to every request. */
+	readonly signal: AbortSignal;
+	aborted(): boolean;
+	/**
+	 * Run backend work that bounds itself (a request with its own idle timeout, a retry loop of
+	 * them): the upload's watchdog pauses meanwhile, so a slow but moving part upload is not cut.
+	 */
+	guard<T>(work: Promise<T>): Promise<T>;
+}
+
+export interface HashedUploadOptions {
+	signal?: AbortSignal;
+	/** No progress for this long while the backend holds bytes it does not take (or does not answer the final commit) fails the upload. */
+	idleTimeoutMs?: number;
+	/** The backend's own abort (besides the context's signal), e.g. to tear down a stalled connection; gets the reason. */
+	abortBackend?: (reason: Error) => unknown;
 }
 
 /**
  * The Upload every adapter returns: the caller writes into a hashing counter; `send` moves the
  * counter's bytes to the backend and commits them; abort() marks the upload aborted, destroys the
- * stream, runs the backend's own abort and waits until `send` has settled (nothing left behind).
+ * stream, aborts the context's signal and waits (bounded) until `send` has settled, so nothing is
+ * left behind.
+ *
+ * A watchdog fails the upload with a `timeout` StoreError when the backend stops taking bytes
+ * while the writer has some waiting (the writer is blocked on back-pressure), or when the final
+ * commit does not answer, for `idleTimeoutMs`. Time spent waiting for the writer (a slow encoder)
+ * never counts: the clock runs only while the counter holds bytes the backend has not taken, or
+ * after the writer ended it, and not while the adapter runs guarded work that bounds itself.
  */
-export function hashedUpload(
-	path: string,
-	send: (counter: HashingCounter, aborted: () => boolean) => Promise<void>,
-	abortBackend: () => unknown = () => undefined,
-	signal?: AbortSignal,
-): Upload {
+export function hashedUpload(path: string, send: (counter: HashingCounter, context: UploadContext) => Promise<void>, options: HashedUploadOptions = {}): Upload {
+	const { signal, abortBackend } = options;
+	const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_NETWORK_POLICY.idleTimeoutMs;
 	const counter = new HashingCounter();
-	let aborted = false;
+	const controller = new AbortController();
+	let failure: StoreError | undefined;
+	let settled = false;
+	let guards = 0;
+	let failWatchdog: (error: StoreError) => void = () => undefined;
+	const watchdogFired = new Promise<never>((_, reject) => {
+		failWatchdog = reject;
+	});
+	watchdogFired.catch(() => undefined);
+
+	const context: UploadContext = {
+		signal: controller.signal,
+		aborted: () => failure !== undefined,
+		async guard<T>(work: Promise<T>): Promise<T> {
+			guards++;
+			try {
+				return await work;
+			} finally {
+				guards--;
+				lastActive = Date.now();
+			}
+		},
+	};
+
+	/** Stop everything: the writer's stream, every request (signal), the backend's own abort. */
+	const stop = (error: StoreError) => {
+		if (failure) return;
+		failure = error;
+		counter.destroy(error);
+		controller.abort(error);
+		void attemptAsync(async () => abortBackend?.(error));
+	};
+
+	// the watchdog
+	let lastActive = Date.now();
+	let lastDelivered = 0;
+	const tick = setInterval(
+		() => {
+			const now = Date.now();
+			const delivered = counter.delivered;
+			const waiting = guards === 0 && (counter.writableLength > 0 || counter.readableLength > 0 || counter.writableEnded);
+			if (!waiting || delivered !== lastDelivered) lastActive = now;
+			lastDelivered = delivered;
+			if (now - lastActive < idleTimeoutMs) return;
+			const phase = counter.writableEnded && counter.readableLength === 0 ? 'did not confirm the upload' : 'took no bytes';
+			const error = new StoreError(`upload of ${path} stalled: the destination ${phase} for ${(idleTimeoutMs / 1000).toFixed(1)} s`, 'timeout');
+			stop(error);
+			failWatchdog(error);
+		},
+		Math.min(1000, Math.max(20, idleTimeoutMs / 10)),
+	);
+	tick.unref();
+
+	const sent = (async () => {
+		try {
+			await send(counter, context);
+		} finally {
+			settled = true;
+			clearInterval(tick);
+		}
+	})();
+	sent.catch(() => undefined);
+
 	const done = (async (): Promise<WriteResult> => {
-		await send(counter, () => aborted);
-		if (aborted) throw new StoreError(`upload of ${path} was aborted`, 'io');
+		// the watchdog does not wait for `send`: a backend that ignores the abort must not hang the caller
+		const outcome = await attemptAsync(() => Promise.race([sent, watchdogFired]));
+		if (failure) throw failure;
+		if (!outcome.ok) throw outcome.error;
 		return { path, size: counter.bytes, sha256: counter.digest() };
 	})();
 	done.catch(() => undefined);
+
 	const abort = async (reason?: unknown) => {
-		aborted = true;
-		counter.destroy(reason instanceof Error ? reason : new Error('aborted'));
-		await attemptAsync(async () => abortBackend());
+		if (!settled) stop(new StoreError(`upload of ${path} was aborted${reason instanceof Error ? ` (${reason.message})` : ''}`, 'io'));
+		// wait for the backend to clean up, but not for ever
+		await Promise.race([sent.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, idleTimeoutMs).unref())]);
 		await done.catch(() => undefined);
 	};
 	if (signal) {
 		// the execution's cancel signal lives as long as the execution: let go once this upload settles
 		const onAbort = () => void abort(new Error('aborted'));
-		signal.addEventListener('abort', onAbort, { once: true });
+		if (signal.aborted) onAbort();
+		else signal.addEventListener('abort', onAbort, { once: true });
 		void done.then(
 			() => signal.removeEventListener('abort', onAbort),
 			() => signal.removeEventListener('abort', onAbort),
 		);
 	}
 	return { stream: counter, done, abort };
+}
+
+/**
+ * Exactly `size`-byte buffers from a stream (the last one shorter; an empty stream gives one empty
+ * buffer), read only as the caller asks: a caller that stops asking back-pressures the writer.
+ */
+export async function* fixedParts(source: Readable, size: number): AsyncGenerator<Buffer> {
+	let held: Buffer[] = [];
+	let length = 0;
+	let any = false;
+	for await (const chunk of source) {
+		let data = chunk as Buffer;
+		while (data.length > 0) {
+			const take = Math.min(size - length, data.length);
+			held.push(data.subarray(0, take));
+			length += take;
+			data = data.subarray(take);
+			if (length === size) {
+				any = true;
+				yield Buffer.concat(held, length);
+				held = [];
+				length = 0;
+			}
+		}
+	}
+	if (length > 0 || !any) yield Buffer.concat(held, length);
 }
 
 /** Normalise a store path: `/`-separated, no leading `/`, no `.` or `..` segments. */
@@ -78,6 +199,36 @@ export function baseName(path: string): string {
 	return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/**
+ * The order listings come in: by the paths' UTF-8 bytes, as S3, Azure and GCS list keys. (Plain
+ * `<` compares UTF-16 units, which differs for characters beyond U+FFFF.)
+ */
+export function comparePaths(a: string, b: string): number {
+	return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * Folder entries in the order of the full paths they lead to: a folder `a` sorts as `a/`, so that
+ * `a-b.txt` comes before `a/x.txt`, as in a bucket listing.
+ */
+export function sortEntries<T extends { name: string }>(entries: T[], isFolder: (entry: T) => boolean): T[] {
+	const key = (entry: T) => (isFolder(entry) ? `${entry.name}/` : entry.name);
+	return entries.sort((a, b) => comparePaths(key(a), key(b)));
+}
+
+/** Temporary files (local folder, SFTP) are named `.incoming-<final name>-<8 hex>`, beside the final name. */
+export const TEMP_PREFIX = '.incoming-';
+const TEMP_NAME = /^\.incoming-(.+)-[0-9a-f]{8}$/;
+
+export function tempName(finalName: string, random: string): string {
+	return `${TEMP_PREFIX}${finalName}-${random.slice(0, 8)}`;
+}
+
+/** The final name a temporary name stands for, or undefined when it is not one of ours. */
+export function finalNameOf(tempFileName: string): string | undefined {
+	return TEMP_NAME.exec(tempFileName)?.[1];
+}
+
 /** Write a small text object (a manifest) in one go. */
 export async function writeText(store: Store, path: string, text: string, contentType = 'application/json'): Promise<WriteResult> {
 	const upload = await store.openWrite(path, { contentType });
@@ -87,7 +238,9 @@ export async function writeText(store: Store, path: string, text: string, conten
 	});
 	if (!sent.ok) {
 		await upload.abort(sent.error);
-		throw sent.error;
+		// the upload's own error (e.g. a timeout) says more than the closed stream's
+		const outcome = await attemptAsync(() => upload.done);
+		throw outcome.ok ? sent.error : outcome.error;
 	}
 	return upload.done;
 }
@@ -102,4 +255,11 @@ export async function readText(store: Store, path: string): Promise<string> {
 	return (await readAll(await store.read(path))).toString('utf8');
 }
 
-
+/** `source` with its errors replaced by `map(error)` (e.g. an SDK's network error as a StoreError); destroying the result destroys the source. */
+export function mapStreamErrors(source: Readable, map: (error: unknown) => Error): Readable {
+	const out = new PassThrough({ highWaterMark: source.readableHighWaterMark });
+	source.on('error', (error) => out.destroy(map(error)));
+	// a reader that stops early (a footer, the first records) ends the download too
+	out.once('close', () => source.destroy());
+	return source.pipe(out);
+}

@@ -3,12 +3,19 @@
  * (`@google-cloud/storage`). Files stream as one single-request resumable upload: bytes flow
  * through in chunks as they are produced (bounded memory; no object size known in advance), and
  * the object appears only when the last byte is in. Nothing is overwritten: the upload carries
- * `ifGenerationMatch: 0` (the service refuses it if the name exists, even in a race), after a stat
- * that gives the plain answer up front. Integrity: the SDK computes CRC32C while streaming and
+ * `ifGenerationMatch: 0`, which Google checks when the object is created (412 if the name exists,
+ * also when another writer took it during the upload). Integrity: the SDK computes CRC32C while streaming and
  * compares it with the stored object's (deleting the object on a mismatch); this adapter also
  * compares its own MD5 and byte count with the object's `md5Hash` and `size`, and computes the
  * SHA-256 the manifest needs. An aborted or failed upload never finalises its session, so no
  * object appears; an upload that finished in a race with its abort is deleted (generation-matched).
+ *
+ * Network: the SDK's retries are off (the resilient layer retries everything but the streamed
+ * upload, counted in `stats.retries`), so its retryableErrorFn never runs; API requests have the
+ * idle timeout as their timeout. A streamed upload cannot be retried once its bytes are sent (the
+ * emulator and this adapter use one streamed request, not chunks): it fails promptly with a
+ * retryable StoreError, and the upload's watchdog (common.ts) fails one whose connection stops
+ * taking bytes or whose final answer does not come, cutting its sockets.
  *
  * An `https://` API endpoint (Google, or a private endpoint such as Private Service Connect) gets
  * the service account's OAuth token; an `http://` endpoint (an emulator) gets no credentials, so
@@ -22,10 +29,11 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { attempt, attemptAsync } from '../errors';
-import { cleanPath, hashedUpload, type HashingCounter } from './common';
-import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions } from './types';
+import { cleanPath, hashedUpload, type HashingCounter, type UploadContext } from './common';
+import { isHostNotFound, networkPolicy, transientKind, transientStatus, type StoreOptions } from './network';
+import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
 
-export interface GcsConfig {
+export interface GcsConfig extends StoreOptions {
 	/** The service account's JSON key file (as text, or already parsed). */
 	serviceAccountJson: string | Record<string, unknown>;
 	/** JSON API endpoint; empty = https://storage.googleapis.com. */
@@ -136,6 +144,9 @@ export function parseServiceAccountKey(input: unknown, label: string): ServiceAc
 export class GcsStore implements Store {
 	readonly type = 'google-cloud-storage';
 	readonly location: string;
+	readonly stats: StoreStats = { retries: 0 };
+	private readonly policy: NetworkPolicy;
+	private readonly pageSize: number;
 	private readonly bucket: Bucket;
 	private readonly bucketName: string;
 	private readonly root: string;
@@ -149,6 +160,8 @@ export class GcsStore implements Store {
 		this.bucketName = config.bucket?.trim() ?? '';
 		if (!this.bucketName) throw new StoreError('Bucket is empty', 'config');
 		this.root = cleanPath(config.rootPath ?? '');
+		this.policy = networkPolicy(config.network);
+		this.pageSize = config.pageSize ?? PAGE_SIZE;
 		const endpoint = (config.apiEndpoint?.trim() || DEFAULT_ENDPOINT).replace(/\/+$/, '');
 		const url = attempt(() => new URL(endpoint));
 		if (!/^https?:\/\//.test(endpoint) || !url.ok) throw new StoreError(`${this.label}: API Endpoint must start with http:// or https://`, 'config');
@@ -161,9 +174,9 @@ export class GcsStore implements Store {
 			apiEndpoint: endpoint,
 			// https: send the service account's token (Google, private endpoints); http: an emulator
 			useAuthWithCustomEndpoint: url.value.protocol === 'https:',
-			// transient errors (429, 5xx, resets) are retried twice, backing off 1.5 s then 2.25 s: a
-			// wrong endpoint fails in seconds instead of the SDK's default ~15 s
-			retryOptions: { autoRetry: true, maxRetries: 2, retryDelayMultiplier: 1.5, maxRetryDelay: 4, totalTimeout: 120 },
+			// retries happen above the SDK, counted and bounded by the policy (see the file comment)
+			retryOptions: { autoRetry: false, maxRetries: 0 },
+			timeout: this.policy.idleTimeoutMs,
 		});
 		this.bucket = storage.bucket(this.bucketName);
 		// the same identity as the HMAC (XML API) store for the same bucket: switching the
@@ -200,9 +213,11 @@ export class GcsStore implements Store {
 			return new StoreError(`bucket "${this.bucketName}" does not exist (or is not visible to this service account)`, 'not_found');
 		}
 		if (status === 412) return new StoreError(`${what}: the object already exists; refusing to overwrite it`, 'exists');
-		if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|getaddrinfo|socket hang up/i.test(`${String(e.code ?? '')} ${detail}`)) {
-			return new StoreError(`${this.label}: cannot reach ${this.host} (${detail}); check the API Endpoint`, 'auth');
+		const kind = status === undefined ? transientKind({ code: e.code, message: detail }) : undefined;
+		if (kind || isHostNotFound({ code: e.code, message: detail })) {
+			return new StoreError(`${this.label}: cannot reach ${this.host} while ${what} (${detail}); check the API Endpoint`, kind ?? 'unavailable', kind !== undefined && !isHostNotFound({ code: e.code, message: detail }));
 		}
+		if (transientStatus(status)) return new StoreError(`${this.label}: ${what} failed (HTTP ${status}: ${detail})`, 'unavailable');
 		return new StoreError(`${this.label}: ${what} failed (${status ? `HTTP ${status}: ` : ''}${detail})`, 'io');
 	}
 
@@ -213,7 +228,6 @@ export class GcsStore implements Store {
 
 	async openWrite(path: string, options: WriteOptions = {}): Promise<Upload> {
 		const clean = cleanPath(path);
-		if (await this.stat(clean)) throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
 		const file = this.bucket.file(this.name(clean));
 		// the SDK's proxy support (HTTPS_PROXY, …) needs its own agent: behind a proxy, an aborted
 		// upload's request ends when the proxy or the server gives up on it
@@ -221,17 +235,16 @@ export class GcsStore implements Store {
 		if (severable) {
 			file.interceptors.push({ request: (request) => Object.assign(request, { agent: severable.agent }) as unknown as ReturnType<File['interceptors'][number]['request']> });
 		}
-		const upload = hashedUpload(
-			clean,
-			(counter, aborted) => this.send(file, clean, options, counter, aborted),
-			() => severable?.sever(),
-			options.signal,
-		);
-		return upload;
+		return hashedUpload(clean, (counter, context) => this.send(file, clean, options, counter, context), {
+			signal: options.signal,
+			idleTimeoutMs: this.policy.idleTimeoutMs,
+			abortBackend: () => severable?.sever(),
+		});
 	}
 
 	/** Stream the counter's bytes into one resumable session, then check what was stored. */
-	private async send(file: File, clean: string, options: WriteOptions, counter: HashingCounter, aborted: () => boolean): Promise<void> {
+	private async send(file: File, clean: string, options: WriteOptions, counter: HashingCounter, context: UploadContext): Promise<void> {
+		const aborted = () => context.aborted();
 		const md5 = createHash('md5');
 		const tap = new Transform({
 			transform(chunk: Buffer, _encoding, callback) {
@@ -273,10 +286,10 @@ export class GcsStore implements Store {
 		const strip = this.root ? this.root.length + 1 : 0;
 		let pageToken: string | undefined;
 		do {
-			const page = await attemptAsync(() => this.bucket.getFiles({ prefix: full || undefined, autoPaginate: false, maxResults: PAGE_SIZE, pageToken }));
+			const page = await attemptAsync(() => this.bucket.getFiles({ prefix: full || undefined, autoPaginate: false, maxResults: this.pageSize, pageToken }));
 			if (!page.ok) throw this.fail(page.error, `listing ${full || '/'}`);
 			const [files, next] = page.value;
-			for (const item of files) yield { path: item.name.slice(strip), size: Number(item.metadata.size ?? 0) };
+			for (const item of files) yield { path: item.name.slice(strip), size: Number(item.metadata.size ?? 0), modified: dateOf(item.metadata.updated) };
 			pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
 		} while (pageToken);
 	}
@@ -290,8 +303,16 @@ export class GcsStore implements Store {
 
 	async stat(path: string): Promise<ObjectStat | null> {
 		const metadata = await this.metadataOf(path);
-		return metadata ? { size: Number(metadata.size ?? 0) } : null;
+		return metadata ? { size: Number(metadata.size ?? 0), modified: dateOf(metadata.updated) } : null;
 	}
+
+	/**
+	 * None: an unfinished upload is a resumable session, whose bytes no listing or reader can see
+	 * and which the service discards after 7 days.
+	 */
+	async *listUnfinished(_prefix: string): AsyncGenerator<UnfinishedUpload> {}
+
+	async discardUnfinished(_upload: UnfinishedUpload): Promise<void> {}
 
 	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {
 		const clean = cleanPath(path);
@@ -322,3 +343,5 @@ export class GcsStore implements Store {
 
 	async close(): Promise<void> {}
 }
+
+const dateOf = (value: unknown) => (typeof value === 'string' && value ? new Date(value) : undefined);

@@ -1,24 +1,54 @@
 /**
  * Amazon S3 and S3-compatible destinations (custom endpoint + path-style for Ceph, MinIO, R2, …;
- * Google Cloud Storage's XML API with HMAC keys rides this adapter too). Files stream as a
- * multipart upload (8 MiB parts, 4 in flight, via the SDK's lib-storage); a failed or cancelled
- * upload is aborted, so no part lingers and no object appears. The SHA-256 is computed while
- * streaming. An existing key is never overwritten (checked before the upload starts).
+ * Google Cloud Storage's XML API with HMAC keys rides this adapter too). The SHA-256 is computed
+ * while streaming; every request carries Content-MD5.
+ *
+ * Writes: a file that fits in one part (8 MiB: every commit record and manifest) is one PutObject
+ * with `If-None-Match: *`, an atomic create-if-absent on Amazon S3 and on Ceph RGW (412 when the
+ * key exists, also under a race). Larger files stream as a multipart upload (8 MiB parts, 2 in
+ * flight, each retried while its bytes are held) completed with `If-None-Match: *`, which Amazon
+ * S3 honours (since 2024-08) but Ceph 16 ignores (it overwrites): the key is looked up just
+ * before completing, so a name taken earlier is still refused there, but two multipart uploads of
+ * one key that complete at the same moment can both succeed on such a server (the last wins). A
+ * failed or cancelled multipart upload is aborted, so no part lingers and no object appears; one
+ * that could not be aborted (the endpoint gone) shows in listUnfinished().
+ *
+ * Network: every request has a connection timeout and a socket idle timeout (the policy's idle
+ * timeout); the SDK's own retries are off (maxAttempts 1): this adapter retries the requests that
+ * carry upload bytes, the resilient layer retries the rest, and both count in `stats.retries`.
+ * A retried conditional write that meets "already exists" checks whether the object holds its
+ * own bytes (the ETag: the MD5, or the multipart MD5-of-MD5s): an earlier try may have landed with
+ * its answer lost, and then the write succeeded.
  *
  * With a Role ARN the keys only call STS AssumeRole (with the External ID when given) and the
  * role's temporary credentials sign every S3 request; the SDK assumes the role again five minutes
  * before they expire, so long exports keep going. STS is asked on the custom endpoint when there is
  * one (Ceph serves STS beside S3), otherwise on AWS's regional STS endpoint.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import {
+	AbortMultipartUploadCommand,
+	CompleteMultipartUploadCommand,
+	CreateMultipartUploadCommand,
+	DeleteObjectCommand,
+	GetObjectCommand,
+	HeadBucketCommand,
+	HeadObjectCommand,
+	ListMultipartUploadsCommand,
+	ListObjectsV2Command,
+	PutObjectCommand,
+	S3Client,
+	UploadPartCommand,
+	type CompletedPart,
+} from '@aws-sdk/client-s3';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { attemptAsync } from '../errors';
-import { cleanPath, hashedUpload } from './common';
-import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload as StoreUpload, type WriteOptions } from './types';
+import { cleanPath, fixedParts, hashedUpload, mapStreamErrors, type HashingCounter, type UploadContext } from './common';
+import { isHostNotFound, networkPolicy, retrying, transientKind, transientStatus, type StoreOptions } from './network';
+import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload as StoreUpload, type WriteOptions } from './types';
 
-export interface S3Config {
+export interface S3Config extends StoreOptions {
 	accessKeyId: string;
 	secretAccessKey: string;
 	sessionToken?: string;
@@ -57,7 +87,8 @@ const scrub = (text: string) => text.replace(/(X-Amz-Signature=|Signature=)[^&\s
 /** arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (the account is empty on Ceph). */
 const ROLE_ARN = /^arn:[\w-]+:iam::[\w-]*:role\/[\w+=,.@/-]+$/;
 const ROLE_SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
-const NETWORK_ERROR = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|getaddrinfo|socket hang up/i;
+/** S3 error codes of transient server trouble (beside 408, 429 and 5xx). */
+const TRANSIENT_CODE = /^(SlowDown|RequestTimeout|InternalError|ServiceUnavailable|ConditionalRequestConflict|OperationAborted)$/;
 
 /**
  * The error's code. The SDK names an error "Unknown" when the answer has no code it can read (a
@@ -81,8 +112,9 @@ function assumeRoleError(label: string, roleArn: string, error: unknown): StoreE
 	const name = errorName(e);
 	const why = `${name}${e.message && e.message !== 'UnknownError' ? `: ${scrub(e.message)}` : ''}`;
 	const role = `the role in Role ARN (${roleArn})`;
-	if (NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`)) {
-		return new StoreError(`${label}: cannot reach the STS endpoint to assume ${role} (${why}); check the Endpoint and Region`, 'auth');
+	const kind = transientKind(e);
+	if (kind || transientStatus(status)) {
+		return new StoreError(`${label}: cannot reach the STS endpoint to assume ${role} (${why}); check the Endpoint and Region`, kind ?? 'unavailable', !isHostNotFound(e));
 	}
 	if (/InvalidClientTokenId|SignatureDoesNotMatch|IncompleteSignature|ExpiredToken|InvalidAccessKeyId/i.test(name)) {
 		return new StoreError(`${label}: STS refused the keys while assuming ${role} (${why}); check the Access Key ID, Secret Access Key and Session Token`, 'auth');
@@ -109,11 +141,14 @@ const isMissing = (error: unknown, pattern: RegExp) => {
 export class S3Store implements Store {
 	readonly type: string;
 	readonly location: string;
+	readonly stats: StoreStats = { retries: 0 };
 	private readonly client: S3Client;
 	private readonly bucket: string;
 	private readonly root: string;
 	private readonly label: string;
 	private readonly viaRole: boolean;
+	private readonly policy: NetworkPolicy;
+	private readonly pageSize?: number;
 
 	constructor(config: S3Config) {
 		this.label = config.label ?? 'S3 credential';
@@ -127,6 +162,8 @@ export class S3Store implements Store {
 		this.bucket = config.bucket?.trim() ?? '';
 		if (!this.bucket) throw new StoreError('Bucket is empty', 'config');
 		this.root = cleanPath(config.rootPath ?? '');
+		this.policy = networkPolicy(config.network);
+		this.pageSize = config.pageSize;
 		const endpoint = config.endpoint?.trim() || undefined;
 		if (endpoint && !/^https?:\/\//.test(endpoint)) throw new StoreError(`${this.label}: Endpoint must start with http:// or https://`, 'config');
 		const region = config.region?.trim() || 'us-east-1';
@@ -137,12 +174,19 @@ export class S3Store implements Store {
 			endpoint,
 			forcePathStyle: config.forcePathStyle ?? Boolean(endpoint),
 			credentials: this.viaRole ? this.assumedRole(config, keys, region, endpoint) : keys,
-			maxAttempts: 3,
+			// retries happen above the SDK (see the file comment), so that they are counted and never multiply
+			maxAttempts: 1,
+			requestHandler: this.timeouts(),
 			// S3-compatible stores differ in their support for the newer flexible checksums
 			requestChecksumCalculation: 'WHEN_REQUIRED',
 			responseChecksumValidation: 'WHEN_REQUIRED',
 		});
 		this.location = `${this.type}:${endpoint ?? 's3'}/${this.bucket}${this.root ? '/' + this.root : ''}`;
+	}
+
+	/** A connection that does not open, or a socket with no traffic, for the idle timeout fails the request (TimeoutError). */
+	private timeouts() {
+		return { connectionTimeout: this.policy.idleTimeoutMs, socketTimeout: this.policy.idleTimeoutMs };
 	}
 
 	/**
@@ -159,12 +203,14 @@ export class S3Store implements Store {
 		if (!ROLE_SESSION_NAME.test(sessionName)) {
 			throw new StoreError(`${this.label}: Role Session Name must be 2 to 64 letters, digits or + = , . @ _ -`, 'config');
 		}
+		// no SDK retries here either: a transient STS failure fails the S3 request it was for, which is retried
+		const sts = { region, maxAttempts: 1, requestHandler: this.timeouts() };
 		const assume = fromTemporaryCredentials({
 			masterCredentials: keys,
 			params: { RoleArn: roleArn, RoleSessionName: sessionName, ExternalId: config.externalId?.trim() || undefined },
 			// S3-compatible stores serve STS on their own endpoint; Amazon's is regional (sts.REGION.amazonaws.com),
 			// also when the S3 endpoint is an Amazon one (a VPC or FIPS endpoint serves S3, not STS)
-			clientConfig: endpoint && !isAmazonEndpoint(endpoint) ? { region, endpoint, maxAttempts: 3 } : { region, maxAttempts: 3 },
+			clientConfig: endpoint && !isAmazonEndpoint(endpoint) ? { ...sts, endpoint } : sts,
 		});
 		return async (properties?: Parameters<typeof assume>[0]) => {
 			const assumed = await attemptAsync(() => assume(properties));
@@ -190,8 +236,16 @@ export class S3Store implements Store {
 		if (/NoSuchBucket/i.test(name) || (status === 404 && /bucket/i.test(what))) {
 			return new StoreError(`bucket "${this.bucket}" does not exist (or is not visible to this key)`, 'not_found');
 		}
-		if (NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`)) {
-			return new StoreError(`${this.label}: cannot reach the S3 endpoint (${scrub(e.message ?? name)}); check the Endpoint and Region`, 'auth');
+		// no HTTP answer at all: the connection failed or went silent
+		const kind = status === undefined ? transientKind(e) : undefined;
+		if (kind === 'timeout') {
+			return new StoreError(`${this.label}: no answer from the S3 endpoint for ${(this.policy.idleTimeoutMs / 1000).toFixed(1)} s while ${what}; check the Endpoint and the network`, 'timeout');
+		}
+		if (kind === 'unavailable' || isHostNotFound(e)) {
+			return new StoreError(`${this.label}: cannot reach the S3 endpoint while ${what} (${scrub(e.message ?? name)}); check the Endpoint and Region`, 'unavailable', !isHostNotFound(e));
+		}
+		if (transientStatus(status) || TRANSIENT_CODE.test(name)) {
+			return new StoreError(`${this.label}: ${what} failed (${status ? `HTTP ${status} ` : ''}${name}: ${scrub(e.message ?? '')})`, 'unavailable');
 		}
 		return new StoreError(`${this.label}: ${what} failed (${name}: ${scrub(e.message ?? '')})`, 'io');
 	}
@@ -204,58 +258,201 @@ export class S3Store implements Store {
 	async openWrite(path: string, options: WriteOptions = {}): Promise<StoreUpload> {
 		const clean = cleanPath(path);
 		const key = this.key(clean);
-		if (await this.stat(clean)) throw new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
-		let upload: Upload | undefined;
-		const store = hashedUpload(
-			clean,
-			async (counter, aborted) => {
-				upload = new Upload({
-					client: this.client,
-					params: { Bucket: this.bucket, Key: key, Body: counter, ContentType: options.contentType },
-					partSize: PART_SIZE,
-					queueSize: PARTS_IN_FLIGHT,
-					leavePartsOnError: false,
-				});
-				const sent = await attemptAsync(() => (upload as Upload).done());
-				if (!sent.ok && !aborted()) throw this.fail(sent.error, `writing ${clean}`);
-			},
-			() => upload?.abort(),
-			options.signal,
+		return hashedUpload(clean, (counter, context) => this.send(counter, key, clean, options.contentType, context), {
+			signal: options.signal,
+			idleTimeoutMs: this.policy.idleTimeoutMs,
+		});
+	}
+
+	/** One request that holds its bytes, with the policy's retries; the upload's watchdog waits meanwhile (the request bounds itself). */
+	private request<T>(what: string, context: UploadContext, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+		const attempt = async () => {
+			try {
+				return await send(context.signal);
+			} catch (error) {
+				throw this.fail(error, what);
+			}
+		};
+		return context.guard(retrying(this.policy, this.stats, attempt, { signal: context.signal }));
+	}
+
+	private async send(counter: HashingCounter, key: string, clean: string, contentType: string | undefined, context: UploadContext): Promise<void> {
+		const parts = fixedParts(counter, PART_SIZE)[Symbol.asyncIterator]();
+		const first = await parts.next();
+		const second = await parts.next();
+		const head = first.done ? Buffer.alloc(0) : first.value;
+		if (second.done) return this.putWhole(head, key, clean, contentType, context);
+		return this.putParts([head, second.value], parts, key, clean, contentType, context);
+	}
+
+	/** A small object: one PutObject with If-None-Match: *, the create-if-absent every S3 server here honours. */
+	private async putWhole(body: Buffer, key: string, clean: string, contentType: string | undefined, context: UploadContext): Promise<void> {
+		const md5 = createHash('md5').update(body).digest();
+		let triedBefore = false;
+		await this.request(`writing ${clean}`, context, async (abortSignal) => {
+			const put = new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ContentMD5: md5.toString('base64'), IfNoneMatch: '*' });
+			const sent = await attemptAsync(() => this.client.send(put, { abortSignal }));
+			if (sent.ok) return;
+			if (isPreconditionFailed(sent.error)) {
+				// an earlier try may have landed with its answer lost: then the object holds our bytes
+				if (triedBefore && (await this.holds(key, `"${md5.toString('hex')}"`, abortSignal))) return;
+				throw taken(clean);
+			}
+			triedBefore = true;
+			throw sent.error;
+		});
+	}
+
+	/** A larger object: a multipart upload, completed with If-None-Match: * after a last look (for servers that ignore it). */
+	private async putParts(firstParts: Buffer[], rest: AsyncIterator<Buffer>, key: string, clean: string, contentType: string | undefined, context: UploadContext): Promise<void> {
+		const created = await this.request(`starting the upload of ${clean}`, context, (abortSignal) =>
+			this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }), { abortSignal }),
 		);
-		return store;
+		const uploadId = created.UploadId as string;
+		let completed = false;
+		try {
+			const done: CompletedPart[] = [];
+			const md5s: Buffer[] = [];
+			const inFlight = new Set<Promise<void>>();
+			let failure: { error: unknown } | undefined;
+			let count = 0;
+			const start = (body: Buffer) => {
+				const number = ++count;
+				const md5 = createHash('md5').update(body).digest();
+				md5s[number - 1] = md5;
+				const part = this.request(`writing part ${number} of ${clean}`, context, (abortSignal) =>
+					this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: body, ContentMD5: md5.toString('base64') }), { abortSignal }),
+				).then(
+					(answer) => {
+						done[number - 1] = { PartNumber: number, ETag: answer.ETag };
+					},
+					(error: unknown) => {
+						failure ??= { error };
+					},
+				);
+				const tracked = part.finally(() => inFlight.delete(tracked));
+				inFlight.add(tracked);
+			};
+			for (const body of firstParts) start(body);
+			for (;;) {
+				// at most PARTS_IN_FLIGHT parts held and sending; the writer waits meanwhile (back-pressure)
+				while (inFlight.size >= PARTS_IN_FLIGHT && !failure) await Promise.race(inFlight);
+				if (failure) break;
+				const next = await rest.next();
+				if (next.done) break;
+				start(next.value);
+			}
+			await Promise.all(inFlight);
+			if (failure) throw failure.error;
+			// Ceph RGW 16 ignores If-None-Match on CompleteMultipartUpload and would overwrite: look first
+			if (await this.request(`checking whether ${clean} exists`, context, (abortSignal) => this.headKey(key, abortSignal))) throw taken(clean);
+			const expected = `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${count}"`;
+			let triedBefore = false;
+			await this.request(`completing ${clean}`, context, async (abortSignal) => {
+				const complete = new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, IfNoneMatch: '*', MultipartUpload: { Parts: done } });
+				const sent = await attemptAsync(() => this.client.send(complete, { abortSignal }));
+				if (sent.ok) return;
+				const gone = /NoSuchUpload/.test(errorName(sent.error as AwsErrorLike));
+				if (isPreconditionFailed(sent.error) || (triedBefore && gone)) {
+					// an earlier try may have completed with its answer lost: then the object is ours
+					if (triedBefore && (await this.holds(key, expected, abortSignal))) return;
+					if (!gone) throw taken(clean);
+				}
+				triedBefore = true;
+				throw sent.error;
+			});
+			completed = true;
+		} finally {
+			if (!completed) await this.abortMultipart(key, uploadId);
+		}
+	}
+
+	/** Best effort, bounded: an upload that cannot be aborted now shows in listUnfinished() for the next run to discard. */
+	private async abortMultipart(key: string, uploadId: string): Promise<void> {
+		const quick = { ...this.policy, maxAttempts: Math.min(this.policy.maxAttempts, 3), maxRetryMs: Math.min(this.policy.maxRetryMs, 4 * this.policy.idleTimeoutMs) };
+		await attemptAsync(() => retrying(quick, this.stats, () => this.discard(key, uploadId)));
+	}
+
+	private async discard(key: string, uploadId: string): Promise<void> {
+		const aborted = await attemptAsync(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })));
+		if (!aborted.ok && !/NoSuchUpload/.test(errorName(aborted.error as AwsErrorLike)) && (aborted.error as AwsErrorLike).$metadata?.httpStatusCode !== 404) {
+			throw this.fail(aborted.error, `aborting the multipart upload ${uploadId} of ${key}`);
+		}
+	}
+
+	/** The key's ETag, or undefined when it does not exist. */
+	private async headKey(key: string, abortSignal?: AbortSignal): Promise<{ etag?: string } | undefined> {
+		const head = await attemptAsync(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
+		if (head.ok) return { etag: head.value.ETag };
+		if (isMissing(head.error, /NotFound|NoSuchKey/i)) return undefined;
+		throw this.fail(head.error, `reading the metadata of ${key}`);
+	}
+
+	private async holds(key: string, etag: string, abortSignal?: AbortSignal): Promise<boolean> {
+		return (await this.headKey(key, abortSignal))?.etag === etag;
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {
-		const clean = cleanPath(prefix);
-		const folder = prefix.endsWith('/') && clean ? `${clean}/` : clean;
-		const full = this.root ? `${this.root}/${folder}` : folder;
+		const full = this.prefixKey(prefix);
 		const strip = this.root ? this.root.length + 1 : 0;
 		let token: string | undefined;
 		do {
-			const page = await attemptAsync(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ContinuationToken: token })));
+			const page = await attemptAsync(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ContinuationToken: token, MaxKeys: this.pageSize })));
 			if (!page.ok) throw this.fail(page.error, `listing ${full || '/'}`);
-			for (const item of page.value.Contents ?? []) yield { path: (item.Key ?? '').slice(strip), size: item.Size ?? 0 };
+			for (const item of page.value.Contents ?? []) yield { path: (item.Key ?? '').slice(strip), size: item.Size ?? 0, modified: item.LastModified };
 			token = page.value.IsTruncated ? page.value.NextContinuationToken : undefined;
 		} while (token);
+	}
+
+	private prefixKey(prefix: string): string {
+		const clean = cleanPath(prefix);
+		const folder = prefix.endsWith('/') && clean ? `${clean}/` : clean;
+		return this.root ? `${this.root}/${folder}` : folder;
+	}
+
+	/** In-progress multipart uploads (ListMultipartUploads, sorted by key, then by when they started). */
+	async *listUnfinished(prefix: string): AsyncGenerator<UnfinishedUpload> {
+		const full = this.prefixKey(prefix);
+		const strip = this.root ? this.root.length + 1 : 0;
+		let keyMarker: string | undefined;
+		let uploadIdMarker: string | undefined;
+		for (;;) {
+			const page = await attemptAsync(() =>
+				this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: full, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker, MaxUploads: this.pageSize })),
+			);
+			if (!page.ok) throw this.fail(page.error, `listing the unfinished uploads under ${full || '/'}`);
+			for (const upload of page.value.Uploads ?? []) {
+				const key = upload.Key ?? '';
+				yield { path: key.slice(strip), detail: `multipart upload ${upload.UploadId} of s3://${this.bucket}/${key}`, id: upload.UploadId ?? '', started: upload.Initiated };
+			}
+			if (!page.value.IsTruncated) return;
+			keyMarker = page.value.NextKeyMarker;
+			uploadIdMarker = page.value.NextUploadIdMarker;
+		}
+	}
+
+	async discardUnfinished(upload: UnfinishedUpload): Promise<void> {
+		await this.discard(this.key(upload.path), upload.id);
 	}
 
 	async stat(path: string): Promise<ObjectStat | null> {
 		const key = this.key(path);
 		const head = await attemptAsync(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
-		if (head.ok) return { size: head.value.ContentLength ?? 0 };
+		if (head.ok) return { size: head.value.ContentLength ?? 0, modified: head.value.LastModified };
 		if (isMissing(head.error, /NotFound|NoSuchKey/i)) return null;
 		throw this.fail(head.error, `reading the metadata of ${cleanPath(path)}`);
 	}
 
 	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {
-		const key = this.key(path);
+		const clean = cleanPath(path);
+		const key = this.key(clean);
 		const Range = range ? `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}` : undefined;
 		const got = await attemptAsync(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range })));
 		if (!got.ok) {
-			if (isMissing(got.error, /NoSuchKey/i)) throw new StoreError(`${cleanPath(path)} does not exist`, 'not_found');
-			throw this.fail(got.error, `reading ${cleanPath(path)}`);
+			if (isMissing(got.error, /NoSuchKey/i)) throw new StoreError(`${clean} does not exist`, 'not_found');
+			throw this.fail(got.error, `reading ${clean}`);
 		}
-		return got.value.Body as Readable;
+		return mapStreamErrors(got.value.Body as Readable, (error) => this.fail(error, `reading ${clean}`));
 	}
 
 	async delete(path: string): Promise<void> {
@@ -267,4 +464,12 @@ export class S3Store implements Store {
 	async close(): Promise<void> {
 		this.client.destroy();
 	}
+}
+
+const taken = (clean: string) => new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists');
+
+/** 412: the key exists (If-None-Match: *). */
+function isPreconditionFailed(error: unknown): boolean {
+	const e = error as AwsErrorLike;
+	return e?.$metadata?.httpStatusCode === 412 || /PreconditionFailed/.test(e?.name ?? '');
 }

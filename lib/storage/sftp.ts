@@ -1,20 +1,34 @@
 /**
- * SFTP destination (ssh2-sftp-client on ssh2). Files stream into a hidden temporary name and are
- * renamed into place when complete (a rename onto an existing name fails: nothing is overwritten).
+ * SFTP destination (ssh2-sftp-client for the connection, ssh2's SFTP channel for the operations).
+ * Files stream into a hidden temporary name (`.incoming-<name>-<random>`, beside the final name)
+ * and are renamed into place when complete. OpenSSH's sftp-server renames with link() + unlink(),
+ * so a rename onto an existing name fails (SSH_FX_FAILURE), also when another writer took the name
+ * a moment earlier: the loser gets `exists` and the existing file is untouched. Temporary files
+ * left by a crash are listed by listUnfinished(), never by list().
+ *
  * The TCP socket is opened with Nagle's algorithm off: SFTP writes many small packets and waits
- * for acknowledgements, and with Nagle on a 50 MB upload took 30 s instead of 0.2 s.
- * A pinned host-key fingerprint (`SHA256:…`, as `ssh-keygen -lf` prints it) refuses any other key.
+ * for acknowledgements, and with Nagle on a 50 MB upload took 30 s instead of 0.2 s. A pinned
+ * host-key fingerprint (`SHA256:…`, as `ssh-keygen -lf` prints it) refuses any other key.
+ *
+ * Nothing hangs: the handshake has a timeout (readyTimeout), SSH keepalives notice a dead peer
+ * within about the idle timeout, and every operation has a watchdog. A stalled SFTP channel never
+ * answers anything again, so a watchdog that fires (or a lost connection) tears the whole session
+ * down, failing everything in flight on it at once (streams included: a cut connection used to
+ * leave uploads waiting for ever), and the next operation connects again. Failures of the
+ * connection are `unavailable`/`timeout` and retryable; the resilient layer retries operations.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { attemptAsync } from '../errors';
-import { baseName, cleanPath, hashedUpload, parentOf } from './common';
-import { StoreError, type ObjectStat, type Store, type StoredObject, type Upload, type WriteOptions } from './types';
+import { baseName, cleanPath, finalNameOf, hashedUpload, mapStreamErrors, parentOf, sortEntries, tempName, TEMP_PREFIX } from './common';
+import { isHostNotFound, networkPolicy, transientKind, watchReadable, type StoreOptions } from './network';
+import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
 
-export interface SftpConfig {
+export interface SftpConfig extends StoreOptions {
 	host: string;
 	port?: number;
 	username: string;
@@ -25,11 +39,11 @@ export interface SftpConfig {
 	hostFingerprint?: string;
 	/** Folder the store's paths are relative to (default: the login folder). */
 	rootPath?: string;
-	/** Milliseconds to wait for the connection and handshake (default 10 s). */
+	/** Milliseconds to wait for the connection and handshake (default 10 s, at most the idle timeout). */
 	timeoutMs?: number;
 }
 
-const TEMP_PREFIX = '.incoming-';
+/** SFTP status codes (draft-ietf-secsh-filexfer). */
 const NO_SUCH_FILE = 2;
 
 /** `SHA256:` + unpadded base64 of the key's SHA-256, as OpenSSH prints fingerprints. */
@@ -42,34 +56,42 @@ const normaliseFingerprint = (f: string) => {
 	return trimmed.startsWith('SHA256:') ? trimmed : `SHA256:${trimmed}`;
 };
 
+const isMissing = (error: unknown) => (error as { code?: unknown })?.code === NO_SUCH_FILE || /No such file/i.test((error as Error)?.message ?? '');
+const FOLDER = 0o040000;
+const FILE = 0o100000;
+const kindOf = (mode: number) => mode & 0o170000;
+
+/** One SSH connection and its SFTP channel; once dead, it stays dead (the next operation opens another). */
+interface Session {
+	client: SftpClient;
+	sftp: SFTPWrapper;
+	sock: Socket;
+	dead?: StoreError;
+	/** Rejecters of the operations waiting for an answer. */
+	pending: Set<(error: StoreError) => void>;
+	/** Remote file streams not closed yet. */
+	streams: Set<Readable | Writable>;
+}
+
 export class SftpStore implements Store {
 	readonly type = 'sftp';
 	readonly location: string;
-	private client: SftpClient | undefined;
-	private connecting: Promise<SftpClient> | undefined;
+	readonly stats: StoreStats = { retries: 0 };
+	private session: Session | undefined;
+	private connecting: Promise<Session> | undefined;
 	private readonly root: string;
+	private readonly where: string;
 	private readonly madeDirs = new Set<string>();
-	/** Remote file streams not closed yet: close() waits for them before ending the session. */
-	private readonly open_ = new Set<Promise<void>>();
+	private readonly policy: NetworkPolicy;
 
 	constructor(private readonly config: SftpConfig) {
 		if (!config.host?.trim()) throw new StoreError('SFTP credential: Host is empty', 'config');
 		if (!config.username?.trim()) throw new StoreError('SFTP credential: Username is empty', 'config');
 		if (!config.password && !config.privateKey) throw new StoreError('SFTP credential: give a Password or a Private Key', 'config');
+		this.policy = networkPolicy(config.network);
 		this.root = (config.rootPath ?? '').trim().replace(/\/+$/, '');
+		this.where = `${config.host}:${config.port ?? 22}`;
 		this.location = `sftp://${config.username}@${config.host}:${config.port ?? 22}${this.root.startsWith('/') ? '' : '/~/'}${this.root}`;
-	}
-
-	/**
-	 * Track a remote stream until it has closed its file handle. Its consumer handles errors while
-	 * it reads or writes; one that comes after (a late close answer) must not go unhandled.
-	 */
-	private track<T extends NodeJS.EventEmitter>(stream: T): T {
-		const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
-		this.open_.add(closed);
-		void closed.then(() => this.open_.delete(closed));
-		stream.on('error', () => undefined);
-		return stream;
 	}
 
 	private remote(path: string): string {
@@ -78,15 +100,18 @@ export class SftpStore implements Store {
 		return clean ? `${this.root}/${clean}` : this.root;
 	}
 
-	private async connect(): Promise<SftpClient> {
-		if (this.client) return this.client;
-		this.connecting ??= this.open();
+	private async connect(): Promise<Session> {
+		if (this.session && !this.session.dead) return this.session;
+		this.connecting ??= this.open().finally(() => {
+			this.connecting = undefined;
+		});
 		return this.connecting;
 	}
 
-	private async open(): Promise<SftpClient> {
-		const { host, port = 22, timeoutMs = 10_000 } = this.config;
-		const where = `${host}:${port}`;
+	private async open(): Promise<Session> {
+		const { host, port = 22 } = this.config;
+		const where = this.where;
+		const timeoutMs = Math.min(this.config.timeoutMs ?? 10_000, this.policy.idleTimeoutMs);
 		const sock = new Socket();
 		sock.setNoDelay(true);
 		const connected = await attemptAsync(
@@ -94,7 +119,7 @@ export class SftpStore implements Store {
 				new Promise<void>((resolve, reject) => {
 					const timer = setTimeout(() => {
 						sock.destroy();
-						reject(new Error(`no answer within ${timeoutMs} ms`));
+						reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
 					}, timeoutMs);
 					sock.once('error', (error) => {
 						clearTimeout(timer);
@@ -107,13 +132,20 @@ export class SftpStore implements Store {
 				}),
 		);
 		if (!connected.ok) {
-			this.connecting = undefined;
-			throw new StoreError(`SFTP credential: cannot reach ${where} (${connected.error.message}); check Host and Port`, 'auth');
+			const kind = transientKind(connected.error) ?? 'unavailable';
+			throw new StoreError(`SFTP credential: cannot reach ${where} (${connected.error.message}); check Host and Port`, kind, !isHostNotFound(connected.error));
 		}
 		let seen: string | undefined;
 		const pinned = this.config.hostFingerprint ? normaliseFingerprint(this.config.hostFingerprint) : undefined;
-		const client = new SftpClient('n8n-dataset-export');
-		const session = await attemptAsync(() =>
+		let session: Session | undefined;
+		const lost = (error?: unknown) => {
+			const why = (error as Error | undefined)?.message;
+			if (session) this.kill(session, new StoreError(`the SFTP connection to ${where} was lost${why ? ` (${why})` : ''}`, 'unavailable'));
+		};
+		// quiet global listeners (the library's defaults log to the console): a dropped connection ends the session
+		const client = new SftpClient('n8n-dataset-export', { error: lost, end: () => lost(), close: () => lost() });
+		const keepaliveInterval = Math.max(250, Math.floor(this.policy.idleTimeoutMs / 3));
+		const channel = await attemptAsync(() =>
 			client.connect({
 				sock,
 				host,
@@ -123,90 +155,226 @@ export class SftpStore implements Store {
 				privateKey: this.config.privateKey || undefined,
 				passphrase: this.config.passphrase || undefined,
 				readyTimeout: timeoutMs,
+				// a peer that stops answering is noticed after about three missed keepalives (the idle timeout)
+				keepaliveInterval,
+				keepaliveCountMax: 2,
 				hostVerifier: (key: Buffer) => {
 					seen = sshFingerprint(key);
 					return !pinned || seen === pinned;
 				},
 			} as SftpClient.ConnectOptions),
 		);
-		if (!session.ok) {
-			this.connecting = undefined;
+		if (!channel.ok) {
 			sock.destroy();
-			if (pinned && seen && seen !== pinned) {
-				throw new StoreError(`SFTP credential: the server's host key is ${seen}, but Host Key Fingerprint pins ${pinned}: refusing to connect`, 'auth');
-			}
-			const message = session.error.message.replace(/^connect: /, '');
-			if (/authentication|auth methods|All configured/i.test(message)) {
-				throw new StoreError(`SFTP credential: ${this.config.username}@${where} refused the login (${message}); check Username, Password or Private Key`, 'auth');
-			}
-			if (/passphrase|private key|encrypted/i.test(message)) {
-				throw new StoreError(`SFTP credential: the Private Key cannot be used (${message}); check the key and its Passphrase`, 'auth');
-			}
-			throw new StoreError(`SFTP credential: cannot open an SFTP session with ${where} (${message})`, 'auth');
+			throw this.sessionError(channel.error, pinned, seen);
 		}
-		this.client = client;
-		return client;
+		session = { client, sftp: channel.value, sock, pending: new Set(), streams: new Set() };
+		sock.once('close', () => lost());
+		channel.value.once('close', () => lost());
+		this.session = session;
+		return session;
+	}
+
+	private sessionError(error: Error, pinned: string | undefined, seen: string | undefined): StoreError {
+		const where = this.where;
+		if (pinned && seen && seen !== pinned) {
+			return new StoreError(`SFTP credential: the server's host key is ${seen}, but Host Key Fingerprint pins ${pinned}: refusing to connect`, 'auth');
+		}
+		const message = error.message.replace(/^connect: /, '');
+		if (/authentication|auth methods|All configured/i.test(message)) {
+			return new StoreError(`SFTP credential: ${this.config.username}@${where} refused the login (${message}); check Username, Password or Private Key`, 'auth');
+		}
+		if (/passphrase|private key|encrypted/i.test(message)) {
+			return new StoreError(`SFTP credential: the Private Key cannot be used (${message}); check the key and its Passphrase`, 'auth');
+		}
+		// a handshake that timed out or a connection dropped before it: worth another try
+		const kind = transientKind(error);
+		return new StoreError(`SFTP credential: cannot open an SFTP session with ${where} (${message})`, kind ?? 'auth', kind !== undefined);
+	}
+
+	/** End a session for good: everything waiting on it fails with `reason`, the next operation connects again. */
+	private kill(session: Session, reason: StoreError): void {
+		if (session.dead) return;
+		session.dead = reason;
+		if (this.session === session) this.session = undefined;
+		for (const reject of session.pending) reject(reason);
+		session.pending.clear();
+		for (const stream of session.streams) stream.destroy(reason);
+		session.streams.clear();
+		session.sock.destroy();
+		void attemptAsync(() => session.client.end());
+	}
+
+	/**
+	 * One SFTP request with a watchdog: no answer within the idle timeout tears the session down
+	 * (a stalled channel never answers again). SFTP status errors are mapped by `fail`.
+	 */
+	private async op<T>(what: string, run: (sftp: SFTPWrapper, done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+		const session = await this.connect();
+		const idle = this.policy.idleTimeoutMs;
+		return new Promise<T>((resolve, reject) => {
+			let settled = false;
+			const finish = (error: unknown, value?: T) => {
+				if (settled) return;
+				settled = true;
+				clearTimeout(timer);
+				session.pending.delete(onKill);
+				if (error) reject(this.fail(error, what));
+				else resolve(value as T);
+			};
+			const onKill = (error: StoreError) => finish(error);
+			const timer = setTimeout(() => {
+				const error = new StoreError(`SFTP: no answer from ${this.where} for ${(idle / 1000).toFixed(1)} s while ${what}; the connection was closed`, 'timeout');
+				this.kill(session, error);
+				finish(error);
+			}, idle);
+			if (session.dead) return finish(session.dead);
+			session.pending.add(onKill);
+			try {
+				run(session.sftp, (error, value) => finish(error, value));
+			} catch (error) {
+				finish(error);
+			}
+		});
+	}
+
+	/** An SFTP failure as a StoreError, keeping the original as its `cause` (callers look at its status code). */
+	private fail(error: unknown, what: string): StoreError {
+		if (error instanceof StoreError) return error;
+		const e = error as { code?: unknown; message?: string };
+		// SFTP status codes are numbers (the server answered); anything else is the connection
+		const kind = typeof e.code === 'number' ? undefined : transientKind(e);
+		const failure = kind
+			? new StoreError(`SFTP: ${what} failed: the connection to ${this.where} failed (${e.message ?? String(error)})`, kind)
+			: new StoreError(`SFTP: ${what} failed: ${e.message ?? String(error)}`, 'io');
+		Object.defineProperty(failure, 'cause', { value: error });
+		return failure;
+	}
+
+	/** A remote stream that dies with its session, and whose late errors (a close answer after the end) go nowhere. */
+	private track<T extends Readable | Writable>(session: Session, stream: T): T {
+		session.streams.add(stream);
+		stream.once('close', () => session.streams.delete(stream));
+		stream.on('error', () => undefined);
+		return stream;
 	}
 
 	async check(): Promise<void> {
-		const client = await this.connect();
 		const root = this.remote('');
-		const kind = await attemptAsync(() => client.exists(root));
-		if (!kind.ok || kind.value === false) throw new StoreError(`the SFTP folder "${root}" does not exist`, 'not_found');
-		if (kind.value !== 'd') throw new StoreError(`the SFTP path "${root}" is not a folder`, 'config');
+		const info = await attemptAsync(() => this.op<{ mode: number }>(`opening the folder ${root}`, (sftp, done) => sftp.stat(root, done)));
+		if (!info.ok) {
+			if (isMissing((info.error as StoreError).cause ?? info.error) || /No such file/i.test(info.error.message)) throw new StoreError(`the SFTP folder "${root}" does not exist`, 'not_found');
+			throw info.error;
+		}
+		if (kindOf(info.value.mode) !== FOLDER) throw new StoreError(`the SFTP path "${root}" is not a folder`, 'config');
 	}
 
-	private async ensureDir(client: SftpClient, dir: string): Promise<void> {
+	/** mkdir -p: each level in turn (one that exists fails, which is fine), then make sure it is a folder. */
+	private async ensureDir(dir: string): Promise<void> {
 		if (!dir || dir === '.' || this.madeDirs.has(dir)) return;
-		const made = await attemptAsync(() => client.mkdir(dir, true));
-		if (!made.ok && (await attemptAsync(() => client.exists(dir))).ok === false) {
-			throw new StoreError(`cannot create the SFTP folder ${dir}: ${made.error.message}`, 'io');
+		const parts = dir.split('/');
+		for (let i = 1; i <= parts.length; i++) {
+			const level = parts.slice(0, i).join('/');
+			if (!level || this.madeDirs.has(level)) continue;
+			const made = await attemptAsync(() => this.op<void>(`creating the folder ${level}`, (sftp, done) => sftp.mkdir(level, done)));
+			if (!made.ok && (made.error as StoreError).code !== 'io') throw made.error;
 		}
+		const info = await this.op<{ mode: number }>(`creating the folder ${dir}`, (sftp, done) => sftp.stat(dir, done));
+		if (kindOf(info.mode) !== FOLDER) throw new StoreError(`cannot create the SFTP folder ${dir}: a file has that name`, 'io');
 		this.madeDirs.add(dir);
 	}
 
 	async openWrite(path: string, options: WriteOptions = {}): Promise<Upload> {
 		const clean = cleanPath(path);
 		const final = this.remote(clean);
-		const client = await this.connect();
 		const dir = parentOf(final);
-		await this.ensureDir(client, dir);
-		const temp = `${dir ? dir + '/' : ''}${TEMP_PREFIX}${baseName(clean)}-${randomUUID().slice(0, 8)}`;
-		const remoteStream = this.track(client.createWriteStream(temp, { flags: 'w' }) as unknown as Writable);
-		const upload = hashedUpload(clean, async (counter, aborted) => {
-			const sent = await attemptAsync(() => pipeline(counter, remoteStream));
-			const fail = async (error: StoreError) => {
-				await attemptAsync(() => client.delete(temp, true));
-				return error;
-			};
-			if (aborted()) throw await fail(new StoreError(`upload of ${clean} was aborted`, 'io'));
-			if (!sent.ok) throw await fail(new StoreError(`cannot write ${final} over SFTP: ${sent.error.message}`, 'io'));
-			if ((await attemptAsync(() => client.exists(final))).ok && (await client.exists(final))) {
-				throw await fail(new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists'));
-			}
-			const moved = await attemptAsync(() => client.rename(temp, final));
-			if (!moved.ok) throw await fail(new StoreError(`cannot move ${temp} to ${final}: ${moved.error.message}`, 'io'));
-		}, undefined, options.signal);
-		return upload;
+		await this.ensureDir(dir);
+		const session = await this.connect();
+		const temp = `${dir ? dir + '/' : ''}${tempName(baseName(clean), randomUUID())}`;
+		const remoteStream = this.track(session, session.sftp.createWriteStream(temp, { flags: 'wx' }) as unknown as Writable);
+		return hashedUpload(
+			clean,
+			async (counter, { aborted }) => {
+				const sent = await attemptAsync(() => pipeline(counter, remoteStream));
+				if (aborted()) throw await this.removing(temp, new StoreError(`upload of ${clean} was aborted`, 'io'));
+				if (!sent.ok) {
+					const error = sent.error instanceof StoreError ? sent.error : this.fail(sent.error, `writing ${final}`);
+					throw await this.removing(temp, error);
+				}
+				// the rename fails if the name exists (OpenSSH: link + unlink), also when another writer took it just now
+				const moved = await attemptAsync(() => this.op<void>(`moving ${temp} to ${final}`, (sftp, done) => sftp.rename(temp, final, done)));
+				if (moved.ok) return;
+				const taken = await attemptAsync(() => this.stat(clean));
+				const error = taken.ok && taken.value ? new StoreError(`${clean} already exists: refusing to overwrite it`, 'exists') : this.fail(moved.error, `moving ${temp} to ${final}`);
+				throw await this.removing(temp, error);
+			},
+			{
+				signal: options.signal,
+				idleTimeoutMs: this.policy.idleTimeoutMs,
+				abortBackend: (reason) => {
+					// a stalled channel never answers again (not even the close of the file): end the session
+					if (reason instanceof StoreError && reason.code === 'timeout') this.kill(session, reason);
+					else remoteStream.destroy();
+				},
+			},
+		);
+	}
+
+	/** Remove a temporary file (best effort, on a new connection if need be), then give back `error`. */
+	private async removing(temp: string, error: StoreError): Promise<StoreError> {
+		await attemptAsync(() => this.op<void>(`removing ${temp}`, (sftp, done) => sftp.unlink(temp, done)));
+		return error;
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {
-		const client = await this.connect();
+		for await (const found of this.walk(prefix, false)) yield { path: found.path, size: found.size, modified: found.modified };
+	}
+
+	/** Temporary files (`.incoming-<name>-<random>`) left by uploads that never finished. */
+	async *listUnfinished(prefix: string): AsyncGenerator<UnfinishedUpload> {
+		for await (const found of this.walk(prefix, true)) {
+			yield { path: found.path, detail: `sftp://${this.where}/${this.remote(found.file)}`, id: found.file, started: found.modified, size: found.size };
+		}
+	}
+
+	async discardUnfinished(upload: UnfinishedUpload): Promise<void> {
+		// only ever one of our temporary files
+		if (!finalNameOf(baseName(upload.id))) throw new StoreError(`"${upload.id}" is not an unfinished upload`, 'config');
+		const full = this.remote(upload.id);
+		const removed = await attemptAsync(() => this.op<void>(`removing ${full}`, (sftp, done) => sftp.unlink(full, done)));
+		if (!removed.ok && !isMissing(removed.error.cause ?? removed.error) && !/No such file/i.test(removed.error.message)) throw removed.error;
+	}
+
+	/**
+	 * Files under a prefix, sorted by path (a folder sorts as "name/", as keys do in a bucket):
+	 * the objects, or (`temps`) the temporary files, each under the path it stands for.
+	 */
+	private async *walk(prefix: string, temps: boolean): AsyncGenerator<{ path: string; file: string; size: number; modified: Date }> {
 		const clean = cleanPath(prefix);
 		const folderPrefix = prefix.endsWith('/') || clean === '';
 		const base = folderPrefix ? clean : parentOf(clean);
-		const walk = async function* (this: SftpStore, rel: string): AsyncGenerator<StoredObject> {
-			const listed = await attemptAsync(() => client.list(this.remote(rel)));
+		const walk = async function* (this: SftpStore, rel: string): AsyncGenerator<{ path: string; file: string; size: number; modified: Date }> {
+			const folder = this.remote(rel);
+			const listed = await attemptAsync(() => this.op<Array<{ filename: string; attrs: { mode: number; size: number; mtime: number } }>>(`listing ${folder}`, (sftp, done) => sftp.readdir(folder, done)));
 			if (!listed.ok) {
-				if ((listed.error as { code?: number }).code === NO_SUCH_FILE || /No such file/i.test(listed.error.message)) return;
-				throw new StoreError(`cannot list ${this.remote(rel)} over SFTP: ${listed.error.message}`, 'io');
+				if (isMissing(listed.error.cause ?? listed.error) || /No such file/i.test(listed.error.message)) return;
+				throw listed.error;
 			}
-			const entries = listed.value.filter((e) => !e.name.startsWith(TEMP_PREFIX)).sort((a, b) => (a.name < b.name ? -1 : 1));
+			const entries = sortEntries(
+				listed.value.map((entry) => ({ name: entry.filename, ...entry.attrs })),
+				(entry) => kindOf(entry.mode) === FOLDER,
+			);
 			for (const entry of entries) {
-				const path = rel ? `${rel}/${entry.name}` : entry.name;
+				const isFile = kindOf(entry.mode) === FILE;
+				const file = rel ? `${rel}/${entry.name}` : entry.name;
+				const isTemp = isFile && entry.name.startsWith(TEMP_PREFIX);
+				if (isFile && isTemp !== temps) continue;
+				const stands = isTemp ? finalNameOf(entry.name) : undefined;
+				if (isTemp && !stands) continue;
+				const path = stands ? (rel ? `${rel}/${stands}` : stands) : file;
 				if (!folderPrefix && rel === base && !path.startsWith(clean)) continue;
-				if (entry.type === 'd') yield* walk.call(this, path);
-				else if (entry.type === '-') yield { path, size: entry.size };
+				if (kindOf(entry.mode) === FOLDER) yield* walk.call(this, file);
+				else if (isFile) yield { path, file, size: entry.size, modified: new Date(entry.mtime * 1000) };
 			}
 		};
 		yield* walk.call(this, base);
@@ -214,37 +382,48 @@ export class SftpStore implements Store {
 
 	async stat(path: string): Promise<ObjectStat | null> {
 		const full = this.remote(path);
-		const client = await this.connect();
-		const info = await attemptAsync(() => client.stat(full));
-		if (info.ok) return info.value.isFile ? { size: info.value.size } : null;
-		if ((info.error as { code?: number }).code === NO_SUCH_FILE || /No such file/i.test(info.error.message)) return null;
-		throw new StoreError(`cannot stat ${full} over SFTP: ${info.error.message}`, 'io');
+		const info = await attemptAsync(() => this.op<{ mode: number; size: number; mtime: number }>(`reading the metadata of ${full}`, (sftp, done) => sftp.stat(full, done)));
+		if (info.ok) return kindOf(info.value.mode) === FILE ? { size: info.value.size, modified: new Date(info.value.mtime * 1000) } : null;
+		if (isMissing(info.error.cause ?? info.error) || /No such file/i.test(info.error.message)) return null;
+		throw info.error;
 	}
 
 	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {
-		if (!(await this.stat(path))) throw new StoreError(`${cleanPath(path)} does not exist`, 'not_found');
-		const client = await this.connect();
-		return this.track(
-			client.createReadStream(this.remote(path), {
+		const clean = cleanPath(path);
+		if (!(await this.stat(clean))) throw new StoreError(`${clean} does not exist`, 'not_found');
+		const session = await this.connect();
+		const stream = this.track(
+			session,
+			session.sftp.createReadStream(this.remote(clean), {
 				start: range?.start,
 				end: range?.end !== undefined ? range.end - 1 : undefined,
 			}) as unknown as Readable,
 		);
+		const idle = this.policy.idleTimeoutMs;
+		// a read that gets no bytes for the idle timeout means a stalled channel: end the session
+		return watchReadable(mapStreamErrors(stream, (error) => this.fail(error, `reading ${clean}`)), idle, () => {
+			const error = new StoreError(`SFTP: no bytes from ${this.where} for ${(idle / 1000).toFixed(1)} s while reading ${clean}; the connection was closed`, 'timeout');
+			this.kill(session, error);
+			return error;
+		});
 	}
 
 	async delete(path: string): Promise<void> {
 		const full = this.remote(path);
-		const client = await this.connect();
-		await attemptAsync(() => client.delete(full, true));
+		const removed = await attemptAsync(() => this.op<void>(`deleting ${full}`, (sftp, done) => sftp.unlink(full, done)));
+		if (!removed.ok && !isMissing(removed.error.cause ?? removed.error) && !/No such file/i.test(removed.error.message)) throw removed.error;
 	}
 
 	async close(): Promise<void> {
-		const client = this.client;
-		this.client = undefined;
-		this.connecting = undefined;
-		if (!client) return;
+		const session = this.session;
+		this.session = undefined;
+		if (!session || session.dead) return;
 		// let remote file handles close first (bounded: a stuck handle must not hang the node)
-		await Promise.race([Promise.all([...this.open_]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-		await attemptAsync(() => client.end());
+		const closing = [...session.streams].map((stream) => new Promise((resolve) => stream.once('close', resolve)));
+		await Promise.race([Promise.all(closing), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+		session.dead = new StoreError('the SFTP store was closed', 'io');
+		for (const reject of session.pending) reject(session.dead);
+		await Promise.race([attemptAsync(() => session.client.end()), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+		session.sock.destroy();
 	}
 }

@@ -4,12 +4,15 @@ import type { Readable, Writable } from 'node:stream';
 export interface StoredObject {
 	path: string;
 	size: number;
+	/** When the backend last wrote it (the backend's clock), where the listing says. */
+	modified?: Date;
 }
 
 export interface ObjectStat {
 	size: number;
 	/** Hex SHA-256 when the backend stores one (checked without reading the object). */
 	sha256?: string;
+	modified?: Date;
 }
 
 export interface WriteResult {
@@ -31,37 +34,110 @@ export interface WriteOptions {
 	signal?: AbortSignal;
 }
 
+/**
+ * An upload that was started and never finished or aborted, as the backend keeps it: a temporary
+ * file (local folder, SFTP) or an in-progress multipart upload (S3). Backends whose unfinished
+ * uploads are invisible and expire on their own (Azure's uncommitted blocks, GCS resumable
+ * sessions: both after 7 days) list none.
+ */
+export interface UnfinishedUpload {
+	/** The path the upload would have been published at. */
+	path: string;
+	/** Where the backend keeps it (the temporary file's path, or the multipart upload's key and id), for reports. */
+	detail: string;
+	/** Opaque handle for discardUnfinished (e.g. the S3 upload id). */
+	id: string;
+	/** When it was started (the backend's clock), where known. */
+	started?: Date;
+	/** Bytes held so far, where known. */
+	size?: number;
+}
+
+/**
+ * How a store treats the network. Every operation is bounded by `idleTimeoutMs`: a connection that
+ * makes no progress for that long fails (and is retried when the policy allows). Transient failures
+ * (connection reset or refused, timeout, 429, 5xx, SFTP disconnect) are retried with exponential
+ * backoff and full jitter, at most `maxAttempts` tries and `maxRetryMs` of waiting per operation.
+ */
+export interface NetworkPolicy {
+	idleTimeoutMs: number;
+	/** Tries per operation, the first included (1 = no retries). */
+	maxAttempts: number;
+	/** First backoff delay; each retry doubles it, up to `maxDelayMs`; the wait is random in [0, delay]. */
+	baseDelayMs: number;
+	maxDelayMs: number;
+	/** Total time one operation may spend retrying (backoff plus failed tries) before it gives up. */
+	maxRetryMs: number;
+}
+
+export const DEFAULT_NETWORK_POLICY: NetworkPolicy = {
+	idleTimeoutMs: 60_000,
+	maxAttempts: 5,
+	baseDelayMs: 500,
+	maxDelayMs: 15_000,
+	maxRetryMs: 180_000,
+};
+
+/** What a store did beyond the happy path, for the run report. */
+export interface StoreStats {
+	/** Retried requests, parts and operations (by the adapter, its SDK, or the retry layer). */
+	retries: number;
+}
+
 /** A destination: one adapter per backend, all behind this interface. */
 export interface Store {
 	/** Backend type, e.g. `local-folder` (the `%DESTINATION%` macro). */
 	readonly type: string;
 	/** A stable, secret-free identity of the location (e.g. `local-folder:/srv/exports`). */
 	readonly location: string;
+	readonly stats: StoreStats;
 	/**
 	 * Check that the destination exists and can be written, before anything is written: a wrong
 	 * key, a missing bucket or an unreachable host fails here with a StoreError.
 	 */
 	check(): Promise<void>;
-	/** Start a streamed write. Never overwrites: writing to an existing path fails. */
+	/**
+	 * Start a streamed write. The object appears whole, or not at all, when `done` resolves, and
+	 * only if the name is free at that moment: an atomic create-if-absent on the server (S3
+	 * `If-None-Match: *`, GCS `ifGenerationMatch=0`, Azure `If-None-Match: *`, an exclusive link or
+	 * rename on SFTP and local folders). When the name is taken, also by a writer that raced this
+	 * one, `done` rejects with code `exists` and the existing object is untouched.
+	 */
 	openWrite(path: string, options?: WriteOptions): Promise<Upload>;
-	/** Every object under a prefix, recursively. A prefix ending in `/` is a folder. */
+	/** Every object under a prefix, recursively, sorted by path. A prefix ending in `/` is a folder. Temporary names are not listed. */
 	list(prefix: string): AsyncIterable<StoredObject>;
+	/** Unfinished uploads under a prefix (see UnfinishedUpload); none where the backend cannot show them. */
+	listUnfinished(prefix: string): AsyncIterable<UnfinishedUpload>;
+	/** Remove an unfinished upload (delete the temporary file, abort the multipart upload). Idempotent. */
+	discardUnfinished(upload: UnfinishedUpload): Promise<void>;
 	/** Size (and stored checksum) of an object, or null when it does not exist. */
 	stat(path: string): Promise<ObjectStat | null>;
 	/** The object's bytes; `end` is exclusive. */
 	read(path: string, range?: { start: number; end?: number }): Promise<Readable>;
+	/** Delete an object; deleting a missing one is not an error. */
 	delete(path: string): Promise<void>;
 	close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'config' | 'auth' | 'not_found' | 'exists' | 'io';
+/**
+ * `config`: a setting is wrong; `auth`: credentials refused; `not_found`: bucket, container, folder
+ * or object missing; `exists`: the name is taken; `unavailable`: the server cannot be reached or
+ * failed transiently (connection refused or reset, 429, 5xx); `timeout`: no progress within the
+ * idle timeout; `io`: anything else.
+ */
+export type StoreErrorCode = 'config' | 'auth' | 'not_found' | 'exists' | 'unavailable' | 'timeout' | 'io';
 
 export class StoreError extends Error {
+	/** Whether trying again may succeed (a transient network or server failure). */
+	readonly retryable: boolean;
+
 	constructor(
 		message: string,
 		readonly code: StoreErrorCode,
+		retryable?: boolean,
 	) {
 		super(message);
 		this.name = 'StoreError';
+		this.retryable = retryable ?? (code === 'unavailable' || code === 'timeout');
 	}
 }

@@ -1,18 +1,20 @@
 /**
- * Verify an export at its destination: the manifest parses; every file it lists exists with
- * its size, SHA-256 and record count, and is readable (gzip decodes to the end, the Parquet footer
- * parses and names the expected codec); no unlisted files sit in the export folder; and the
- * dataset's consecutive incremental windows have no gap and no overlap.
+ * Verify an export at its destination: the manifest parses and is committed (its commit record in
+ * the dataset's commit log holds the same JSON); every file it lists exists with its size, SHA-256
+ * and record count, and is readable (gzip decodes to the end, the Parquet footer parses and names
+ * the expected codec); no object anywhere below the dataset's export prefix is unlisted (temporary
+ * names and unfinished uploads included); and no batch of the export is in another committed
+ * incremental export of the dataset.
  */
 import { createGunzip } from 'node:zlib';
 import { parquetMetadataAsync } from 'hyparquet';
-import { findLatestManifest, findManifests, isManifestPath, readManifest, runIdOf, type Manifest, type ManifestFile } from '../export/manifest';
-import { destinationInstanceId } from '../export/run';
+import { findLatestManifest, isManifestPath, parseManifest, readManifest, runIdOf, type Manifest, type ManifestFile } from '../export/manifest';
+import { batchesOf, destinationIdentity, readState, runIdIn, STATE_DIR, statePaths, type DatasetState } from '../export/state';
 import { DEFAULT_FOLDER_TEMPLATE, renderFolder, stablePrefix, type TemplateValues } from '../export/template';
 import { floorToMinute, parseDate } from '../export/time';
 import { attempt, attemptAsync } from '../errors';
-import { parseJson } from '../json';
-import { baseName, cleanPath, HashingCounter, joinPath, parentOf, readAll } from '../storage/common';
+import { parseJson, stringifyJson } from '../json';
+import { cleanPath, HashingCounter, joinPath, parentOf, readAll, readText } from '../storage/common';
 import { StoreError, type Store } from '../storage/types';
 
 export interface VerifyRequest {
@@ -48,7 +50,7 @@ export interface FileVerdict {
 export interface ContinuityVerdict {
 	checked: boolean;
 	ok: boolean;
-	/** Incremental exports of this dataset at this destination, oldest first, up to this one. */
+	/** This export's window (exports made by the commit log are checked by batch, not by time). */
 	chain: Array<{ manifestPath: string; from: string | null; to: string | null }>;
 	problems: string[];
 }
@@ -61,8 +63,14 @@ export interface Verdict {
 	mode: string;
 	exportTime: string;
 	window: { from: string | null; to: string | null };
+	/** Whether the dataset's commit log holds this export (version 1 manifests: always). */
+	committed: boolean;
+	commit: { sequence: number; path: string } | null;
 	files: FileVerdict[];
+	/** Objects below the dataset's export prefix that no committed export lists. */
 	orphans: string[];
+	/** Temporary files and unfinished uploads below the prefix. */
+	unfinished: string[];
 	continuity: ContinuityVerdict;
 	totals: { files: number; records: number; bytes: number };
 	problems: string[];
@@ -87,7 +95,9 @@ async function locate(store: Store, request: VerifyRequest): Promise<string> {
 		return clean.value;
 	}
 	if (!request.datasetId?.trim()) throw new VerifyError('give either a Manifest Path or a Dataset to verify', 'datasetId');
-	const instanceId = destinationInstanceId(store);
+	const folderPath = request.folderPath ?? '';
+	// read only: Verify never writes (the marker is written by the first export)
+	const instanceId = await destinationIdentity(store, folderPath, false);
 	const time = attempt(() => parseDate(request.exportTime));
 	if (!time.ok) throw new VerifyError(`Export Time: ${time.error.message}`, 'exportTime');
 	const exportTime = time.value;
@@ -101,20 +111,41 @@ async function locate(store: Store, request: VerifyRequest): Promise<string> {
 		exportTime: floorToMinute(exportTime ?? new Date(0)),
 	};
 	const template = request.folderTemplate || DEFAULT_FOLDER_TEMPLATE;
-	const rendered = attempt(() =>
-		exportTime ? renderFolder(request.folderPath ?? '', template, values) : stablePrefix(request.folderPath ?? '', template, values),
-	);
+	const rendered = attempt(() => ({
+		prefix: stablePrefix(folderPath, template, values),
+		folder: exportTime ? renderFolder(folderPath, template, values) : undefined,
+	}));
 	if (!rendered.ok) throw new VerifyError(`Folder Template: ${rendered.error.message}`, 'folderTemplate');
-	const prefix = rendered.value;
-	const found = await findLatestManifest(store, prefix, values.datasetId, instanceId);
-	if (!found) {
-		throw new VerifyError(
+	const { prefix, folder } = rendered.value;
+	const notFound = () =>
+		new VerifyError(
 			`no committed export of dataset "${values.datasetId}" found under "${prefix || '/'}"${exportTime ? ` for export time ${values.exportTime.toISOString()}` : ''}`,
 			'datasetId',
 		);
+	const state = await readState(store, statePaths(prefix, values.datasetId), values.datasetId, { readOnly: true });
+	if (!folder) {
+		if (state.headRun?.manifestPath) return state.headRun.manifestPath;
+		// exports made before the commit log: the newest manifest
+		const legacy = await findLatestManifest(store, prefix, values.datasetId, instanceId);
+		if (!legacy) throw notFound();
+		return legacy.path;
 	}
-	return found.path;
+	// the newest committed export in that export time's folder
+	const candidates: string[] = [];
+	for await (const object of store.list(`${folder}/`)) {
+		if (parentOf(object.path) === folder && isManifestPath(object.path)) candidates.push(object.path);
+	}
+	candidates.sort((x, y) => (runIdOf(x) < runIdOf(y) ? 1 : -1));
+	for (const path of candidates) {
+		const manifest = await attemptAsync(() => readManifest(store, path));
+		if (!manifest.ok || manifest.value.datasetId !== values.datasetId) continue;
+		if (isLegacy(manifest.value) || state.runs.has(manifest.value.flowRunId)) return path;
+	}
+	throw notFound();
 }
+
+/** A version 1 manifest: committed by being written (before the commit log). */
+const isLegacy = (manifest: Manifest) => (manifest.manifestVersion ?? 1) < 2 || !manifest.commit;
 
 const isGzipName = (name: string) => name.endsWith('.gz');
 
@@ -238,42 +269,117 @@ async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile,
 	return verdict;
 }
 
-/** Files in the export folder that no manifest there lists. */
-async function findOrphans(store: Store, folder: string): Promise<string[]> {
-	const objects: string[] = [];
-	for await (const object of store.list(folder ? `${folder}/` : '')) {
-		if (parentOf(object.path) === folder) objects.push(object.path);
+/** The datasets whose commit logs are below a prefix: their committed run ids, for telling leftovers from exports. */
+async function committedRuns(store: Store, prefix: string, stateRoots: Set<string>, known: DatasetState): Promise<Set<string>> {
+	const runs = new Set(known.runs.keys());
+	for (const root of stateRoots) {
+		const segment = root.slice(root.lastIndexOf('/') + 1);
+		const datasetId = decodeURIComponent(segment);
+		const base = parentOf(parentOf(root));
+		if (datasetId === known.datasetId && base === prefix) continue;
+		const state = await readState(store, statePaths(base, datasetId), datasetId, { readOnly: true });
+		for (const runId of state.runs.keys()) runs.add(runId);
 	}
-	const listed = new Set<string>();
-	for (const path of objects.filter((p) => isManifestPath(p))) {
-		try {
-			for (const f of (await readManifest(store, path)).exportResults) listed.add(cleanPath(joinPath(f.sinkPath, f.name)));
-		} catch {
-			// an unreadable manifest lists nothing; its files show up as orphans
-		}
-	}
-	return objects.filter((p) => !isManifestPath(p) && !listed.has(p));
+	return runs;
 }
 
-async function checkContinuity(store: Store, manifestPath: string, manifest: Manifest): Promise<ContinuityVerdict> {
-	if (manifest.mode !== 'incremental') return { checked: false, ok: true, chain: [], problems: [] };
-	const prefix = manifest.layout?.statePrefix ?? parentOf(parentOf(manifestPath));
-	const chain = await findManifests(store, prefix, manifest.datasetId, manifest.destination?.instanceId ?? '', 'incremental');
-	const upTo = chain.filter((m) => runIdOf(m.path) <= runIdOf(manifestPath));
-	const problems: string[] = [];
-	for (let i = 1; i < upTo.length; i++) {
-		const prev = upTo[i - 1].manifest.window;
-		const cur = upTo[i].manifest.window;
-		if (cur.from === prev.to) continue;
-		const kind = prev.to !== null && (cur.from === null || cur.from < prev.to) ? 'overlap' : 'gap';
-		problems.push(`${kind} between ${baseName(upTo[i - 1].path)} (to ${prev.to}) and ${baseName(upTo[i].path)} (from ${cur.from})`);
+/**
+ * Every object below the export prefix that no committed export accounts for: files of runs that
+ * never committed (their run id is in their name), files no committed manifest in their folder
+ * lists (exports made before the commit log, or written by something else), manifests that were
+ * never committed, temporary files and unfinished uploads. The verified export's own folder is
+ * checked file by file against the manifests there; other folders by run id, reading manifests
+ * only where a name is not a committed run's.
+ */
+async function findUnlisted(store: Store, prefix: string, verifiedFolder: string, state: DatasetState): Promise<{ orphans: string[]; unfinished: string[] }> {
+	const objects: string[] = [];
+	const stateRoots = new Set<string>();
+	const stateDir = `/${STATE_DIR}/`;
+	for await (const object of store.list(prefix ? `${prefix}/` : '')) {
+		const relative = `/${prefix ? object.path.slice(prefix.length + 1) : object.path}`;
+		const at = relative.indexOf(stateDir);
+		if (at >= 0) {
+			// a commit log below the prefix: <somewhere>/_dataset_export/<dataset>/…
+			const segment = relative.slice(at + stateDir.length).split('/')[0];
+			if (segment && relative.slice(at + stateDir.length).includes('/')) stateRoots.add(joinPath(prefix, relative.slice(1, at), STATE_DIR, segment));
+			continue;
+		}
+		objects.push(object.path);
 	}
-	return {
-		checked: true,
-		ok: problems.length === 0,
-		chain: upTo.map((m) => ({ manifestPath: m.path, from: m.manifest.window.from, to: m.manifest.window.to })),
-		problems,
-	};
+	const committed = await committedRuns(store, prefix, stateRoots, state);
+	const folders = new Map<string, string[]>();
+	for (const path of objects) {
+		const folder = parentOf(path);
+		const runId = runIdIn(path);
+		if (folder !== verifiedFolder && runId && committed.has(runId)) continue;
+		folders.set(folder, [...(folders.get(folder) ?? []), path]);
+	}
+	if (!folders.has(verifiedFolder)) folders.set(verifiedFolder, []);
+	const orphans: string[] = [];
+	for (const [folder, suspects] of folders) {
+		if (!suspects.length) continue;
+		const listed = new Set<string>();
+		const goodManifests = new Set<string>();
+		for (const path of suspects.filter((p) => isManifestPath(p))) {
+			const manifest = await attemptAsync(() => readManifest(store, path));
+			// an unreadable manifest, or one never committed, lists nothing (and is itself unlisted)
+			if (!manifest.ok || !(isLegacy(manifest.value) || committed.has(manifest.value.flowRunId))) continue;
+			goodManifests.add(path);
+			for (const f of manifest.value.exportResults) listed.add(cleanPath(joinPath(f.sinkPath, f.name)));
+		}
+		if (folder !== verifiedFolder) {
+			// a committed run's files in another folder were let through above; its manifest may list others
+			for (const path of objects.filter((p) => parentOf(p) === folder && isManifestPath(p) && committed.has(runIdIn(p) ?? ''))) {
+				const manifest = await attemptAsync(() => readManifest(store, path));
+				if (manifest.ok) for (const f of manifest.value.exportResults) listed.add(cleanPath(joinPath(f.sinkPath, f.name)));
+			}
+		}
+		for (const path of suspects) if (!goodManifests.has(path) && !listed.has(path)) orphans.push(path);
+	}
+	const unfinished: string[] = [];
+	for await (const upload of store.listUnfinished(prefix ? `${prefix}/` : '')) unfinished.push(upload.detail);
+	return { orphans: orphans.sort(), unfinished: unfinished.sort() };
+}
+
+/**
+ * The export's place in the commit log: committed (its commit record holds the same JSON), and
+ * none of its batches in another committed incremental export of the dataset.
+ */
+async function checkCommit(store: Store, manifestPath: string, manifest: Manifest, state: DatasetState): Promise<{ committed: boolean; problems: string[]; continuity: ContinuityVerdict }> {
+	const problems: string[] = [];
+	let committed = true;
+	if (!isLegacy(manifest)) {
+		const record = manifest.commit as NonNullable<Manifest['commit']>;
+		const text = await attemptAsync(() => readText(store, record.path));
+		if (!text.ok) {
+			committed = false;
+			problems.push(`the export is not committed: its commit record ${record.path} ${text.error instanceof StoreError && text.error.code === 'not_found' ? 'does not exist' : `cannot be read (${text.error.message})`}`);
+		} else {
+			const parsed = attempt(() => parseManifest(text.value, record.path));
+			if (!parsed.ok || parsed.value.flowRunId !== manifest.flowRunId) {
+				committed = false;
+				problems.push(`the export is not committed: commit ${record.sequence} (${record.path}) belongs to ${parsed.ok ? `run ${parsed.value.flowRunId}` : 'no readable run'}`);
+			} else if (stringifyJson(parsed.value) !== stringifyJson(manifest)) {
+				problems.push(`the manifest differs from its commit record ${record.path} (edited after the commit?)`);
+			}
+		}
+		if (manifestPath !== record.manifestPath) problems.push(`the manifest is at ${manifestPath}, its commit record says ${record.manifestPath}`);
+	}
+	const continuity: ContinuityVerdict = { checked: false, ok: true, chain: [], problems: [] };
+	if (manifest.mode === 'incremental' && !isLegacy(manifest)) {
+		continuity.checked = true;
+		const sequence = manifest.commit?.sequence;
+		for (const batch of batchesOf(manifest)) {
+			const dup = state.duplicates.find((d) => d.batchId === batch.id);
+			if (dup) continuity.problems.push(`batch ${batch.id} is in more than one committed export (commits ${dup.sequences.join(', ')})`);
+			const mark = state.batches.get(batch.id);
+			if (!mark && committed) continuity.problems.push(`batch ${batch.id} is not in the commit log`);
+			else if (mark && mark.seq !== sequence && !dup) continuity.problems.push(`batch ${batch.id} was committed by commit ${mark.seq}, not by this export (commit ${sequence})`);
+		}
+		continuity.chain = [{ manifestPath, from: manifest.window.from, to: manifest.window.to }];
+		continuity.ok = continuity.problems.length === 0;
+	}
+	return { committed, problems, continuity };
 }
 
 export async function verifyExport(store: Store, request: VerifyRequest): Promise<Verdict> {
@@ -293,11 +399,16 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 		files.push(await verifyFile(store, manifest, entry, request.checksums !== false));
 	}
 	const folder = parentOf(manifestPath);
-	const orphans = request.checkOrphans === false ? [] : await findOrphans(store, folder);
-	const continuity = request.checkContinuity === false ? { checked: false, ok: true, chain: [], problems: [] } : await checkContinuity(store, manifestPath, manifest);
+	const prefix = manifest.layout?.statePrefix ?? parentOf(folder);
+	const state = await readState(store, statePaths(prefix, manifest.datasetId), manifest.datasetId, { readOnly: true });
+	const commitCheck = await checkCommit(store, manifestPath, manifest, state);
+	const unlisted = request.checkOrphans === false ? { orphans: [], unfinished: [] } : await findUnlisted(store, prefix, folder, state);
+	const continuity = request.checkContinuity === false ? { checked: false, ok: true, chain: [], problems: [] } : commitCheck.continuity;
 	const problems = [
+		...commitCheck.problems,
 		...files.filter((f) => !f.ok).map((f) => `${f.name}: ${f.problems.join('; ')}`),
-		...orphans.map((o) => `unlisted file ${o} (left by a failed run, or written by something else)`),
+		...unlisted.orphans.map((o) => `unlisted file ${o} (left by a run that never committed, or written by something else)`),
+		...unlisted.unfinished.map((u) => `unfinished upload ${u} (left by a run that never finished; the next export run removes it)`),
 		...continuity.problems,
 	];
 	const records = manifest.exportResults.reduce((n, f) => n + (f.records ?? 0), 0);
@@ -310,8 +421,11 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 		mode: manifest.mode,
 		exportTime: manifest.exportTime ?? manifest.scheduledTime,
 		window: { from: manifest.window.from, to: manifest.window.to },
+		committed: commitCheck.committed,
+		commit: manifest.commit ? { sequence: manifest.commit.sequence, path: manifest.commit.path } : null,
 		files,
-		orphans,
+		orphans: unlisted.orphans,
+		unfinished: unlisted.unfinished,
 		continuity,
 		totals: { files: manifest.exportResults.length, records, bytes: manifest.exportResults.reduce((n, f) => n + f.size, 0) },
 		problems,

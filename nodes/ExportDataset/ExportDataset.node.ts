@@ -7,8 +7,8 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import type { Codec, FileType } from '../../lib/format';
-import { runExport, type ExportMode } from '../../lib/export/run';
-import { credentialTest, searchDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
+import { ExportError, runExport, type ExportMode } from '../../lib/export/run';
+import { credentialTest, networkPolicy, searchDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
 import {
 	bucketProperty,
 	containerProperty,
@@ -18,6 +18,7 @@ import {
 	folderTemplateOption,
 	layoutOptions,
 	docs,
+	networkOptions,
 	sourceProperties,
 } from '../shared/properties';
 
@@ -34,6 +35,10 @@ interface ExportOptions {
 	sandboxName?: string;
 	organizationName?: string;
 	rowGroupRows?: number;
+	timeoutSeconds?: number;
+	retries?: number;
+	maxRetrySeconds?: number;
+	cleanupAfterHours?: number;
 }
 
 export class ExportDataset implements INodeType {
@@ -245,6 +250,15 @@ export class ExportDataset implements INodeType {
 						description: 'Rows per Parquet row group. Larger groups compress a little better and use more memory while exporting.',
 					},
 					{
+						displayName: 'Remove Leftovers After (Hours)',
+						name: 'cleanupAfterHours',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: 24,
+						description:
+							'Files, temporary files and unfinished uploads of earlier runs of the dataset that never committed are removed by the next run once the run that left them started this long ago (it might still be running before that)',
+					},
+					{
 						displayName: 'Start Date',
 						name: 'startDate',
 						type: 'dateTime',
@@ -252,6 +266,7 @@ export class ExportDataset implements INodeType {
 						description: 'Only export batches ingested after this time (UTC)',
 					},
 					...layoutOptions,
+					...networkOptions,
 				],
 			},
 		],
@@ -266,7 +281,7 @@ export class ExportDataset implements INodeType {
 		const items = this.getInputData();
 		const out: INodeExecutionData[] = [];
 		const signal = this.getExecutionCancelSignal?.();
-		const summary = { exported: 0, nothingNew: 0, failed: 0, records: 0, files: 0, bytes: 0 };
+		const summary = { exported: 0, nothingNew: 0, superseded: 0, failed: 0, records: 0, files: 0, bytes: 0, warnings: 0 };
 		for (let i = 0; i < items.length; i++) {
 			let datasetId = '';
 			try {
@@ -294,10 +309,14 @@ export class ExportDataset implements INodeType {
 					sandboxName: options.sandboxName,
 					organizationName: options.organizationName,
 					rowGroupRows: options.rowGroupRows,
+					retry: networkPolicy(options),
+					cleanupAfterMs: cleanupAfter(options.cleanupAfterHours),
 					signal,
 					onProgress: progressLog(this, datasetId),
 				}).finally(() => store.close());
-				summary[report.status === 'nothing-new' ? 'nothingNew' : 'exported']++;
+				summary[report.status === 'nothing-new' ? 'nothingNew' : report.status === 'superseded' ? 'superseded' : 'exported']++;
+				summary.warnings += report.warnings.length;
+				for (const warning of report.warnings) this.logger?.warn(`Export Dataset: ${report.datasetId}: ${warning}`);
 				summary.records += report.totals.records;
 				summary.files += report.totals.files;
 				summary.bytes += report.totals.bytes;
@@ -314,11 +333,18 @@ export class ExportDataset implements INodeType {
 		}
 		this.addExecutionHints?.({
 			message: summaryText(summary),
-			type: summary.failed ? 'warning' : 'info',
+			type: summary.failed || summary.warnings ? 'warning' : 'info',
 			location: 'outputPane',
 		});
 		return [out];
 	}
+}
+
+/** Options › Remove Leftovers After (Hours), in milliseconds. */
+function cleanupAfter(hours: number | undefined): number | undefined {
+	if (hours === undefined) return undefined;
+	if (!(typeof hours === 'number' && hours >= 0)) throw new ExportError(`Remove Leftovers After must be 0 hours or more, not ${hours}`, 'cleanupAfterHours');
+	return hours * 3_600_000;
 }
 
 /** Progress of a long export in n8n's log: one line every 10 seconds with running totals. */
@@ -334,9 +360,11 @@ function progressLog(context: IExecuteFunctions, datasetId: string) {
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-function summaryText(s: { exported: number; nothingNew: number; failed: number; records: number; files: number; bytes: number }): string {
+function summaryText(s: { exported: number; nothingNew: number; superseded: number; failed: number; records: number; files: number; bytes: number; warnings: number }): string {
 	const parts = [`Exported ${s.exported} dataset${s.exported === 1 ? '' : 's'}: ${s.records.toLocaleString('en-US')} records in ${s.files} files (${megabytes(s.bytes)})`];
 	if (s.nothingNew) parts.push(`${s.nothingNew} had nothing new`);
+	if (s.superseded) parts.push(`${s.superseded} superseded by a run that committed the same batches first`);
+	if (s.warnings) parts.push(`${s.warnings} warning${s.warnings === 1 ? '' : 's'} (see each item's warnings)`);
 	if (s.failed) parts.push(`${s.failed} failed (see the error output)`);
 	return parts.join('; ');
 }

@@ -11,9 +11,13 @@ import {
 	folderTemplateOption,
 	layoutOptions,
 	docs,
+	networkOptions,
 } from '../shared/properties';
 
 interface VerifyOptions {
+	timeoutSeconds?: number;
+	retries?: number;
+	maxRetrySeconds?: number;
 	checksums?: boolean;
 	checkOrphans?: boolean;
 	checkContinuity?: boolean;
@@ -143,18 +147,19 @@ export class VerifyExport implements INodeType {
 				default: {},
 				options: [
 					{
-						displayName: 'Check Continuity',
+						displayName: 'Check Batches Exported Once',
 						name: 'checkContinuity',
 						type: 'boolean',
 						default: true,
-						description: 'Whether to check that incremental windows of the dataset have no gap and no overlap',
+						description: 'Whether to check in the commit log that no batch of the export is in another committed incremental export of the dataset',
 					},
 					{
 						displayName: 'Check Unlisted Files',
 						name: 'checkOrphans',
 						type: 'boolean',
 						default: true,
-						description: 'Whether files in the export folder that no manifest lists fail the check',
+						description:
+							"Whether objects below the dataset's export folder that no committed export lists fail the check (files of runs that never committed, temporary files, unfinished uploads)",
 					},
 					{
 						displayName: 'Verify Checksums',
@@ -165,6 +170,7 @@ export class VerifyExport implements INodeType {
 					},
 					{ ...folderTemplateOption, displayOptions: { show: { '/verify': ['latest', 'exportTime'] } } },
 					...layoutOptions,
+					...networkOptions,
 				],
 			},
 		],
@@ -195,7 +201,13 @@ export class VerifyExport implements INodeType {
 					folderPath: verify !== 'manifest' ? (this.getNodeParameter('folderPath', i, '') as string) : undefined,
 					exportTime: verify === 'exportTime' ? this.getNodeParameter('exportTime', i) : undefined,
 					signal,
-					...options,
+					checksums: options.checksums,
+					checkOrphans: options.checkOrphans,
+					checkContinuity: options.checkContinuity,
+					folderTemplate: options.folderTemplate,
+					destinationName: options.destinationName,
+					sandboxName: options.sandboxName,
+					organizationName: options.organizationName,
 				}).finally(() => store.close());
 				const item: INodeExecutionData = { json: verdict as unknown as IDataObject, pairedItem: { item: i } };
 				if (verdict.ok) passed++;

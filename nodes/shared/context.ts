@@ -18,7 +18,8 @@ import { DEFAULT_FOLDER_TEMPLATE } from '../../lib/export/template';
 import { cleanPath } from '../../lib/storage/common';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { SourceError, type Source } from '../../lib/source/types';
-import { openStore, StoreError, type Store } from '../../lib/storage';
+import { openStore as openDestination, StoreError, type DestinationConfig, type NetworkPolicy, type Store } from '../../lib/storage';
+import { DEFAULT_NETWORK_POLICY } from '../../lib/storage/types';
 import { VerifyError } from '../../lib/verify/verify';
 
 type ParamContext = Pick<IExecuteFunctions, 'getNodeParameter' | 'getNode'>;
@@ -67,7 +68,8 @@ export interface DestinationFields {
 	bucket?: string;
 }
 
-function storeFromCredential(destination: string, credential: ICredentialDataDecryptedObject, fields: DestinationFields = {}): Store {
+function storeFromCredential(destination: string, credential: ICredentialDataDecryptedObject, fields: DestinationFields = {}, policy?: NetworkPolicy): Store {
+	const openStore = (config: DestinationConfig) => openDestination(config, policy);
 	if (destination === 'localFolder') return openStore({ type: 'localFolder', path: text(credential.rootPath) });
 	if (destination === 'sftp') {
 		return openStore({
@@ -184,10 +186,36 @@ export async function storeFrom(context: IExecuteFunctions | ILoadOptionsFunctio
 	const parameter = (name: string) => String(get(name) ?? '').trim();
 	const fields: DestinationFields = destination === 'azureBlob' ? { container: parameter('container') } : ['amazonS3', 'googleCloudStorage'].includes(destination) ? { bucket: parameter('bucket') } : {};
 	try {
-		return storeFromCredential(destination, credential, fields);
+		return storeFromCredential(destination, credential, fields, networkPolicy((get('options') ?? {}) as NetworkOptions));
 	} catch (error) {
 		throw toNodeError(context.getNode(), error, itemIndex);
 	}
+}
+
+/** The Options › Network settings of Export Dataset and Verify Export. */
+export interface NetworkOptions {
+	timeoutSeconds?: number;
+	retries?: number;
+	maxRetrySeconds?: number;
+}
+
+/** The store's network policy from the node's options; a value that cannot work is an error naming the option. */
+export function networkPolicy(options: NetworkOptions): NetworkPolicy {
+	const policy = { ...DEFAULT_NETWORK_POLICY };
+	const bad = (parameter: string, message: string) => new ExportError(message, parameter);
+	if (options.timeoutSeconds !== undefined) {
+		if (!(typeof options.timeoutSeconds === 'number' && options.timeoutSeconds > 0)) throw bad('timeoutSeconds', `Network Timeout must be above 0 seconds, not ${options.timeoutSeconds}`);
+		policy.idleTimeoutMs = Math.round(options.timeoutSeconds * 1000);
+	}
+	if (options.retries !== undefined) {
+		if (!(Number.isInteger(options.retries) && options.retries >= 0 && options.retries <= 20)) throw bad('retries', `Retries must be a whole number from 0 to 20, not ${options.retries}`);
+		policy.maxAttempts = options.retries + 1;
+	}
+	if (options.maxRetrySeconds !== undefined) {
+		if (!(typeof options.maxRetrySeconds === 'number' && options.maxRetrySeconds >= 0)) throw bad('maxRetrySeconds', `Max Retry Time must be 0 seconds or more, not ${options.maxRetrySeconds}`);
+		policy.maxRetryMs = Math.round(options.maxRetrySeconds * 1000);
+	}
+	return policy;
 }
 
 /** Display names of the parameters errors can point at. */
@@ -206,6 +234,10 @@ const PARAMETER_LABELS: Record<string, string> = {
 	endDate: 'Options › End Date',
 	exportTime: 'Export Time',
 	fileNamePrefix: 'Options › File Name Prefix',
+	timeoutSeconds: 'Options › Network Timeout (Seconds)',
+	retries: 'Options › Retries',
+	maxRetrySeconds: 'Options › Max Retry Time (Seconds)',
+	cleanupAfterHours: 'Options › Remove Leftovers After (Hours)',
 	manifestPath: 'Manifest Path',
 	lakePath: 'Lake Path',
 };

@@ -124,3 +124,32 @@ export const layoutOptions: INodeProperties[] = [
 		description: 'Value of %ORGANIZATION_NAME%',
 	},
 ];
+
+/** Options of Export Dataset and Verify Export: how the destination's network is treated. */
+export const networkOptions: INodeProperties[] = [
+	{
+		displayName: 'Network Timeout (Seconds)',
+		name: 'timeoutSeconds',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 60,
+		description: 'A connection to the destination that makes no progress for this long fails (and is retried)',
+	},
+	{
+		displayName: 'Retries',
+		name: 'retries',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 20 },
+		default: 4,
+		description:
+			'How often a transient failure (dropped connection, timeout, HTTP 429 or 5xx, SFTP disconnect) is retried, per request and per file, with exponential backoff. Works with On Error › Continue, where n8n\'s own Retry On Fail does not run.',
+	},
+	{
+		displayName: 'Max Retry Time (Seconds)',
+		name: 'maxRetrySeconds',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 180,
+		description: 'Longest time one request, file or commit may spend retrying before the export fails',
+	},
+];

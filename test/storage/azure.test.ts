@@ -10,12 +10,15 @@ import { openStore } from '../../lib/storage';
 import { readAll, writeText } from '../../lib/storage/common';
 import { AzureBlobStore, type AzureBlobConfig } from '../../lib/storage/azure';
 import { StoreError } from '../../lib/storage/types';
+import { azureError } from '../helpers/fault-proxy';
 import { azuriteOAuthServer, azuriteServer, type AzuriteOAuthServer } from '../helpers/servers';
-import { storeContract } from './contract';
+import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+import { FAULT_NETWORK, faultSuite, lostReplySuite } from './faults';
 
 const server = azuriteServer();
 const service = new BlobServiceClient(server.endpoint, new StorageSharedKeyCredential(server.accountName, server.accountKey));
-const keyConfig = (container: string): AzureBlobConfig => ({ authentication: 'accountKey', accountName: server.accountName, accountKey: server.accountKey, endpoint: server.endpoint, container });
+const options = { network: TEST_NETWORK, pageSize: TEST_PAGE_SIZE };
+const keyConfig = (container: string): AzureBlobConfig => ({ authentication: 'accountKey', accountName: server.accountName, accountKey: server.accountKey, endpoint: server.endpoint, container, ...options });
 
 async function freshContainer(label: string) {
 	const name = `${label}-${randomUUID().slice(0, 8)}`;
@@ -30,14 +33,69 @@ function sasUrl(container: string, permissions: string) {
 storeContract('Azure Blob (Azurite), account key', async () => ({
 	store: new AzureBlobStore(keyConfig(await freshContainer('contract'))),
 	broken: new AzureBlobStore(keyConfig('no-such-container')),
+	showsUnfinished: false,
 }));
 
 storeContract('Data Landing Zone (Azurite), container SAS URI', async () => {
 	const container = await freshContainer('dlz');
 	return {
-		store: new AzureBlobStore({ authentication: 'sasUrl', sasUrl: await sasUrl(container, 'racwdl'), rootPath: 'landing' }, 'data-landing-zone'),
-		broken: new AzureBlobStore({ authentication: 'sasUrl', sasUrl: (await sasUrl(container, 'racwdl')).replace(`/${container}?`, '/no-such-container?') }, 'data-landing-zone'),
+		store: new AzureBlobStore({ authentication: 'sasUrl', sasUrl: await sasUrl(container, 'racwdl'), rootPath: 'landing', ...options }, 'data-landing-zone'),
+		broken: new AzureBlobStore({ authentication: 'sasUrl', sasUrl: (await sasUrl(container, 'racwdl')).replace(`/${container}?`, '/no-such-container?'), ...options }, 'data-landing-zone'),
+		showsUnfinished: false,
 	};
+});
+
+const azurite = new URL(server.endpoint);
+const throughProxy = (container: string) => (proxy: { url: string }) => new AzureBlobStore({ ...keyConfig(container), endpoint: `${proxy.url}/${server.accountName}`, network: FAULT_NETWORK });
+
+faultSuite('Azure Blob (Azurite)', async () => {
+	const container = await freshContainer('faults');
+	return {
+		server: { host: azurite.hostname, port: Number(azurite.port) },
+		through: throughProxy(container),
+		direct: new AzureBlobStore(keyConfig(container)),
+		retriesParts: true,
+		errorReply: (status) => azureError(status, status === 503 ? 'ServerBusy' : 'TooManyRequests'),
+	};
+});
+
+lostReplySuite('Azure Blob (Azurite)', async () => {
+	const container = await freshContainer('lost');
+	return {
+		server: { host: azurite.hostname, port: Number(azurite.port) },
+		through: throughProxy(container),
+		direct: new AzureBlobStore(keyConfig(container)),
+		retriesParts: true,
+		// Put Block List: PUT ?comp=blocklist
+		bigCommit: { method: 'PUT', target: /comp=blocklist/ },
+		busy: azureError(503, 'ServerBusy'),
+	};
+});
+
+describe('Azure conditional creates on Azurite', () => {
+	it('Put Blob and Put Block List with If-None-Match: * are a create-if-absent: 409 on a taken name, one winner of 8 racers each', async () => {
+		const container = service.getContainerClient(await freshContainer('inm'));
+		const text = async (name: string) => (await container.getBlobClient(name).downloadToBuffer()).toString();
+		const putBlob = (name: string, body: string) => container.getBlockBlobClient(name).upload(body, body.length, { conditions: { ifNoneMatch: '*' } });
+		await putBlob('p', 'first');
+		await assert.rejects(putBlob('p', 'second'), (e: { statusCode?: number; code?: string }) => e.statusCode === 409 && e.code === 'BlobAlreadyExists');
+		assert.equal(await text('p'), 'first');
+		const puts = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => putBlob('race', `w${i}`)));
+		assert.equal(puts.filter((r) => r.status === 'fulfilled').length, 1);
+		const staged = await Promise.all(
+			Array.from({ length: 8 }, async (_, i) => {
+				const blob = container.getBlockBlobClient('blocks');
+				const id = Buffer.from(`block-${i}`).toString('base64');
+				await blob.stageBlock(id, Buffer.from(`b${i}`), 2);
+				return () => blob.commitBlockList([id], { conditions: { ifNoneMatch: '*' } });
+			}),
+		);
+		const commits = await Promise.allSettled(staged.map((commit) => commit()));
+		const won = commits.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+		assert.equal(won.length, 1);
+		for (const r of commits) if (r.status === 'rejected') assert.equal((r.reason as { statusCode?: number }).statusCode, 409);
+		assert.equal(await text('blocks'), `b${won[0]}`);
+	});
 });
 
 describe('Azure credentials and permissions', () => {
@@ -80,8 +138,13 @@ describe('Azure credentials and permissions', () => {
 		assert.equal(await new AzureBlobStore(keyConfig(container)).stat('ro/x.txt'), null);
 	});
 
-	it('an unreachable endpoint says it cannot reach it', async () => {
-		await assert.rejects(new AzureBlobStore({ ...keyConfig(container), endpoint: 'http://127.0.0.1:1/devstoreaccount1' }).check(), refused(/cannot reach 127\.0\.0\.1:1/));
+	it('an unreachable endpoint says it cannot reach it (unavailable, retryable)', async () => {
+		await assert.rejects(new AzureBlobStore({ ...keyConfig(container), endpoint: 'http://127.0.0.1:1/devstoreaccount1' }).check(), (error: unknown) => {
+			refused(/cannot reach 127\.0\.0\.1:1/)(error);
+			assert.equal((error as StoreError).code, 'unavailable');
+			assert.equal((error as StoreError).retryable, true);
+			return true;
+		});
 	});
 
 	it('missing fields are refused before any request', () => {
@@ -125,6 +188,7 @@ function adlsServicePrincipal(container: string, fields: ServicePrincipalFields 
 		clientSecret: s.clientSecret,
 		authorityHost: s.authorityHost,
 		endpoint: s.endpoint,
+		...options,
 		...fields,
 	});
 }
@@ -132,6 +196,7 @@ function adlsServicePrincipal(container: string, fields: ServicePrincipalFields 
 storeContract('ADLS Gen2 (Azurite with OAuth), service principal via the Entra ID stand-in', async () => ({
 	store: adlsServicePrincipal(await freshOAuthContainer('sp-contract')),
 	broken: adlsServicePrincipal('no-such-file-system'),
+	showsUnfinished: false,
 }));
 
 describe('ADLS Gen2 service principal: sign-in refusals name the credential field', () => {
@@ -139,9 +204,9 @@ describe('ADLS Gen2 service principal: sign-in refusals name the credential fiel
 	before(async () => {
 		container = await freshOAuthContainer('sp-auth');
 	});
-	const refused = (pattern: RegExp) => (error: unknown) => {
+	const refused = (pattern: RegExp, code = 'auth') => (error: unknown) => {
 		assert.ok(error instanceof StoreError, String(error));
-		assert.equal(error.code, 'auth');
+		assert.equal(error.code, code);
 		assert.match(error.message, /^ADLS Gen2 credential: /);
 		assert.match(error.message, pattern);
 		assert.ok(!error.message.includes(oauth().clientSecret), 'the client secret never appears in errors');
@@ -187,7 +252,8 @@ describe('ADLS Gen2 service principal: sign-in refusals name the credential fiel
 			});
 		});
 		const authorityHost = `https://127.0.0.1:${port}`;
-		await assert.rejects(adlsServicePrincipal(container, { authorityHost }).check(), refused(new RegExp(`cannot reach the Authority Host ${authorityHost} \\(ECONNREFUSED\\); check Authority Host`)));
+		// not a refusal: the network failed (unavailable, retried by the retry layer)
+		await assert.rejects(adlsServicePrincipal(container, { authorityHost }).check(), refused(new RegExp(`cannot reach the Authority Host ${authorityHost} \\(ECONNREFUSED\\); check Authority Host`), 'unavailable'));
 	});
 
 	it('missing or malformed fields are refused before any request, naming the field', () => {

@@ -4,11 +4,13 @@ import { describe, it } from 'node:test';
 import { join } from 'node:path';
 import { LocalFolderStore } from '../../lib/storage/local';
 import { tempDir } from '../helpers/fixtures';
-import { storeContract } from './contract';
+import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+
+const options = { network: TEST_NETWORK, pageSize: TEST_PAGE_SIZE };
 
 storeContract('local folder', async () => {
 	const root = tempDir('store');
-	return { store: new LocalFolderStore(root), broken: new LocalFolderStore(join(root, 'does-not-exist')) };
+	return { store: new LocalFolderStore(root, options), broken: new LocalFolderStore(join(root, 'does-not-exist'), options), showsUnfinished: true };
 });
 
 describe('local folder: cancellation', () => {

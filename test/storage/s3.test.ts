@@ -1,26 +1,170 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+	AbortMultipartUploadCommand,
+	CompleteMultipartUploadCommand,
+	CreateMultipartUploadCommand,
+	GetObjectCommand,
+	ListMultipartUploadsCommand,
+	ListObjectsV2Command,
+	PutObjectCommand,
+	S3Client,
+	UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { writeTo } from '../../lib/format/types';
 import { readText, writeText } from '../../lib/storage/common';
+import { networkPolicy } from '../../lib/storage/network';
+import { resilient } from '../../lib/storage/resilient';
 import { isAmazonEndpoint, S3Store, type S3Config } from '../../lib/storage/s3';
-import { StoreError } from '../../lib/storage/types';
+import { StoreError, type UnfinishedUpload } from '../../lib/storage/types';
+import { s3Error } from '../helpers/fault-proxy';
 import { freshBucket, s3Server } from '../helpers/servers';
-import { storeContract } from './contract';
+import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+import { FAULT_NETWORK, faultSuite, lostReplySuite } from './faults';
 
 const server = s3Server();
-const config = (bucket: string): S3Config => ({ accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, region: server.region, endpoint: server.endpoint, bucket });
+const config = (bucket: string): S3Config => ({
+	accessKeyId: server.accessKeyId,
+	secretAccessKey: server.secretAccessKey,
+	region: server.region,
+	endpoint: server.endpoint,
+	bucket,
+	network: TEST_NETWORK,
+	pageSize: TEST_PAGE_SIZE,
+});
+const admin = new S3Client({ region: server.region, endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
 
-storeContract('S3 (Ceph RADOS Gateway)', async () => ({
-	store: new S3Store({ ...config(await freshBucket('contract')), rootPath: 'exports' }),
-	broken: new S3Store(config('no-such-bucket')),
-}));
+/** A crash in the middle of a multipart upload: started with the SDK, one part sent, never completed or aborted. */
+const abandonIn = (bucket: string, root: string) => async (path: string) => {
+	const Key = `${root}/${path}`;
+	const { UploadId } = await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key }));
+	await admin.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber: 1, Body: randomBytes(64 * 1024) }));
+	return async () => {
+		await admin.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId })).catch(() => undefined);
+	};
+};
+
+storeContract('S3 (Ceph RADOS Gateway)', async () => {
+	const bucket = await freshBucket('contract');
+	return {
+		store: new S3Store({ ...config(bucket), rootPath: 'exports' }),
+		broken: new S3Store(config('no-such-bucket')),
+		showsUnfinished: true,
+		abandon: abandonIn(bucket, 'exports'),
+	};
+});
 
 // the same contract through a role assumed with STS on the same endpoint (Ceph's STS)
 const viaRole = (bucket: string): S3Config => ({ ...config(bucket), roleArn: server.roleArn, roleSessionName: 'contract-tests' });
-storeContract('S3 through an assumed role (Ceph STS AssumeRole)', async () => ({
-	store: new S3Store({ ...viaRole(await freshBucket('contract-role')), rootPath: 'exports' }),
-	broken: new S3Store({ ...viaRole('no-such-bucket'), roleArn: 'arn:aws:iam:::role/no-such-role' }),
-}));
+storeContract('S3 through an assumed role (Ceph STS AssumeRole)', async () => {
+	const bucket = await freshBucket('contract-role');
+	return {
+		store: new S3Store({ ...viaRole(bucket), rootPath: 'exports' }),
+		broken: new S3Store({ ...viaRole('no-such-bucket'), roleArn: 'arn:aws:iam:::role/no-such-role' }),
+		showsUnfinished: true,
+		abandon: abandonIn(bucket, 'exports'),
+	};
+});
+
+faultSuite('S3 (Ceph RADOS Gateway)', async () => {
+	const bucket = await freshBucket('faults');
+	const url = new URL(server.endpoint);
+	return {
+		server: { host: url.hostname, port: Number(url.port) },
+		through: (proxy) => new S3Store({ ...config(bucket), endpoint: proxy.url, network: FAULT_NETWORK }),
+		direct: new S3Store(config(bucket)),
+		retriesParts: true,
+		errorReply: (status) => s3Error(status, status === 503 ? 'SlowDown' : 'TooManyRequests'),
+	};
+});
+
+lostReplySuite('S3 (Ceph RADOS Gateway)', async () => {
+	const bucket = await freshBucket('lost');
+	const url = new URL(server.endpoint);
+	return {
+		server: { host: url.hostname, port: Number(url.port) },
+		through: (proxy) => new S3Store({ ...config(bucket), endpoint: proxy.url, network: FAULT_NETWORK }),
+		direct: new S3Store(config(bucket)),
+		retriesParts: true,
+		// CompleteMultipartUpload: POST ?uploadId=…
+		bigCommit: { method: 'POST', target: /[?&]uploadId=/ },
+		busy: s3Error(503, 'SlowDown'),
+	};
+});
+
+/**
+ * What Ceph RGW 16.2.15 does with conditional creates, pinned: If-None-Match: * is honoured on
+ * PutObject (412; of 8 racing PUTs exactly one wins) but ignored on CompleteMultipartUpload (the
+ * object is overwritten). If a newer Ceph honours it, the second test says so.
+ */
+describe('S3 conditional creates on Ceph RGW', () => {
+	const get = async (bucket: string, Key: string) => (await (await admin.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body?.transformToString()) ?? '';
+	async function multipart(bucket: string, Key: string, fill: string) {
+		const { UploadId } = await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key }));
+		const p1 = await admin.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(5 * 1024 * 1024, fill) }));
+		const p2 = await admin.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber: 2, Body: Buffer.from(fill) }));
+		return () =>
+			admin.send(
+				new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, IfNoneMatch: '*', MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }] } }),
+			);
+	}
+
+	it('PutObject with If-None-Match: * is a create-if-absent: 412 on a taken name, one winner of 8 racers', async () => {
+		const bucket = await freshBucket('inm-put');
+		await admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'first', IfNoneMatch: '*' }));
+		await assert.rejects(admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'second', IfNoneMatch: '*' })), (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412);
+		assert.equal(await get(bucket, 'k'), 'first');
+		const racers = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'race', Body: `w${i}`, IfNoneMatch: '*' }))));
+		const won = racers.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+		assert.equal(won.length, 1);
+		assert.equal(await get(bucket, 'race'), `w${won[0]}`);
+	});
+
+	it('CompleteMultipartUpload with If-None-Match: * is ignored by Ceph 16 (it overwrites); the adapter looks before completing', async () => {
+		const bucket = await freshBucket('inm-mpu');
+		await (await multipart(bucket, 'm', 'a'))();
+		const again = await attemptSettled((await multipart(bucket, 'm', 'b'))());
+		if (again.ok) assert.equal((await get(bucket, 'm')).slice(0, 1), 'b', 'Ceph 16: the completion overwrote the object');
+		else assert.equal((await get(bucket, 'm')).slice(0, 1), 'a', 'this Ceph honours it');
+		// the adapter: a name taken while a large upload is under way is refused at completion, and nothing lingers
+		const store = resilient(new S3Store(config(bucket)), networkPolicy(TEST_NETWORK));
+		const up = await store.openWrite('taken.bin');
+		await writeTo(up.stream, randomBytes(9 * 1024 * 1024)); // a multipart upload has started
+		await admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'taken.bin', Body: 'someone else' }));
+		up.stream.end(randomBytes(1024));
+		await assert.rejects(up.done, (error: StoreError) => error.code === 'exists');
+		assert.equal(await get(bucket, 'taken.bin'), 'someone else');
+		const left = await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'taken.bin' }));
+		assert.deepEqual(left.Uploads ?? [], [], 'the refused multipart upload was aborted');
+		await store.close();
+	});
+
+	it('unfinished multipart uploads are listed across pages (ListMultipartUploads paging) and discarded', async () => {
+		const bucket = await freshBucket('mpu-pages');
+		const store = resilient(new S3Store({ ...config(bucket), rootPath: 'r' }), networkPolicy(TEST_NETWORK));
+		const abandon = abandonIn(bucket, 'r');
+		for (const name of ['a/1.bin', 'a/2.bin', 'a/2.bin', 'a/3.bin', 'b/4.bin', 'a/5.bin']) await abandon(name);
+		const found: UnfinishedUpload[] = [];
+		for await (const u of store.listUnfinished('a/')) found.push(u);
+		assert.deepEqual(
+			found.map((u) => u.path),
+			['a/1.bin', 'a/2.bin', 'a/2.bin', 'a/3.bin', 'a/5.bin'],
+		);
+		for (const u of found) await store.discardUnfinished(u);
+		const rest = [];
+		for await (const u of store.listUnfinished('')) rest.push(u.path);
+		assert.deepEqual(rest, ['b/4.bin']);
+		await store.close();
+	});
+});
+
+async function attemptSettled<T>(work: Promise<T>) {
+	return work.then(
+		(value) => ({ ok: true as const, value }),
+		(error: unknown) => ({ ok: false as const, error }),
+	);
+}
 
 describe('S3 credentials', () => {
 	const refused = (pattern: RegExp) => (error: unknown) => {
@@ -40,8 +184,13 @@ describe('S3 credentials', () => {
 		await assert.rejects(new S3Store(config('missing-bucket-x')).check(), refused(/bucket "missing-bucket-x" does not exist/));
 	});
 
-	it('an unreachable endpoint says it cannot reach it', async () => {
-		await assert.rejects(new S3Store({ ...config('b'), endpoint: 'http://127.0.0.1:1' }).check(), refused(/cannot reach the S3 endpoint .*check the Endpoint/));
+	it('an unreachable endpoint says it cannot reach it (unavailable, retryable)', async () => {
+		await assert.rejects(new S3Store({ ...config('b'), endpoint: 'http://127.0.0.1:1' }).check(), (error: unknown) => {
+			refused(/cannot reach the S3 endpoint .*check the Endpoint/)(error);
+			assert.equal((error as StoreError).code, 'unavailable');
+			assert.equal((error as StoreError).retryable, true);
+			return true;
+		});
 	});
 
 	it('missing fields are refused before any request', () => {
@@ -52,11 +201,10 @@ describe('S3 credentials', () => {
 });
 
 describe('S3 assume role (Role ARN, External ID) on Ceph STS', () => {
-	const admin = new S3Client({ region: server.region, endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
 	const keys = async (bucket: string) => (await admin.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key) ?? [];
-	const refused = (pattern: RegExp) => (error: unknown) => {
+	const refused = (pattern: RegExp, code = 'auth') => (error: unknown) => {
 		assert.ok(error instanceof StoreError, String(error));
-		assert.equal(error.code, 'auth');
+		assert.equal(error.code, code);
 		assert.match(error.message, pattern);
 		assert.ok(!error.message.includes(server.secretAccessKey), 'the secret never appears in errors');
 		assert.doesNotMatch(error.message, /Security-Token|SessionToken|Signature=/i);
@@ -96,7 +244,8 @@ describe('S3 assume role (Role ARN, External ID) on Ceph STS', () => {
 
 	it('an unreachable STS endpoint says so', async () => {
 		const store = new S3Store({ ...viaRole('b-unreachable'), endpoint: 'http://127.0.0.1:1' });
-		await assert.rejects(store.check(), refused(/cannot reach the STS endpoint to assume the role in Role ARN .*check the Endpoint/));
+		// not a refusal: the network failed (retryable, so the retry layer tries again)
+		await assert.rejects(store.check(), refused(/cannot reach the STS endpoint to assume the role in Role ARN .*check the Endpoint/, 'unavailable'));
 		await store.close();
 	});
 

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { findLatestManifest } from '../../lib/export/manifest';
-import { destinationInstanceId, ExportError, runExport, type ExportRequest } from '../../lib/export/run';
+import { ExportError, runExport, type ExportRequest } from '../../lib/export/run';
+import { readState, statePaths } from '../../lib/export/state';
 import { addBatch, generateLake } from '../../lib/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
 import { filesUnder, tempDir } from '../helpers/fixtures';
 
 const DS = 'journey_step_events';
+const MARKER = 'exports/_dataset_export/destination.json';
 
 async function setup(label: string, records = 900) {
 	const lake = tempDir(`${label}-lake`);
@@ -32,12 +33,15 @@ describe('export engine', () => {
 		const { lake, out, source, store } = await setup('inc');
 		const first = await runExport(source, store, base({ exportTime: '2026-11-22T00:00:30Z' }));
 		assert.equal(first.status, 'committed');
-		assert.equal(first.window.from, null);
-		assert.equal(first.window.to, '2026-01-01T12:00:00.000Z');
+		assert.equal(first.window.from, '2026-01-01T00:00:00.000Z', 'the earliest batch exported');
+		assert.equal(first.window.to, '2026-01-01T12:00:00.000Z', 'the latest batch exported');
 		assert.equal(first.window.batches, 3);
 		assert.equal(first.totals.records, 900);
 		assert.equal(first.folder, 'exports/journey_step_events/exportTime=202611220000');
-		assert.match(String(first.manifestPath), new RegExp(`^exports/journey_step_events/exportTime=202611220000/manifest-${destinationInstanceId(store)}-[0-9a-f-]{36}\\.json$`));
+		assert.match(String(first.manifestPath), new RegExp(`^exports/journey_step_events/exportTime=202611220000/manifest-${first.destination.instanceId}-[0-9a-f-]{36}\\.json$`));
+		assert.match(first.files[0].name, new RegExp(`^part-00000-${first.runId}\\.json\\.gz$`), 'data files carry the run id');
+		assert.deepEqual(first.commit, { sequence: 1, path: 'exports/journey_step_events/_dataset_export/journey_step_events/commits/00000000000000000001.json' });
+		assert.equal(readFileSync(join(out, first.commit!.path), 'utf8'), readFileSync(join(out, first.manifestPath!), 'utf8'), 'the manifest file is its commit record');
 		const manifest = JSON.parse(readFileSync(join(out, first.manifestPath!), 'utf8'));
 		assert.equal(manifest.flowRunId, first.runId);
 		assert.equal(manifest.scheduledTime, '2026-11-22T00:00:00Z');
@@ -49,19 +53,21 @@ describe('export engine', () => {
 		await addBatch({ dir: lake, datasetId: DS, records: 77, ingestedAt: new Date('2026-02-01T00:00:00Z'), seed: 'new', firstIndex: 10_000 });
 		const second = await runExport(source, store, base({ exportTime: '2026-11-22T06:00:00Z' }));
 		assert.equal(second.status, 'committed');
-		assert.equal(second.window.from, first.window.to, 'starts where the last committed export ended');
+		assert.deepEqual(second.window.batchIds.length, 1, 'only the batch no committed export holds');
+		assert.equal(second.window.from, '2026-02-01T00:00:00.000Z');
 		assert.equal(second.totals.records, 77);
 		assert.equal(second.previousManifestPath, first.manifestPath);
 
 		const third = await runExport(source, store, base({ exportTime: '2026-11-22T12:00:00Z' }));
 		assert.equal(third.status, 'nothing-new');
 		assert.equal(third.totals.files, 0);
-		assert.equal(third.window.from, second.window.to);
-		assert.equal(third.window.to, second.window.to);
-		assert.ok(third.manifestPath, 'an empty run still commits a manifest, so it is visible and verifiable');
+		assert.equal(third.window.from, null);
+		assert.equal(third.window.to, null);
+		assert.ok(third.manifestPath, 'an empty run still commits a manifest (holding no batch), so it is visible and verifiable');
+		assert.equal(third.commit?.sequence, 3);
 	});
 
-	it('a wiped destination gets a fresh backfill; full mode does not move the incremental watermark', async () => {
+	it('a wiped destination gets a fresh backfill; full mode does not mark batches as exported', async () => {
 		const { out, source, store } = await setup('wipe', 300);
 		await runExport(source, store, base());
 		const full = await runExport(source, store, base({ mode: 'full', folderPath: 'exports' }));
@@ -71,7 +77,7 @@ describe('export engine', () => {
 		rmSync(join(out, 'exports'), { recursive: true });
 		const backfill = await runExport(source, store, base());
 		assert.equal(backfill.totals.records, 300);
-		assert.equal(backfill.window.from, null);
+		assert.equal(backfill.commit?.sequence, 1);
 	});
 
 	it('full mode exports a complete snapshot on every run; start/end dates and lookback select batches', async () => {
@@ -83,7 +89,7 @@ describe('export engine', () => {
 		// batches are ingested at 00:00, 06:00 and 12:00 on 2026-01-01
 		const middle = await runExport(source, store, base({ mode: 'full', startDate: '2026-01-01T00:00:00Z', endDate: '2026-01-01T06:00:00Z' }));
 		assert.deepEqual(middle.window.batchIds, ['batch-0002']);
-		assert.equal(middle.window.from, '2026-01-01T00:00:00.000Z');
+		assert.equal(middle.window.from, '2026-01-01T06:00:00.000Z');
 		const lookback = await runExport(source, store, base({ mode: 'full', lookbackDays: 1, now: () => new Date('2026-01-02T03:00:00Z') }));
 		assert.deepEqual(lookback.window.batchIds, ['batch-0002', 'batch-0003'], 'ingested after 2026-01-01T03:00');
 		const shorter = await runExport(source, store, base({ mode: 'full', lookbackDays: 0.5, now: () => new Date('2026-01-01T18:00:00Z') }));
@@ -122,7 +128,9 @@ describe('export engine', () => {
 		assert.ok(report.manifestPath);
 	});
 
-	describe('bad parameters: a clear error naming the parameter, nothing written, watermark unchanged', async () => {
+	const head = async (store: LocalFolderStore) => (await readState(store, statePaths('exports/journey_step_events', DS), DS)).headRun?.manifestPath;
+
+	describe('bad parameters: a clear error naming the parameter, nothing written, state unchanged', async () => {
 		const { out, source, store } = await setup('bad', 90);
 		const committed = await runExport(source, store, base({ exportTime: '2026-11-22T00:00:00Z' }));
 		const before = filesUnder(out);
@@ -154,8 +162,7 @@ describe('export engine', () => {
 					return true;
 				});
 				assert.deepEqual(filesUnder(out), before, 'nothing was written');
-				const latest = await findLatestManifest(store, 'exports/journey_step_events', DS, destinationInstanceId(store), 'incremental');
-				assert.equal(latest?.path, committed.manifestPath, 'watermark unchanged');
+				assert.equal(await head(store), committed.manifestPath, 'state unchanged');
 			});
 		}
 	});
@@ -175,9 +182,8 @@ describe('export engine', () => {
 				assert.match(error.message, /malformed record in .*zz-bad\/part-0000\.ndjson at line 2/);
 				return true;
 			});
-			assert.deepEqual(filesUnder(out), before, 'the five files written before the failure were removed');
-			const latest = await findLatestManifest(store, 'exports/journey_step_events', DS, destinationInstanceId(store), 'incremental');
-			assert.equal(latest?.path, committed.manifestPath);
+			assert.deepEqual(filesUnder(out), before, 'the five files written before the failure (and its intent) were removed');
+			assert.equal(await head(store), committed.manifestPath);
 		});
 
 		it('an unreadable lake file (corrupt gzip) fails the same way', async () => {
@@ -186,14 +192,14 @@ describe('export engine', () => {
 			mkdirSync(dir);
 			writeFileSync(join(dir, 'part.ndjson.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5]));
 			await assert.rejects(runExport(source, store, base()), /cannot read lake file .*part\.ndjson\.gz/);
-			assert.deepEqual(filesUnder(out), []);
+			assert.deepEqual(filesUnder(out), [MARKER], 'only the destination marker written at the first contact');
 		});
 
 		it('a record that does not fit the declared schema names the field', async () => {
 			const { lake, out, source, store } = await setup('schemafail', 60);
 			appendFileSync(join(lake, DS, 'batches', 'batch-0003', 'part-0000.ndjson'), '{"_id":"x","timestamp":"2026-01-01T11:00:00Z","profileId":"not-a-number"}\n');
 			await assert.rejects(runExport(source, store, base({ fileType: 'parquet', codec: 'snappy' })), /field "profileId": expected a 64-bit integer, got "not-a-number"/);
-			assert.deepEqual(filesUnder(out), []);
+			assert.deepEqual(filesUnder(out), [MARKER]);
 		});
 
 		it('a destination folder that does not exist is refused before anything is read', async () => {
@@ -208,7 +214,7 @@ describe('export engine', () => {
 				runExport(source, store, base({ signal: controller.signal, onProgress: ({ records }) => records >= 1000 && controller.abort() })),
 				/abort/i,
 			);
-			assert.deepEqual(filesUnder(out), []);
+			assert.deepEqual(filesUnder(out), [MARKER]);
 		});
 	});
 });

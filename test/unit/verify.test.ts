@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Manifest } from '../../lib/export/manifest';
 import { runExport, type ExportReport, type ExportRequest } from '../../lib/export/run';
+import { statePaths } from '../../lib/export/state';
 import { addBatch, generateLake } from '../../lib/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
@@ -102,7 +103,7 @@ describe('Verify Export engine', () => {
 		await assert.rejects(verifyExport(store, { datasetId: 'other', folderPath: 'x' }), /no committed export of dataset "other"/);
 	});
 
-	it('checks window continuity: no gap, no overlap', async () => {
+	it('finds exports by dataset and time, and a batch committed twice only on the exports involved', async () => {
 		const { lake, out, source, store, report: first, request } = await exported('chain');
 		await addBatch({ dir: lake, datasetId: DS, records: 10, ingestedAt: new Date('2026-02-01T00:00:00Z'), seed: 'b4' });
 		const second = await runExport(source, store, { ...request, exportTime: '2026-11-22T06:00:00Z' });
@@ -111,19 +112,34 @@ describe('Verify Export engine', () => {
 
 		const good = await verifyExport(store, { datasetId: DS, folderPath: 'x' });
 		assert.equal(good.manifestPath, third.manifestPath, 'latest export found from the dataset id');
-		assert.deepEqual(good.continuity.problems, []);
-		assert.equal(good.continuity.chain.length, 3);
+		assert.deepEqual(good.problems, []);
+		assert.equal(good.committed, true);
+		assert.deepEqual(good.commit, third.commit);
 		const atTime = await verifyExport(store, { datasetId: DS, folderPath: 'x', exportTime: '2026-11-22T06:00:40Z' });
 		assert.equal(atTime.manifestPath, second.manifestPath, 'export found from its export time');
 
-		editManifest(out, second, (m) => (m.window.from = '2026-01-01T06:00:00.000Z'));
-		const overlap = await verifyExport(store, { manifestPath: third.manifestPath! });
-		assert.ok(overlap.continuity.problems.some((p) => /^overlap between .* \(to 2026-01-01T12:00:00.000Z\) and .* \(from 2026-01-01T06:00:00.000Z\)$/.test(p)), overlap.continuity.problems.join('\n'));
+		// a history written by hand (or by an old version): commit 4 holds a batch commit 1 holds
+		const paths = statePaths('x/' + DS, DS);
+		const record = JSON.parse(readFileSync(join(out, first.commit!.path), 'utf8'));
+		record.flowRunId = '01900000-0000-7000-8000-0000000000aa';
+		record.exportResults = [];
+		record.batches = record.batches.slice(0, 1);
+		record.window.batches = [record.batches[0].id];
+		record.commit = { ...record.commit, sequence: 4, path: paths.commit(4), manifestPath: null };
+		writeFileSync(join(out, paths.commit(4)), JSON.stringify(record));
+		const involved = await verifyExport(store, { manifestPath: first.manifestPath! });
+		assert.equal(involved.ok, false);
+		assert.deepEqual(involved.continuity.problems, [`batch ${record.batches[0].id} is in more than one committed export (commits 1, 4)`]);
+		assert.deepEqual((await verifyExport(store, { manifestPath: second.manifestPath! })).problems, [], 'an export not involved still passes');
+	});
 
-		editManifest(out, second, (m) => (m.window.from = first.window.to));
-		rmSync(join(out, second.manifestPath!));
-		const gap = await verifyExport(store, { manifestPath: third.manifestPath! });
-		assert.equal(gap.ok, false);
-		assert.ok(gap.continuity.problems.some((p) => /^gap between /.test(p)), gap.continuity.problems.join('\n'));
+	it('an edited manifest differs from its commit record; a manifest no commit holds is not committed', async () => {
+		const { out, store, report } = await exported('edited');
+		editManifest(out, report, (m) => (m.datasetName = 'renamed'));
+		assert.ok((await verifyExport(store, { manifestPath: report.manifestPath! })).problems.some((p) => /differs from its commit record/.test(p)));
+		rmSync(join(out, report.commit!.path));
+		const uncommitted = await verifyExport(store, { manifestPath: report.manifestPath! });
+		assert.equal(uncommitted.committed, false);
+		assert.ok(uncommitted.problems.some((p) => /not committed: its commit record .* does not exist/.test(p)), uncommitted.problems.join('\n'));
 	});
 });

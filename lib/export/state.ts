@@ -1,0 +1,612 @@
+/**
+ * The commit protocol: what makes every batch land in exactly one committed export per
+ * destination, whatever runs overlap and whatever replies are lost.
+ *
+ * The state of a dataset at a destination is a log of commit records kept at the destination,
+ * below the dataset's export prefix (the part of the folder that every export time shares):
+ *
+ *   <prefix>/_dataset_export/<datasetId>/commits/00000000000000000001.json   commit 1 (the manifest of one export)
+ *   <prefix>/_dataset_export/<datasetId>/checkpoints/00000000000000000025.json every batch and run committed up to 25
+ *   <prefix>/_dataset_export/<datasetId>/runs/<runId>.json                   a run in progress (its intent)
+ *   <prefix>/_dataset_export/<datasetId>/runs/<runId>.fate.json              commit or abandon: decided once
+ *
+ * A run reads the state (the newest checkpoint, then the commits after it), exports the batches no
+ * incremental commit holds, and commits by creating `commits/<head + 1>` with an atomic
+ * create-if-absent. Two runs built on the same head race for the same name and exactly one wins;
+ * the other reads the winner's record: if the winner took none of its batches it commits after it,
+ * otherwise it is superseded. Time ranges are for people; batch ids are the truth.
+ *
+ * Names start with `_`, which Spark, Hive, DuckDB globbing and most lake tools skip, as they skip
+ * Delta Lake's `_delta_log`.
+ */
+import { createHash } from 'node:crypto';
+import { attemptAsync } from '../errors';
+import { parseJson, stringifyJson } from '../json';
+import { nextRetry, sleep, type RetryPolicy } from '../retry';
+import { baseName, joinPath, parentOf, readText, writeText } from '../storage/common';
+import { StoreError, type Store } from '../storage/types';
+import { parseManifest, type Manifest, type ManifestBatch } from './manifest';
+
+export const STATE_DIR = '_dataset_export';
+/** A checkpoint every this many commits bounds what planning reads. */
+export const CHECKPOINT_EVERY = 25;
+/** Checkpoints kept (each holds everything before it; older ones are deleted). */
+const KEEP_CHECKPOINTS = 2;
+const PROTOCOL = 1;
+/**
+ * How long an abandon decision is kept. A run that has been going for longer than MAX_RUN_MS (less
+ * than this) gives up before it claims its commit, so no run can outlive the decision about it.
+ */
+export const FATE_RETENTION_MS = 7 * 86_400_000;
+export const MAX_RUN_MS = FATE_RETENTION_MS - 86_400_000;
+const SEQ_DIGITS = 20;
+const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SEQ_NAME = /^(\d{20})\.json$/;
+/** A UUID (the run ids are version 7) anywhere in a name: data files carry their run's. */
+const RUN_ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+export const pad = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
+
+/** The run id a file name carries (data files, manifests and their temporary names), if any. */
+export function runIdIn(name: string): string | undefined {
+	return RUN_ID.exec(baseName(name))?.[0];
+}
+
+/** A lost race, a broken rule of the protocol, or a state that cannot be read: never guessed past. */
+export class StateError extends Error {
+	constructor(
+		message: string,
+		readonly code: 'unreadable' | 'abandoned' | 'unknown_outcome' | 'contention',
+	) {
+		super(message);
+		this.name = 'StateError';
+	}
+}
+
+export interface StatePaths {
+	root: string;
+	commitsDir: string;
+	checkpointsDir: string;
+	runsDir: string;
+	commit(seq: number): string;
+	checkpoint(seq: number): string;
+	intent(runId: string): string;
+	fate(runId: string): string;
+}
+
+export function statePaths(statePrefix: string, datasetId: string): StatePaths {
+	const segment = SAFE_SEGMENT.test(datasetId) ? datasetId : encodeURIComponent(datasetId);
+	const root = joinPath(statePrefix, STATE_DIR, segment);
+	return {
+		root,
+		commitsDir: joinPath(root, 'commits'),
+		checkpointsDir: joinPath(root, 'checkpoints'),
+		runsDir: joinPath(root, 'runs'),
+		commit: (seq) => joinPath(root, 'commits', `${pad(seq)}.json`),
+		checkpoint: (seq) => joinPath(root, 'checkpoints', `${pad(seq)}.json`),
+		intent: (runId) => joinPath(root, 'runs', `${runId}.json`),
+		fate: (runId) => joinPath(root, 'runs', `${runId}.fate.json`),
+	};
+}
+
+/** Where a batch was committed, and what it looked like then (to notice a batch changed afterwards). */
+export interface BatchMark {
+	seq: number;
+	ingestedAt: string;
+	sizeBytes: number | null;
+}
+
+export interface DatasetState {
+	datasetId: string;
+	/** Sequence of the newest commit (0: none). */
+	head: number;
+	/** The newest commit's run and manifest. */
+	headRun?: { runId: string; manifestPath: string | null; mode: 'incremental' | 'full'; exportTime: string };
+	/** Batches held by incremental commits. */
+	batches: Map<string, BatchMark>;
+	/** Committed run ids → their commit's sequence. */
+	runs: Map<string, number>;
+	/** Batches found in more than one incremental commit (only legacy or hand-edited histories). */
+	duplicates: Array<{ batchId: string; sequences: number[] }>;
+	/** Objects listed or read to build this state (planning cost). */
+	reads: number;
+	/** The checkpoint it started from (0: none). */
+	checkpoint: number;
+}
+
+interface CheckpointJson {
+	protocol: number;
+	datasetId: string;
+	sequence: number;
+	headRun: DatasetState['headRun'] | null;
+	/** batch id → [sequence, ingestedAt, sizeBytes] */
+	batches: Record<string, [number, string, number | null]>;
+	runs: Record<string, number>;
+	duplicates: DatasetState['duplicates'];
+}
+
+function emptyState(datasetId: string): DatasetState {
+	return { datasetId, head: 0, batches: new Map(), runs: new Map(), duplicates: [], reads: 0, checkpoint: 0 };
+}
+
+/** The commit's manifest path (where the manifest file of the export is, or should be). */
+export function manifestPathOf(record: Manifest): string | null {
+	return record.commit?.manifestPath ?? null;
+}
+
+/** The batches a commit record holds, with their fingerprints where it has them. */
+export function batchesOf(record: Manifest): ManifestBatch[] {
+	if (Array.isArray(record.batches)) return record.batches;
+	return (record.window?.batches ?? []).map((id) => ({ id, ingestedAt: '', sizeBytes: null, records: null }));
+}
+
+/** Fold one commit record into the state. */
+export function fold(state: DatasetState, seq: number, record: Manifest): void {
+	state.head = seq;
+	state.headRun = { runId: record.flowRunId, manifestPath: manifestPathOf(record), mode: record.mode, exportTime: record.exportTime };
+	state.runs.set(record.flowRunId, seq);
+	if (record.mode !== 'incremental') return;
+	for (const batch of [...(record.adopted?.batches ?? []), ...batchesOf(record)]) {
+		const seen = state.batches.get(batch.id);
+		if (seen) {
+			const dup = state.duplicates.find((d) => d.batchId === batch.id);
+			if (dup) dup.sequences.push(seq);
+			else state.duplicates.push({ batchId: batch.id, sequences: [seen.seq, seq] });
+			continue;
+		}
+		state.batches.set(batch.id, { seq, ingestedAt: batch.ingestedAt, sizeBytes: batch.sizeBytes });
+	}
+}
+
+function toCheckpoint(state: DatasetState): CheckpointJson {
+	const batches: CheckpointJson['batches'] = {};
+	for (const [id, mark] of state.batches) batches[id] = [mark.seq, mark.ingestedAt, mark.sizeBytes];
+	return {
+		protocol: PROTOCOL,
+		datasetId: state.datasetId,
+		sequence: state.head,
+		headRun: state.headRun ?? null,
+		batches,
+		runs: Object.fromEntries(state.runs),
+		duplicates: state.duplicates,
+	};
+}
+
+function fromCheckpoint(json: CheckpointJson, path: string): DatasetState {
+	if (!json || typeof json !== 'object' || typeof json.sequence !== 'number' || !json.batches || !json.runs) {
+		throw new StateError(`checkpoint ${path} is malformed`, 'unreadable');
+	}
+	const state = emptyState(json.datasetId);
+	state.head = json.sequence;
+	state.checkpoint = json.sequence;
+	state.headRun = json.headRun ?? undefined;
+	for (const [id, [seq, ingestedAt, sizeBytes]] of Object.entries(json.batches)) state.batches.set(id, { seq, ingestedAt, sizeBytes });
+	for (const [runId, seq] of Object.entries(json.runs)) state.runs.set(runId, seq);
+	state.duplicates = json.duplicates ?? [];
+	return state;
+}
+
+/** Read an object as text, or null when it does not exist. */
+async function readIfExists(store: Store, path: string): Promise<string | null> {
+	const read = await attemptAsync(() => readText(store, path));
+	if (read.ok) return read.value;
+	if (read.error instanceof StoreError && read.error.code === 'not_found') return null;
+	throw read.error;
+}
+
+export async function readCommit(store: Store, paths: StatePaths, seq: number): Promise<Manifest | null> {
+	const path = paths.commit(seq);
+	const text = await readIfExists(store, path);
+	if (text === null) return null;
+	const parsed = await attemptAsync(async () => parseManifest(text, path));
+	if (!parsed.ok) throw new StateError(`commit record ${path} cannot be read: ${parsed.error.message}`, 'unreadable');
+	return parsed.value;
+}
+
+/** Sequence numbers of the objects in a state folder, ascending. */
+async function sequencesIn(store: Store, folder: string): Promise<number[]> {
+	const found: number[] = [];
+	for await (const object of store.list(`${folder}/`)) {
+		const match = SEQ_NAME.exec(baseName(object.path));
+		if (match && object.path === joinPath(folder, match[0])) found.push(Number(match[1]));
+	}
+	return found.sort((a, b) => a - b);
+}
+
+/**
+ * The state of a dataset at a destination: the newest checkpoint, then every commit after it, read
+ * one by one until the first that does not exist. Cost: one listing of the checkpoints folder (at
+ * most KEEP_CHECKPOINTS + 1 names), one checkpoint, and at most CHECKPOINT_EVERY commits (more only
+ * if a committer died before writing its checkpoint, which the reader then writes). A checkpoint
+ * that falls due while reading is written here, so the next reader starts from it.
+ */
+export async function readState(store: Store, paths: StatePaths, datasetId: string, options: { readOnly?: boolean } = {}): Promise<DatasetState> {
+	const checkpoints = await sequencesIn(store, paths.checkpointsDir);
+	let state = emptyState(datasetId);
+	let reads = 1;
+	const newest = checkpoints[checkpoints.length - 1];
+	if (newest) {
+		const path = paths.checkpoint(newest);
+		const text = await readIfExists(store, path);
+		reads++;
+		if (text === null) throw new StateError(`checkpoint ${path} was listed but cannot be read`, 'unreadable');
+		const parsed = await attemptAsync(async () => parseJson(text) as CheckpointJson);
+		if (!parsed.ok) throw new StateError(`checkpoint ${path} is not valid JSON: ${parsed.error.message}`, 'unreadable');
+		state = fromCheckpoint(parsed.value, path);
+	}
+	let due: CheckpointJson | undefined;
+	for (let seq = state.head + 1; ; seq++) {
+		const record = await readCommit(store, paths, seq);
+		reads++;
+		if (!record) break;
+		fold(state, seq, record);
+		if (seq % CHECKPOINT_EVERY === 0) due = toCheckpoint(state);
+	}
+	state.reads = reads;
+	if (due && due.sequence > (newest ?? 0) && !options.readOnly) await writeCheckpoint(store, paths, due, checkpoints);
+	return state;
+}
+
+/** Write a checkpoint (create-if-absent: its content is determined by the log) and drop old ones. */
+async function writeCheckpoint(store: Store, paths: StatePaths, checkpoint: CheckpointJson, existing: number[]): Promise<void> {
+	const written = await attemptAsync(() => writeText(store, paths.checkpoint(checkpoint.sequence), stringifyJson(checkpoint)));
+	// another reader or the committer wrote the same checkpoint; any other failure only costs reads later
+	if (!written.ok) return;
+	const older = existing.filter((seq) => seq < checkpoint.sequence);
+	for (const seq of older.slice(0, Math.max(0, older.length - (KEEP_CHECKPOINTS - 1)))) {
+		await store.delete(paths.checkpoint(seq)).catch(() => undefined);
+	}
+}
+
+/** After committing `seq`, write its checkpoint when one falls due (best effort: a reader repairs it). */
+export async function checkpointIfDue(store: Store, paths: StatePaths, state: DatasetState): Promise<void> {
+	if (state.head % CHECKPOINT_EVERY !== 0) return;
+	const existing = await attemptAsync(() => sequencesIn(store, paths.checkpointsDir));
+	await writeCheckpoint(store, paths, toCheckpoint(state), existing.ok ? existing.value : []);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs in progress: intent and fate
+
+export interface Intent {
+	protocol: number;
+	runId: string;
+	datasetId: string;
+	/** The export folder the run writes its files into. */
+	folder: string;
+	mode: 'incremental' | 'full';
+	exportTime: string;
+	/** The head the run planned on. */
+	base: number;
+	/** The writer's clock: cleanup judges age by it (a skewed clock only delays or hastens cleanup; fate decides). */
+	startedAt: string;
+}
+
+export interface Fate {
+	decision: 'commit' | 'abandon';
+	/** The run that decided (the run itself for commit, a later run for abandon). */
+	by: string;
+	at: string;
+}
+
+/**
+ * Write an object only this run writes (its name carries the run id): transient failures are
+ * retried, and finding it there already means an earlier try of ours landed (a lost reply).
+ */
+export async function writeOwn(store: Store, path: string, text: string, policy: RetryPolicy, signal?: AbortSignal): Promise<void> {
+	const first = Date.now();
+	for (let retries = 0; ; retries++) {
+		const written = await attemptAsync(() => writeText(store, path, text));
+		if (written.ok || (written.error instanceof StoreError && written.error.code === 'exists')) return;
+		const wait = written.error instanceof StoreError && written.error.retryable ? nextRetry(policy, retries, first) : undefined;
+		if (wait === undefined) throw written.error;
+		await sleep(wait, signal);
+	}
+}
+
+export async function writeIntent(store: Store, paths: StatePaths, intent: Intent, policy: RetryPolicy, signal?: AbortSignal): Promise<void> {
+	await writeOwn(store, paths.intent(intent.runId), stringifyJson(intent), policy, signal);
+}
+
+async function readFate(store: Store, paths: StatePaths, runId: string): Promise<Fate | null> {
+	const text = await readIfExists(store, paths.fate(runId));
+	if (text === null) return null;
+	const parsed = await attemptAsync(async () => parseJson(text) as Fate);
+	return parsed.ok && (parsed.value?.decision === 'commit' || parsed.value?.decision === 'abandon') ? parsed.value : null;
+}
+
+/**
+ * Decide a run's fate once: the run claims `commit` before it commits; a later run that finds it
+ * long silent claims `abandon` before it removes its files. Whoever creates the fate object first
+ * decides; the other reads the decision. Returns the decision in force.
+ */
+export async function claimFate(store: Store, paths: StatePaths, runId: string, fate: Fate, policy: RetryPolicy, signal?: AbortSignal): Promise<Fate> {
+	const text = stringifyJson(fate);
+	const first = Date.now();
+	for (let retries = 0; ; retries++) {
+		const written = await attemptAsync(() => writeText(store, paths.fate(runId), text));
+		if (written.ok) return fate;
+		// taken, or a lost reply: whatever is there now is the decision (ours, if our write landed)
+		const existing = await attemptAsync(() => readFate(store, paths, runId));
+		if (existing.ok && existing.value) return existing.value;
+		const retryable = written.error instanceof StoreError && (written.error.retryable || written.error.code === 'exists');
+		const wait = retryable ? nextRetry(policy, retries, first) : undefined;
+		if (wait === undefined) throw written.error;
+		await sleep(wait, signal);
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Committing
+
+export type CommitOutcome =
+	| { status: 'committed'; sequence: number; path: string; rebased: number; ambiguous: number }
+	| { status: 'superseded'; by: { runId: string; sequence: number; manifestPath: string | null }; overlap: string[] };
+
+/** Why `record` cannot be committed after `other`: the batches both hold, or the same full export. */
+export function conflict(record: Manifest, other: Manifest): string[] | undefined {
+	if (record.mode === 'full') return other.mode === 'full' && other.exportTime === record.exportTime ? [`full export at ${record.exportTime}`] : undefined;
+	if (other.mode !== 'incremental') return undefined;
+	const theirs = new Set([...(other.adopted?.batches ?? []), ...batchesOf(other)].map((b) => b.id));
+	const overlap = batchesOf(record)
+		.map((b) => b.id)
+		.filter((id) => theirs.has(id));
+	return overlap.length ? overlap : undefined;
+}
+
+/**
+ * Commit `record` after `state.head`: an atomic create-if-absent of the next sequence number. On
+ * any failure, what is there is read back before anything else: our own record (a lost reply) is
+ * a success; another run's record is folded into the state, and we either commit after it (no
+ * batch in common: rebased) or are superseded. A failure whose outcome cannot be read back throws
+ * StateError('unknown_outcome'): the caller must then keep its files (a landed commit lists them).
+ * `prepare` sets the record's commit fields for a sequence number.
+ */
+export async function commit(
+	store: Store,
+	paths: StatePaths,
+	state: DatasetState,
+	record: Manifest,
+	prepare: (record: Manifest, seq: number) => void,
+	policy: RetryPolicy,
+	signal?: AbortSignal,
+): Promise<CommitOutcome> {
+	let rebased = 0;
+	let ambiguous = 0;
+	let retries = 0;
+	let firstFailure = 0;
+	/** Wait before trying again; false once the policy's tries or time are spent. */
+	const mayRetry = async () => {
+		firstFailure ||= Date.now();
+		const wait = nextRetry(policy, retries, firstFailure);
+		if (wait === undefined) return false;
+		retries++;
+		await sleep(wait, signal);
+		return true;
+	};
+	const unknown = (path: string, why: string) =>
+		new StateError(
+			`the commit of run ${record.flowRunId} (${path}) may or may not have landed (${why}); its files are kept, and the next run settles it`,
+			'unknown_outcome',
+		);
+	for (;;) {
+		const seq = state.head + 1;
+		prepare(record, seq);
+		const path = paths.commit(seq);
+		const written = await attemptAsync(() => writeText(store, path, stringifyJson(record, 2) + '\n'));
+		if (written.ok) return { status: 'committed', sequence: seq, path, rebased, ambiguous };
+		const error = written.error;
+		const lostRace = error instanceof StoreError && error.code === 'exists';
+		// refused outright (credentials, settings): nothing can have landed
+		const refused = error instanceof StoreError && (error.code === 'auth' || error.code === 'config' || error.code === 'not_found');
+		if (!lostRace && !refused) ambiguous++;
+		// find out what is there before doing anything else
+		const there = await attemptAsync(() => readCommit(store, paths, seq));
+		if (!there.ok) {
+			if (refused) throw error;
+			if (await mayRetry()) continue;
+			throw unknown(path, `${error.message}; reading it back failed: ${there.error.message}`);
+		}
+		const existing = there.value;
+		if (!existing) {
+			if (refused) throw error;
+			// a timed-out or cut write may still land later: only our own retry of the same record at
+			// the same name (which then finds it, or lands itself) or another run's record settles it
+			if (await mayRetry()) continue;
+			throw unknown(path, error.message);
+		}
+		if (existing.flowRunId === record.flowRunId) return { status: 'committed', sequence: seq, path, rebased, ambiguous };
+		fold(state, seq, existing);
+		const overlap = conflict(record, existing);
+		if (overlap) return { status: 'superseded', by: { runId: existing.flowRunId, sequence: seq, manifestPath: manifestPathOf(existing) }, overlap };
+		// another run took this number but none of our batches: commit after it
+		rebased++;
+		if (rebased > 1000) throw new StateError(`gave up committing run ${record.flowRunId} after 1,000 other commits landed first`, 'contention');
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// The destination's identity
+
+/**
+ * The destination's instance id (the `%DESTINATION_INSTANCE_ID%` macro and the manifest names),
+ * kept in a marker at the destination so that every spelling of the same place (a symlink, a
+ * trailing slash, another endpoint port or host alias) gets the same id. The first use writes it,
+ * adopting the id the location's spelling gave before markers existed; `create` false only reads.
+ */
+export const markerDir = (folderPath: string) => joinPath(folderPath, STATE_DIR);
+
+export async function destinationIdentity(store: Store, folderPath: string, create = true): Promise<string> {
+	const path = joinPath(markerDir(folderPath), 'destination.json');
+	const fallback = createHash('sha256').update(store.location).digest('hex').slice(0, 12);
+	for (let tries = 0; tries < 3; tries++) {
+		const text = await readIfExists(store, path);
+		if (text !== null) {
+			const id = (attemptParse(text) as { id?: unknown } | undefined)?.id;
+			if (typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id)) return id;
+			throw new StateError(`the destination marker ${path} is malformed; remove it to start a new identity`, 'unreadable');
+		}
+		if (!create) return fallback;
+		const written = await attemptAsync(() => writeText(store, path, stringifyJson({ id: fallback, createdAt: new Date().toISOString(), generator: 'n8n-nodes-dataset-export' })));
+		if (written.ok) return fallback;
+		if (!(written.error instanceof StoreError && (written.error.code === 'exists' || written.error.retryable))) throw written.error;
+	}
+	throw new StateError(`the destination marker ${path} cannot be read or written`, 'unreadable');
+}
+
+function attemptParse(text: string): unknown {
+	try {
+		return parseJson(text);
+	} catch {
+		return undefined;
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleaning up after runs that never committed
+
+export interface CleanupReport {
+	/** Runs found dead and removed (their files, unfinished uploads, intent). */
+	runs: number;
+	files: number;
+	unfinished: number;
+	bytes: number;
+	/** Runs that committed but died before finishing up: their manifests were written now. */
+	completed: number;
+	/** Leftovers too young to remove (maybe still running). */
+	pending: number;
+	/** Paths removed, for the report. */
+	removed: string[];
+}
+
+export function emptyCleanup(): CleanupReport {
+	return { runs: 0, files: 0, unfinished: 0, bytes: 0, completed: 0, pending: 0, removed: [] };
+}
+
+/** Remove a run's data files, temporary files and unfinished uploads in its folder (names carry its run id). */
+export async function removeRunFiles(store: Store, folder: string, runId: string, keep: Set<string>, report: CleanupReport): Promise<void> {
+	const prefix = folder ? `${folder}/` : '';
+	const doomed: Array<{ path: string; size: number }> = [];
+	for await (const object of store.list(prefix)) {
+		if (runIdIn(object.path) === runId && !keep.has(object.path)) doomed.push(object);
+	}
+	for (const object of doomed) {
+		await store.delete(object.path);
+		report.files++;
+		report.bytes += object.size;
+		report.removed.push(object.path);
+	}
+	for await (const unfinished of store.listUnfinished(prefix)) {
+		if (runIdIn(unfinished.path) !== runId) continue;
+		await store.discardUnfinished(unfinished);
+		report.unfinished++;
+		report.bytes += unfinished.size ?? 0;
+		report.removed.push(unfinished.detail);
+	}
+}
+
+export interface CleanupOptions {
+	/** Leftovers of runs that started less than this long ago are kept (they may still be running). */
+	safetyAgeMs: number;
+	now: Date;
+	selfRunId: string;
+	policy: RetryPolicy;
+	/** The folder of the destination marker, whose unfinished writes are removed too. */
+	markerDir?: string;
+	/** Write a committed run's missing manifest from its commit record. */
+	rollForward: (record: Manifest) => Promise<void>;
+	signal?: AbortSignal;
+}
+
+/**
+ * Settle every run of the dataset that left an intent behind: a run that committed (and died
+ * before finishing up) gets its manifest written and its intent removed; a run older than the
+ * safety age that never committed is declared abandoned (its fate, decided once) and its files,
+ * temporary files and unfinished uploads are removed. Nothing a commit lists is ever removed.
+ */
+export async function cleanLeftovers(store: Store, paths: StatePaths, state: DatasetState, options: CleanupOptions): Promise<CleanupReport> {
+	const report = emptyCleanup();
+	const names = new Set<string>();
+	for await (const object of store.list(`${paths.runsDir}/`)) names.add(baseName(object.path));
+	const intents = [...names].filter((n) => /\.json$/.test(n) && !n.endsWith('.fate.json')).map((n) => n.slice(0, -'.json'.length));
+	for (const runId of intents) {
+		if (runId === options.selfRunId) continue;
+		options.signal?.throwIfAborted();
+		const text = await readIfExists(store, paths.intent(runId));
+		if (text === null) continue;
+		const intent = attemptParse(text) as Intent | undefined;
+		if (!intent || typeof intent.folder !== 'string' || typeof intent.startedAt !== 'string') continue; // not ours to judge
+		const seq = state.runs.get(runId);
+		if (seq !== undefined) {
+			const record = await readCommit(store, paths, seq);
+			if (record) await options.rollForward(record);
+			await finishRun(store, paths, runId);
+			report.completed++;
+			continue;
+		}
+		const age = options.now.getTime() - Date.parse(intent.startedAt);
+		if (!(age >= options.safetyAgeMs)) {
+			report.pending++;
+			continue;
+		}
+		const fate = await claimFate(store, paths, runId, { decision: 'abandon', by: options.selfRunId, at: options.now.toISOString() }, options.policy, options.signal);
+		if (fate.decision === 'commit') {
+			// it claimed its commit: it committed after our state was read, is committing now, or died
+			// while committing (its commit attempts are bounded in time): judge by the claim's age
+			const committed = await laterCommitOf(store, paths, state, runId);
+			if (committed) {
+				await options.rollForward(committed);
+				await finishRun(store, paths, runId);
+				report.completed++;
+				continue;
+			}
+			if (options.now.getTime() - Date.parse(fate.at) < options.safetyAgeMs) {
+				report.pending++;
+				continue;
+			}
+		}
+		await removeRunFiles(store, intent.folder, runId, new Set(), report);
+		// the abandon fate stays: should the run still be alive, it finds it when it tries to commit
+		await store.delete(paths.intent(runId));
+		report.runs++;
+	}
+	// writes into the state folders that never finished (a run killed while writing its intent,
+	// fate, commit record or checkpoint, or the destination marker): old enough, they are dead
+	for (const [folder, recursive] of [[paths.root, true], [options.markerDir, false]] as const) {
+		if (folder === undefined) continue;
+		for await (const unfinished of store.listUnfinished(folder ? `${folder}/` : '')) {
+			if (!recursive && parentOf(unfinished.path) !== folder) continue;
+			const age = unfinished.started ? options.now.getTime() - unfinished.started.getTime() : Infinity;
+			if (!(age >= options.safetyAgeMs)) continue;
+			await store.discardUnfinished(unfinished);
+			report.unfinished++;
+			report.removed.push(unfinished.detail);
+		}
+	}
+	// fates whose intent is gone: a commit claim of a run that finished (it could not remove it), or
+	// an abandon decision old enough that its run cannot still be running (runs give up before that)
+	for (const name of names) {
+		if (!name.endsWith('.fate.json')) continue;
+		const runId = name.slice(0, -'.fate.json'.length);
+		if (runId === options.selfRunId || names.has(`${runId}.json`)) continue;
+		const fate = await attemptAsync(() => readFate(store, paths, runId));
+		const stale = !fate.ok || !fate.value || fate.value.decision === 'commit' || options.now.getTime() - Date.parse(fate.value.at) > FATE_RETENTION_MS;
+		if (stale) await store.delete(paths.fate(runId)).catch(() => undefined);
+	}
+	return report;
+}
+
+/** A commit of `runId` that landed after `state` was read. */
+async function laterCommitOf(store: Store, paths: StatePaths, state: DatasetState, runId: string): Promise<Manifest | undefined> {
+	for (let seq = state.head + 1; ; seq++) {
+		const record = await readCommit(store, paths, seq);
+		if (!record) return undefined;
+		if (record.flowRunId === runId) return record;
+	}
+}
+
+/** A run is settled: remove its intent, then its fate. */
+export async function finishRun(store: Store, paths: StatePaths, runId: string): Promise<void> {
+	await store.delete(paths.intent(runId));
+	await store.delete(paths.fate(runId));
+}

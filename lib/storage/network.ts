@@ -1,0 +1,178 @@
+/**
+ * How every store treats the network: the policy (idle timeout, retries), one retry loop
+ * (exponential backoff with full jitter, bounded in tries and in total time), deadlines, an idle
+ * watchdog for read streams, and the classification of transient failures that all adapters share.
+ *
+ * Each failure is retried by exactly one layer: the SDKs' own retries are turned off, adapters
+ * retry the requests that carry upload bytes they still hold (S3 parts, Azure blocks, the final
+ * commit), and the resilient layer (resilient.ts) retries everything else. So tries never multiply
+ * across layers, and `stats.retries` counts every retry there is.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import { DEFAULT_NETWORK_POLICY, StoreError, type NetworkPolicy, type StoreStats } from './types';
+
+/** Settings every adapter accepts beside its own. */
+export interface StoreOptions {
+	/** Timeouts and retries; missing fields come from DEFAULT_NETWORK_POLICY. */
+	network?: Partial<NetworkPolicy>;
+	/** Objects per listing request (the backend's default page when unset; tests use small pages to cover paging). */
+	pageSize?: number;
+}
+
+export function networkPolicy(partial: Partial<NetworkPolicy> = {}): NetworkPolicy {
+	const policy = { ...DEFAULT_NETWORK_POLICY, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+	for (const [name, value] of Object.entries(policy)) {
+		if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new StoreError(`network policy: ${name} must be a number ≥ 0, not ${String(value)}`, 'config');
+	}
+	if (policy.idleTimeoutMs < 1) throw new StoreError('network policy: idleTimeoutMs must be at least 1 ms', 'config');
+	policy.maxAttempts = Math.max(1, Math.floor(policy.maxAttempts));
+	return policy;
+}
+
+/** The wait before retry number `retry` (1 = the first retry): random in [0, min(maxDelay, base·2^(retry-1))] ("full jitter"). */
+export function backoffDelay(policy: NetworkPolicy, retry: number): number {
+	return Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+	return new Promise((resolve, reject) => {
+		if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+		const onAbort = () => {
+			clearTimeout(timer);
+			reject(signal?.reason ?? new Error('aborted'));
+		};
+		const timer = setTimeout(() => {
+			signal?.removeEventListener('abort', onAbort);
+			resolve();
+		}, ms);
+		signal?.addEventListener('abort', onAbort, { once: true });
+	});
+}
+
+export const isRetryable = (error: unknown): boolean => error instanceof StoreError && error.retryable;
+
+/**
+ * Run `attempt` until it succeeds, retrying failures that are retryable StoreErrors, at most
+ * `maxAttempts` tries and `maxRetryMs` in all; each retry is counted in `stats.retries`. The last
+ * error is thrown, its message saying how many tries were made.
+ */
+export async function retrying<T>(
+	policy: NetworkPolicy,
+	stats: StoreStats,
+	attempt: (n: number) => Promise<T>,
+	options: { signal?: AbortSignal; retryable?: (error: unknown) => boolean } = {},
+): Promise<T> {
+	const retryable = options.retryable ?? isRetryable;
+	const started = Date.now();
+	for (let n = 1; ; n++) {
+		try {
+			return await attempt(n);
+		} catch (error) {
+			if (options.signal?.aborted || !retryable(error)) throw error;
+			const delay = backoffDelay(policy, n);
+			if (n >= policy.maxAttempts || Date.now() - started + delay > policy.maxRetryMs) throw gaveUp(error, n, Date.now() - started);
+			stats.retries++;
+			await sleep(delay, options.signal);
+		}
+	}
+}
+
+function gaveUp(error: unknown, tries: number, ms: number): unknown {
+	if (!(error instanceof StoreError) || tries < 2) return error;
+	return new StoreError(`${error.message} (gave up after ${tries} tries in ${(ms / 1000).toFixed(1)} s)`, error.code, error.retryable);
+}
+
+/** `work`, or a rejection with `onTimeout()` when it has not settled within `ms`. */
+export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const deadline = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(onTimeout()), ms);
+	});
+	return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * `source` behind an idle watchdog: when the consumer wants bytes and none arrive for `idleMs`,
+ * the source is destroyed and the returned stream fails with `onIdle()`. Time the consumer spends
+ * not reading never counts (a slow reader is not a stalled server).
+ */
+export function watchReadable(source: Readable, idleMs: number, onIdle: () => Error): Readable {
+	let waitingSince: number | undefined;
+	const out = new PassThrough({ highWaterMark: source.readableHighWaterMark });
+	const tick = setInterval(
+		() => {
+			if (waitingSince !== undefined && Date.now() - waitingSince >= idleMs) {
+				const error = onIdle();
+				source.destroy(error);
+				out.destroy(error);
+			}
+		},
+		Math.min(1000, Math.max(20, idleMs / 10)),
+	);
+	tick.unref();
+	const stop = () => clearInterval(tick);
+	// waiting = the consumer has room for more (out is below its high-water mark) and the source is silent
+	const update = () => {
+		const wants = !out.destroyed && !out.writableEnded && out.writableLength < out.writableHighWaterMark && out.readableLength < out.readableHighWaterMark;
+		if (!wants) waitingSince = undefined;
+		else waitingSince ??= Date.now();
+	};
+	source.on('data', (chunk: Buffer) => {
+		waitingSince = undefined;
+		if (!out.write(chunk)) source.pause();
+		update();
+	});
+	out.on('drain', () => {
+		source.resume();
+		update();
+	});
+	// the consumer reading from `out` makes room: the wait for the source starts then
+	const read = out._read.bind(out);
+	out._read = (size: number) => {
+		update();
+		read(size);
+	};
+	source.once('end', () => {
+		stop();
+		out.end();
+	});
+	source.once('error', (error) => {
+		stop();
+		out.destroy(error);
+	});
+	source.once('close', () => {
+		// closed without an end or error (destroyed from outside): say so rather than end cleanly
+		if (!source.readableEnded && !source.errored && !out.destroyed) out.destroy(new StoreError('the read stream was closed before its end', 'unavailable'));
+		stop();
+	});
+	out.once('close', () => {
+		stop();
+		if (!source.destroyed) source.destroy();
+	});
+	update();
+	return out;
+}
+
+const TIMEOUT_PATTERN = /\bTimeoutError\b|ETIMEDOUT|ESOCKETTIMEDOUT|timed? ?out\b|Timed out/i;
+const UNAVAILABLE_PATTERN =
+	/ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|EHOSTUNREACH|ENETUNREACH|ENETDOWN|EAI_AGAIN|socket hang up|network socket disconnected|other side closed|premature close|Connection lost|No response from server|not connected|connection (was )?(closed|reset|lost)|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_SOCKET|Keepalive timeout/i;
+
+/** Whether an HTTP status is a transient server failure (retry it): 408, 429 and 5xx. */
+export const transientStatus = (status: number | undefined) => status === 408 || status === 429 || (status !== undefined && status >= 500 && status <= 599);
+
+/**
+ * A transient failure's kind from an error's code, name and message (any SDK's): `timeout` when
+ * no answer came in time, `unavailable` when the connection failed; undefined otherwise. A host
+ * name that does not resolve (ENOTFOUND) is `unavailable` but not retried: it is a setting to fix.
+ */
+export function transientKind(error: unknown): 'timeout' | 'unavailable' | undefined {
+	const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined;
+	if (!e) return undefined;
+	const text = `${String(e.code ?? '')} ${String(e.name ?? '')} ${String(e.message ?? '')}`;
+	if (TIMEOUT_PATTERN.test(text)) return 'timeout';
+	if (UNAVAILABLE_PATTERN.test(text)) return 'unavailable';
+	if (e.cause && e.cause !== error) return transientKind(e.cause);
+	return undefined;
+}
+
+export const isHostNotFound = (error: unknown) => /ENOTFOUND|getaddrinfo/i.test(`${String((error as { code?: unknown })?.code ?? '')} ${String((error as Error)?.message ?? '')}`);

@@ -1,0 +1,216 @@
+/**
+ * Exactly once under faults, per backend, on the real servers: the package talks to each server
+ * through a loopback fault proxy (test/helpers/fault-proxy.ts) that returns 5xx and 429, loses and
+ * stalls replies, cuts and stalls request bodies, and cuts or stalls the TCP stream (SFTP). Each
+ * backend gets a sequence of faulted exports with batches added in between, then a clean run, and
+ * then 4 runs at once; after each sequence: every committed export is complete, the union of
+ * committed exports equals the lake (0 missing, 0 duplicated, counted by record id), no temporary
+ * file or unfinished upload is left, Verify passes on every commit, and no run outlived its bound.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { runExport, type ExportReport, type ExportRequest } from '../lib/export/run';
+import { addBatch, generateLake } from '../lib/sample/generator';
+import { LocalLakeSource } from '../lib/source/local-lake';
+import { openStore, type DestinationConfig } from '../lib/storage';
+import type { NetworkPolicy, Store } from '../lib/storage/types';
+import { verifyExport } from '../lib/verify/verify';
+import { FaultProxy, azureError, jsonError, s3Error, type FaultRule, type ReplyFields } from './helpers/fault-proxy';
+import { tempDir } from './helpers/fixtures';
+import { freshBucketName, gcsServer, serviceAccountKey } from './helpers/gcs';
+import { committedLedger, lakeIds, reconcile } from './helpers/ledger';
+import { azuriteServer, freshBucket, s3Server, sftpFolder, sftpServer } from './helpers/servers';
+
+const DS = 'journey_step_events';
+const FOLDER = 'exports';
+const PREFIX = `${FOLDER}/${DS}`;
+/** Faulted exports per backend (the issue asks for at least 30). */
+const FAULTED_RUNS = Number(process.env.FAULTED_RUNS ?? 32);
+const POLICY: NetworkPolicy = { idleTimeoutMs: 1500, maxAttempts: 4, baseDelayMs: 50, maxDelayMs: 400, maxRetryMs: 8000 };
+/** No export may take longer than this, whatever fault it met (timeouts and retries are bounded). */
+const RUN_BOUND_MS = 60_000;
+
+interface Backend {
+	name: string;
+	/** The real server the proxy forwards to. */
+	target: { host: string; port: number };
+	/** A store for a fresh location, reached through the proxy. */
+	store(proxyUrl: string, proxyPort: number): Promise<Store>;
+	faults: FaultRule[];
+}
+
+const DATA = /part-\d{5}-/;
+const COMMIT = /commits(\/|%2F)\d{20}\.json/;
+const FATE = /\.fate\.json/;
+const INTENT = /runs(\/|%2F)[0-9a-f-]{36}\.json/;
+const MANIFEST = /manifest-[0-9a-f]+-/;
+
+/** The HTTP faults every object-store backend meets, with its own error shape. */
+function httpFaults(error: (status: number, code: string) => ReplyFields): FaultRule[] {
+	return [
+		{ kind: 'reply', target: DATA, ...error(503, 'SlowDown'), name: '503 on a data upload' },
+		{ kind: 'dropReply', target: COMMIT, name: 'lost reply to the commit' },
+		{ kind: 'stallReply', target: DATA, name: 'stalled reply to a data upload' },
+		{ kind: 'cutRequest', target: DATA, afterBodyBytes: 4000, name: 'data upload cut mid-body' },
+		{ kind: 'reply', target: COMMIT, ...error(500, 'InternalError'), name: '500 on the commit' },
+		{ kind: 'dropReply', target: DATA, name: 'lost reply to a data upload' },
+		{ kind: 'stallRequest', target: DATA, afterBodyBytes: 4000, name: 'data upload stalled mid-body' },
+		{ kind: 'reply', ...error(429, 'TooManyRequests'), nth: 3, name: '429 on the 3rd request' },
+		{ kind: 'dropReply', target: MANIFEST, name: 'lost reply to the manifest file' },
+		{ kind: 'stallReply', method: 'GET', target: COMMIT, name: 'stalled reply while reading the commit log' },
+		{ kind: 'dropReply', target: FATE, name: 'lost reply to the commit claim' },
+		{ kind: 'reply', target: DATA, ...error(503, 'ServiceUnavailable'), times: Infinity, name: 'every data upload refused (the run fails)' },
+		{ kind: 'cut', direction: 'down', afterBytes: 3000, scope: 'proxy', name: 'connection cut while receiving' },
+		{ kind: 'stall', direction: 'up', afterBytes: 20_000, scope: 'proxy', name: 'connection stalled while sending' },
+		{ kind: 'dropReply', target: INTENT, name: 'lost reply to the intent' },
+		{ kind: 'stallReply', target: COMMIT, method: 'PUT', name: 'stalled reply to the commit' },
+	];
+}
+
+const s3 = s3Server();
+const azurite = azuriteServer();
+const gcs = gcsServer();
+const sftp = sftpServer();
+const hostPort = (url: string) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) });
+const open = (config: DestinationConfig) => openStore(config, POLICY);
+
+const BACKENDS: Backend[] = [
+	{
+		name: 'S3 (Ceph RADOS Gateway)',
+		target: hostPort(s3.endpoint),
+		async store(url) {
+			return open({ type: 'amazonS3', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, endpoint: url, forcePathStyle: true, bucket: await freshBucket('faults') });
+		},
+		faults: httpFaults(s3Error),
+	},
+	{
+		name: 'Azure Blob (Azurite)',
+		target: hostPort(azurite.endpoint),
+		async store(url) {
+			const container = `faults-${randomUUID().slice(0, 8)}`;
+			await new BlobServiceClient(azurite.endpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey)).getContainerClient(container).create();
+			return open({ type: 'azureBlob', authentication: 'accountKey', accountName: azurite.accountName, accountKey: azurite.accountKey, endpoint: `${url}/${azurite.accountName}`, container });
+		},
+		faults: httpFaults(azureError),
+	},
+	{
+		name: 'Google Cloud Storage (emulator, JSON API)',
+		target: hostPort(gcs.endpoint),
+		async store(url) {
+			return open({ type: 'googleCloudStorage', authentication: 'serviceAccount', serviceAccountJson: serviceAccountKey(gcs.projectId), apiEndpoint: url, bucket: freshBucketName('faults') });
+		},
+		faults: httpFaults((status, code) => jsonError(status, code)),
+	},
+	{
+		name: 'SFTP (OpenSSH)',
+		target: { host: sftp.host, port: sftp.port },
+		async store(_url, port) {
+			return open({ type: 'sftp', host: '127.0.0.1', port, username: sftp.username, password: sftp.password, hostFingerprint: sftp.hostFingerprint, rootPath: sftpFolder(sftp, 'faults'), timeoutMs: POLICY.idleTimeoutMs * 2 });
+		},
+		// SSH is one encrypted stream: faults are cuts and stalls at byte counts that land in every phase
+		faults: [
+			{ kind: 'cut', direction: 'down', afterBytes: 40_000, scope: 'proxy', name: 'cut while receiving (40 kB)' },
+			{ kind: 'cut', direction: 'up', afterBytes: 150_000, scope: 'proxy', name: 'cut while sending (150 kB)' },
+			{ kind: 'stall', direction: 'up', afterBytes: 60_000, scope: 'proxy', name: 'stalled while sending (60 kB)' },
+			{ kind: 'cut', direction: 'up', afterBytes: 9_000, scope: 'proxy', name: 'cut early (9 kB)' },
+			{ kind: 'stall', direction: 'down', afterBytes: 25_000, scope: 'proxy', name: 'stalled while receiving (25 kB)' },
+			{ kind: 'cut', direction: 'down', afterBytes: 120_000, scope: 'proxy', name: 'cut late (120 kB)' },
+			{ kind: 'refuse', name: 'connection refused' },
+			{ kind: 'delay', ms: 30, name: 'slow link (30 ms per chunk)', times: 4 },
+		],
+	},
+];
+
+describe('exactly once under faults, on every backend', () => {
+	for (const backend of BACKENDS) {
+		describe(backend.name, () => {
+			let proxy: FaultProxy;
+			let store: Store;
+			after(async () => {
+				await store?.close();
+				await proxy?.stop();
+			});
+
+			it(`${FAULTED_RUNS} faulted exports, batches added in between, then a clean run and 4 at once: every batch exactly once`, { timeout: 15 * 60_000 }, async () => {
+				proxy = await FaultProxy.start(backend.target);
+				store = await backend.store(proxy.url, proxy.port);
+				const lake = tempDir('faults-lake');
+				await generateLake({ dir: lake, records: 900, seed: 'faults', batches: 3, datasets: [DS] });
+				const source = new LocalLakeSource(lake);
+				const request = (over: Partial<ExportRequest> = {}): ExportRequest => ({
+					datasetId: DS,
+					mode: 'incremental',
+					fileType: 'json',
+					codec: 'gzip',
+					folderPath: FOLDER,
+					maxRecordsPerFile: 150,
+					retry: POLICY,
+					cleanupAfterMs: 0,
+					...over,
+				});
+				const outcomes = new Map<string, { runs: number; fired: number; committed: number; failed: number; nothingNew: number; maxMs: number; errors: Set<string> }>();
+				let batch = 0;
+				for (let run = 0; run < FAULTED_RUNS; run++) {
+					if (run % 3 === 1) {
+						batch++;
+						await addBatch({ dir: lake, datasetId: DS, records: 100 + batch * 7, ingestedAt: new Date(Date.UTC(2026, 2, 1) - batch * 3_600_000), seed: `b${batch}`, batchId: `late-${batch}` });
+					}
+					const rule = backend.faults[run % backend.faults.length];
+					proxy.resetRecords();
+					proxy.set(rule);
+					const started = Date.now();
+					const result = await runExport(source, store, request({ exportTime: new Date(Date.UTC(2026, 10, 1) + run * 60_000).toISOString() })).then(
+						(report: ExportReport) => report,
+						(error: Error) => error,
+					);
+					const ms = Date.now() - started;
+					proxy.clear();
+					const name = rule.name ?? rule.kind;
+					const o = outcomes.get(name) ?? { runs: 0, fired: 0, committed: 0, failed: 0, nothingNew: 0, maxMs: 0, errors: new Set<string>() };
+					o.runs++;
+					if (proxy.faults.length) o.fired++;
+					if (result instanceof Error) {
+						o.failed++;
+						o.errors.add(result.message.slice(0, 120));
+					} else if (result.status === 'nothing-new') o.nothingNew++;
+					else o.committed++;
+					o.maxMs = Math.max(o.maxMs, ms);
+					outcomes.set(name, o);
+					assert.ok(ms < RUN_BOUND_MS, `run ${run} (${name}) took ${ms} ms`);
+				}
+				const table = [...outcomes].map(([name, o]) => `  ${name}: ${o.runs} runs, fault fired in ${o.fired}, committed ${o.committed}, nothing new ${o.nothingNew}, failed ${o.failed}, slowest ${o.maxMs} ms${o.errors.size ? ` — ${[...o.errors].join(' | ')}` : ''}`);
+				console.log(`${backend.name}:\n${table.join('\n')}`);
+				const fired = [...outcomes.values()].reduce((n, o) => n + o.fired, 0);
+				assert.ok(fired >= FAULTED_RUNS * 0.75, `faults fired in ${fired} of ${FAULTED_RUNS} runs`);
+
+				// the clean run removes what failed runs left and exports what they did not commit
+				const clean = await runExport(source, store, request({ exportTime: '2026-12-01T00:00:00Z' }));
+				console.log(`${backend.name}: clean run ${clean.status}, ${clean.totals.records} records; removed ${clean.cleanup.runs} dead runs (${clean.cleanup.files} files, ${clean.cleanup.unfinished} unfinished uploads)`);
+				const lakeSet = await lakeIds(source, DS);
+				let ledger = await committedLedger(store, PREFIX, DS);
+				assert.deepEqual(ledger.incomplete, [], 'no committed export is incomplete');
+				assert.deepEqual(reconcile(lakeSet, ledger), { missing: 0, duplicated: 0, foreign: 0 });
+				const unfinished: string[] = [];
+				for await (const u of store.listUnfinished(`${FOLDER}/`)) unfinished.push(u.detail);
+				assert.deepEqual(unfinished, [], 'no temporary file or unfinished upload remains');
+				for (const commit of ledger.commits) {
+					const verdict = await verifyExport(store, { manifestPath: commit.commit!.manifestPath! });
+					assert.deepEqual(verdict.problems, [], `Verify of commit ${commit.commit!.sequence}`);
+				}
+
+				// 4 runs at once, with a new batch: one commits it
+				await addBatch({ dir: lake, datasetId: DS, records: 333, ingestedAt: new Date('2026-04-01T00:00:00Z'), seed: 'concurrent', batchId: 'concurrent' });
+				const together = await Promise.all([0, 1, 2, 3].map(() => runExport(source, store, request({ exportTime: '2026-12-02T00:00:00Z', cleanupAfterMs: 3_600_000 }))));
+				const statuses = together.map((r) => r.status);
+				assert.equal(statuses.filter((s) => s === 'committed').length, 1, statuses.join(', '));
+				ledger = await committedLedger(store, PREFIX, DS);
+				assert.deepEqual(ledger.incomplete, []);
+				assert.deepEqual(reconcile(await lakeIds(source, DS), ledger), { missing: 0, duplicated: 0, foreign: 0 });
+				const winner = together.find((r) => r.status === 'committed')!;
+				assert.deepEqual((await verifyExport(store, { manifestPath: winner.manifestPath! })).problems, []);
+			});
+		});
+	}
+});
