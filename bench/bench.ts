@@ -16,6 +16,9 @@ interface Result {
 	bytes: number;
 	seconds: number;
 	peakRssMb: number;
+	/** Exports: milliseconds the commit protocol took (state, cleanup, intent, claim, commit, manifest). */
+	protocolMs?: number;
+	stateReads?: number;
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -53,6 +56,9 @@ function report(file: string, dataset: string) {
 		console.log(`\nJSON.gz export / floor rows/s: ${(ratio * 100).toFixed(0)}% (target ≥ 80%)`);
 		console.log(`Parquet/Snappy export: ${fmt(parquet.records / parquet.seconds)} rows/s (target ≥ 150,000)`);
 		console.log(`peak RSS: JSON.gz ${json.peakRssMb} MB, Parquet ${parquet.peakRssMb} MB (target < 300 MB)`);
+		for (const r of rows.filter((x) => x.protocolMs !== undefined)) {
+			console.log(`commit protocol in ${r.name}: ${fmt(r.protocolMs!)} ms of ${fmt(r.seconds, 2)} s (${((r.protocolMs! / 1000 / r.seconds) * 100).toFixed(2)}%, target ≤ 2%), ${r.stateReads} state reads`);
+		}
 		for (const r of rows.filter((x) => x.name.includes('S3'))) {
 			console.log(`${r.name}: ${fmt(r.records / r.seconds)} rows/s, ${fmt(r.bytes / 1e6 / r.seconds, 1)} MB/s, peak RSS ${r.peakRssMb} MB`);
 		}

@@ -17,8 +17,7 @@ import { endSink, writeTo } from '../lib/format/types';
 import { stringifyLines } from '../lib/json';
 import { rng, sampleRecords } from '../lib/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
-import { LocalFolderStore } from '../lib/storage/local';
-import { S3Store } from '../lib/storage/s3';
+import { openStore } from '../lib/storage';
 import type { Store } from '../lib/storage/types';
 
 const [kind, a, b, fileType, codec, datasetArg] = process.argv.slice(2);
@@ -47,22 +46,23 @@ async function main() {
 			const admin = new S3Client({ region: env.region, endpoint: env.endpoint, forcePathStyle: true, credentials: env });
 			await admin.send(new CreateBucketCommand({ Bucket: bucket }));
 			admin.destroy();
-			store = new S3Store({ ...env, bucket });
+			store = openStore({ type: 'amazonS3', ...env, forcePathStyle: true, bucket });
 		} else {
 			mkdirSync(b, { recursive: true });
-			store = new LocalFolderStore(b);
+			store = openStore({ type: 'localFolder', path: b });
 		}
 		const started = process.hrtime.bigint();
 		const r = await runExport(new LocalLakeSource(a), store, {
 			datasetId: dataset,
-			mode: 'full',
+			// the first incremental run: a backfill, through the whole commit protocol
+			mode: 'incremental',
 			fileType: fileType as FileType,
 			codec: codec as Codec,
 			folderPath: `${fileType}-${codec}`,
 		});
 		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 		await store.close();
-		report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds });
+		report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds, protocolMs: r.protocolMs, stateReads: r.stateReads });
 	} else if (kind === 'encode-only') {
 		const source = new LocalLakeSource(a);
 		const info = await source.getDataset(dataset);

@@ -19,20 +19,20 @@ import { freshBucket, s3Server } from './helpers/servers';
 
 const DS = 'journey_step_events';
 
-/** Start the exporting child, let it run until its `runs`-th run has started plus a random delay, then SIGKILL it. */
-function killSoon(args: object, random: () => number): Promise<{ lines: string[]; killedAfterMs: number }> {
+/** Start the exporting child and SIGKILL it a random time (up to `withinMs`) after its first run started. */
+function killSoon(args: object, random: () => number, withinMs: number): Promise<{ lines: string[]; killedAfterMs: number }> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'helpers', 'crash-child.ts'), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
 		const lines: string[] = [];
 		let started = 0;
 		let timer: NodeJS.Timeout | undefined;
 		const limit = setTimeout(() => child.kill('SIGKILL'), 60_000);
-		const target = 1 + Math.floor(random() * 3);
+		const target = 1;
 		child.stdout.setEncoding('utf8').on('data', (text: string) => {
 			for (const line of text.split('\n').filter(Boolean)) {
 				lines.push(line);
 				if (line.startsWith('start ') && ++started === target && !timer) {
-					const delay = Math.floor(random() * 400);
+					const delay = Math.floor(random() * withinMs);
 					const at = Date.now();
 					timer = setTimeout(() => {
 						child.kill('SIGKILL');
@@ -50,16 +50,15 @@ function killSoon(args: object, random: () => number): Promise<{ lines: string[]
 	});
 }
 
-async function crashSequence(label: string, destination: DestinationConfig, kills: number) {
+async function crashSequence(label: string, destination: DestinationConfig, kills: number, withinMs: number) {
 	const lake = tempDir(`crash-${label}-lake`);
 	await generateLake({ dir: lake, records: 1500, seed: `crash-${label}`, batches: 3, datasets: [DS] });
 	const random = rng(`crash-${label}`);
 	const ends = new Map<string, number>();
 	for (let k = 0; k < kills; k++) {
-		if (k % 2 === 0) {
-			await addBatch({ dir: lake, datasetId: DS, records: 50 + k * 13, ingestedAt: new Date(Date.UTC(2026, 0, 15) + k * 3_600_000), seed: `k${k}`, batchId: `k-${k}` });
-		}
-		const { lines } = await killSoon({ lake, datasetId: DS, destination }, random);
+		// a new batch before every kill, so the first run after the start has files to write
+		await addBatch({ dir: lake, datasetId: DS, records: 150 + ((k * 37) % 250), ingestedAt: new Date(Date.UTC(2026, 0, 15) + (k % 3 ? 1 : -1) * k * 3_600_000), seed: `k${k}`, batchId: `k-${k}` });
+		const { lines } = await killSoon({ lake, datasetId: DS, destination }, random, withinMs);
 		for (const line of lines.filter((l) => l.startsWith('end '))) {
 			const status = line.split(' ').slice(2).join(' ').replace(/:.*/, '');
 			ends.set(status, (ends.get(status) ?? 0) + 1);
@@ -79,11 +78,11 @@ async function crashSequence(label: string, destination: DestinationConfig, kill
 
 describe('SIGKILL at random moments', () => {
 	it('local folder: 24 kills', { timeout: 10 * 60_000 }, async () => {
-		await crashSequence('local', { type: 'localFolder', path: tempDir('crash-local-out') }, 24);
+		await crashSequence('local', { type: 'localFolder', path: tempDir('crash-local-out') }, 24, 250);
 	});
 
 	it('S3 (Ceph): 12 kills', { timeout: 10 * 60_000 }, async () => {
 		const s3 = s3Server();
-		await crashSequence('s3', { type: 'amazonS3', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, bucket: await freshBucket('crash') }, 12);
+		await crashSequence('s3', { type: 'amazonS3', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, bucket: await freshBucket('crash') }, 12, 1200);
 	});
 });

@@ -109,14 +109,16 @@ const BACKENDS: Backend[] = [
 		async store(_url, port) {
 			return open({ type: 'sftp', host: '127.0.0.1', port, username: sftp.username, password: sftp.password, hostFingerprint: sftp.hostFingerprint, rootPath: sftpFolder(sftp, 'faults'), timeoutMs: POLICY.idleTimeoutMs * 2 });
 		},
-		// SSH is one encrypted stream: faults are cuts and stalls at byte counts that land in every phase
+		// SSH is one encrypted stream: faults are cuts and stalls at byte counts that land in every
+		// phase of a run (a run moves some 30–60 kB up and a few kB down); the connection is dropped
+		// before each run, so each starts with a new SSH session through the fault
 		faults: [
-			{ kind: 'cut', direction: 'down', afterBytes: 40_000, scope: 'proxy', name: 'cut while receiving (40 kB)' },
-			{ kind: 'cut', direction: 'up', afterBytes: 150_000, scope: 'proxy', name: 'cut while sending (150 kB)' },
-			{ kind: 'stall', direction: 'up', afterBytes: 60_000, scope: 'proxy', name: 'stalled while sending (60 kB)' },
-			{ kind: 'cut', direction: 'up', afterBytes: 9_000, scope: 'proxy', name: 'cut early (9 kB)' },
-			{ kind: 'stall', direction: 'down', afterBytes: 25_000, scope: 'proxy', name: 'stalled while receiving (25 kB)' },
-			{ kind: 'cut', direction: 'down', afterBytes: 120_000, scope: 'proxy', name: 'cut late (120 kB)' },
+			{ kind: 'cut', direction: 'down', afterBytes: 2_500, scope: 'proxy', name: 'cut while receiving (2.5 kB down)' },
+			{ kind: 'cut', direction: 'up', afterBytes: 20_000, scope: 'proxy', name: 'cut while sending (20 kB up)' },
+			{ kind: 'stall', direction: 'up', afterBytes: 12_000, scope: 'proxy', name: 'stalled while sending (12 kB up)' },
+			{ kind: 'cut', direction: 'up', afterBytes: 3_000, scope: 'proxy', name: 'cut early (3 kB up)' },
+			{ kind: 'stall', direction: 'down', afterBytes: 4_000, scope: 'proxy', name: 'stalled while receiving (4 kB down)' },
+			{ kind: 'cut', direction: 'up', afterBytes: 35_000, scope: 'proxy', name: 'cut late (35 kB up)' },
 			{ kind: 'refuse', name: 'connection refused' },
 			{ kind: 'delay', ms: 30, name: 'slow link (30 ms per chunk)', times: 4 },
 		],
@@ -153,12 +155,16 @@ describe('exactly once under faults, on every backend', () => {
 				const outcomes = new Map<string, { runs: number; fired: number; committed: number; failed: number; nothingNew: number; maxMs: number; errors: Set<string> }>();
 				let batch = 0;
 				for (let run = 0; run < FAULTED_RUNS; run++) {
-					if (run % 3 === 1) {
+					// a new batch before every run, some ingested before every committed one (late data)
+					if (run > 0) {
 						batch++;
-						await addBatch({ dir: lake, datasetId: DS, records: 100 + batch * 7, ingestedAt: new Date(Date.UTC(2026, 2, 1) - batch * 3_600_000), seed: `b${batch}`, batchId: `late-${batch}` });
+						const ingestedAt = new Date(Date.UTC(2026, 2, 1) + (batch % 2 ? -1 : 1) * batch * 3_600_000);
+						await addBatch({ dir: lake, datasetId: DS, records: 120 + batch * 7, ingestedAt, seed: `b${batch}`, batchId: `added-${batch}` });
 					}
 					const rule = backend.faults[run % backend.faults.length];
 					proxy.resetRecords();
+					// connections are reused between runs: start each run on a new one, through the fault
+					proxy.dropConnections();
 					proxy.set(rule);
 					const started = Date.now();
 					const result = await runExport(source, store, request({ exportTime: new Date(Date.UTC(2026, 10, 1) + run * 60_000).toISOString() })).then(

@@ -163,7 +163,7 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 		assert.equal(idle.output('Export Dataset')[0].status, 'nothing-new');
 		const verdict = idle.output('Verify Export')[0];
 		assert.equal(verdict.ok, true);
-		assert.equal((verdict.continuity as { chain: unknown[] }).chain.length, 5);
+		assert.deepEqual(verdict.commit, { sequence: 5, path: `exports/${DS}/_dataset_export/${DS}/commits/00000000000000000005.json` }, 'the fifth commit in the log');
 	});
 
 	it('full mode: every run is a complete snapshot', async () => {

@@ -127,6 +127,8 @@ export interface ExportReport {
 	retries: { requests: number; files: number; commit: number };
 	/** Objects the state read took (commit log and checkpoint). */
 	stateReads: number;
+	/** Milliseconds spent on the commit protocol: state, cleanup, intent, claim, commit, manifest, finishing up. */
+	protocolMs: number;
 	warnings: string[];
 	totals: { files: number; records: number; bytes: number };
 	durationMs: number;
@@ -212,6 +214,8 @@ interface Plan {
 	/** Batches exported by version 1 manifests here, adopted by this run's commit (first run after an upgrade). */
 	adopted?: { manifests: string[]; batches: ManifestBatch[] };
 	previousManifestPath: string | null;
+	/** Time the state read took. */
+	stateMs: number;
 }
 
 /** The parts of the plan that need no destination: parameters, dataset, encoder. */
@@ -262,7 +266,9 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 	}
 	const { folder, prefix } = rendered.value;
 	const paths = statePaths(prefix, dataset.id);
+	const stateStarted = Date.now();
 	const state = await readState(store, paths, dataset.id);
+	const stateMs = Date.now() - stateStarted;
 	const previousManifestPath = state.headRun?.manifestPath ?? null;
 
 	// the selection: Start Date, End Date, Lookback Days (ingestion times; the lake's clock)
@@ -301,6 +307,7 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		changedBatches,
 		adopted: adopted?.manifests.length ? adopted : undefined,
 		previousManifestPath,
+		stateMs,
 	};
 }
 
@@ -351,7 +358,17 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	const p = await plan(source, store, request, now, dataset, encoder);
 	const runId = uuidv7();
 	const warnings: string[] = [];
-	const cleanup = await cleanLeftovers(store, p.paths, p.state, {
+	/** Time spent on the commit protocol (state, cleanup, intent, claim, commit, manifest, finishing up). */
+	let protocolMs = p.stateMs;
+	const timed = async <T>(step: () => Promise<T>): Promise<T> => {
+		const at = Date.now();
+		try {
+			return await step();
+		} finally {
+			protocolMs += Date.now() - at;
+		}
+	};
+	const cleanup = await timed(() => cleanLeftovers(store, p.paths, p.state, {
 		safetyAgeMs: request.cleanupAfterMs ?? DEFAULT_CLEANUP_AFTER_MS,
 		now,
 		selfRunId: runId,
@@ -359,7 +376,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		rollForward: (record) => writeManifestFile(store, record, policy, signal),
 		markerDir: markerDir(request.folderPath ?? ''),
 		signal,
-	});
+	}));
 	if (p.changedBatches.length) {
 		warnings.push(`${p.changedBatches.length} batch(es) changed in the lake after they were exported (not exported again): ${p.changedBatches.slice(0, 10).join(', ')}`);
 	}
@@ -462,7 +479,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	};
 
 	if (needsIntent) {
-		await writeIntent(store, p.paths, {
+		await timed(() => writeIntent(store, p.paths, {
 			protocol: 1,
 			runId,
 			datasetId: p.dataset.id,
@@ -471,7 +488,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			exportTime: p.exportTime.toISOString(),
 			base: p.state.head,
 			startedAt: now.toISOString(),
-		}, policy, signal);
+		}, policy, signal));
 	}
 	let firstFailure = 0;
 	for (;;) {
@@ -530,6 +547,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		cleanup: { ...cleanup, removed: cleanup.removed.slice(0, 100) },
 		retries: { requests: store.stats.retries, files: fileRetries, commit: commitRetries },
 		stateReads: p.state.reads,
+		protocolMs,
 		warnings,
 		totals,
 		durationMs: Date.now() - started,
@@ -568,7 +586,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	if (needsIntent) {
 		// a run older than any abandon decision is kept for must not commit; then claim the commit,
 		// so that a later run can no longer declare this one dead and remove its files
-		const claimed = await attemptAsync(async () => {
+		const claimed = await timed(() => attemptAsync(async () => {
 			if (Date.now() - started > MAX_RUN_MS) throw new StateError(`run ${runId} has been going for too long to commit safely`, 'abandoned');
 			const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString() }, policy, signal);
 			if (fate.decision === 'abandon') {
@@ -577,13 +595,13 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 					'abandoned',
 				);
 			}
-		});
+		}));
 		if (!claimed.ok) {
 			await removeOwn(claimed.error);
 			throw claimed.error;
 		}
 	}
-	const outcome = await attemptAsync(() =>
+	const outcome = await timed(() => attemptAsync(() =>
 		commit(
 			store,
 			p.paths,
@@ -596,7 +614,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			policy,
 			signal,
 		),
-	);
+	));
 	if (!outcome.ok) {
 		// whether the commit landed is unknown: keep the files (a landed commit lists them) and the intent
 		if (outcome.error instanceof StateError && outcome.error.code === 'unknown_outcome') throw outcome.error;
@@ -619,11 +637,11 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	commitRetries = result.ambiguous;
 	fold(p.state, result.sequence, record);
 	// committed: the manifest file, the checkpoint when due, then the intent goes
-	const finished = await attemptAsync(async () => {
+	const finished = await timed(() => attemptAsync(async () => {
 		await writeManifestFile(store, record, policy, signal);
 		await checkpointIfDue(store, p.paths, p.state);
 		await finishRun(store, p.paths, runId);
-	});
+	}));
 	if (!finished.ok) warnings.push(`committed, but finishing up failed (${finished.error.message}); the next run completes it`);
 	return report(p.batches.length || request.mode === 'full' ? 'committed' : 'nothing-new', {
 		manifestPath,

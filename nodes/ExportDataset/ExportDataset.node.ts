@@ -297,7 +297,7 @@ export class ExportDataset implements INodeType {
 					codec: this.getNodeParameter(fileType === 'json' ? 'jsonCompression' : 'parquetCompression', i) as Codec,
 					folderPath: this.getNodeParameter('folderPath', i, '') as string,
 					includeManifest: this.getNodeParameter('includeManifest', i, true) as boolean,
-					exportTime: options.exportTime || input.scheduledTime || input.timestamp || undefined,
+					exportTime: exportTimeOf(options, input),
 					folderTemplate: options.folderTemplate,
 					maxRecordsPerFile: options.maxRecordsPerFile,
 					maxBytesPerFile: options.maxFileSizeMb === undefined ? undefined : Math.round(options.maxFileSizeMb * 1024 * 1024),
@@ -324,7 +324,8 @@ export class ExportDataset implements INodeType {
 					`Export Dataset: ${report.datasetId} ${report.status}: ${report.totals.records} records in ${report.totals.files} files (${report.totals.bytes} bytes) in ${report.durationMs} ms`,
 				);
 				out.push({ json: report as unknown as IDataObject, pairedItem: { item: i } });
-			} catch (error) {
+			} catch (caught) {
+				const error = explainExportTime(caught, optionsOf(this, i), items[i].json);
 				const nodeError = toNodeError(this.getNode(), error, i, { datasetId });
 				summary.failed++;
 				if (!this.continueOnFail()) throw nodeError;
@@ -338,6 +339,26 @@ export class ExportDataset implements INodeType {
 		});
 		return [out];
 	}
+}
+
+/** The export time: the option, else the input item's scheduledTime or timestamp (a Schedule Trigger's). */
+function exportTimeOf(options: ExportOptions, input: IDataObject): unknown {
+	return options.exportTime || input.scheduledTime || input.timestamp || undefined;
+}
+
+function optionsOf(context: IExecuteFunctions, itemIndex: number): ExportOptions {
+	try {
+		return context.getNodeParameter('options', itemIndex, {}) as ExportOptions;
+	} catch {
+		return {};
+	}
+}
+
+/** An unreadable export time that came from the input item, not the option: say where it came from. */
+function explainExportTime(error: unknown, options: ExportOptions, input: IDataObject): unknown {
+	if (!(error instanceof ExportError) || error.parameter !== 'exportTime' || options.exportTime) return error;
+	const field = input.scheduledTime ? 'scheduledTime' : 'timestamp';
+	return new ExportError(error.message.replace(/^Export Time:/, `Export Time (from the input item's ${field}; set Options › Export Time to override it):`), 'exportTime');
 }
 
 /** Options › Remove Leftovers After (Hours), in milliseconds. */
