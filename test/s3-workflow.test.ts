@@ -11,6 +11,7 @@ import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { freshBucket, s3Server } from './helpers/servers';
 import { exampleTo, runWorkflow, type WorkflowJson } from './harness/engine';
+import { FaultProxy, s3Error } from './helpers/fault-proxy';
 
 const DS = 'ajo_consent_service_dataset';
 const server = s3Server();
@@ -46,6 +47,31 @@ describe('workflows exporting to S3 (Ceph RADOS Gateway on 127.0.0.1)', () => {
 		}
 		const schema = sampleSchema(SAMPLE_DATASETS.find((d) => d.id === DS)!);
 		assert.deepEqual(canonicalRecords(schema, await readFiles(local)), canonicalRecords(schema, await readFiles(lakeFiles(lake, DS))));
+	});
+
+	it("transient faults are retried inside the node, with On Error › Continue (using error output), where n8n's Retry On Fail never runs", async () => {
+		const proxy = await FaultProxy.start({ host: new URL(server.endpoint).hostname, port: Number(new URL(server.endpoint).port) });
+		try {
+			proxy.set(
+				{ kind: 'reply', method: 'PUT', target: /part-\d{5}-/, ...s3Error(503, 'SlowDown'), times: 2 },
+				{ kind: 'dropReply', method: 'PUT', target: /\/commits\/\d{20}\.json/ },
+			);
+			const bucket = await freshBucket('wf-faults');
+			const workflow = exampleTo({ lake, dataset: DS, destination: 'amazonS3', credentialType: 'datasetExportS3Api', credentialId: 's3', both: { bucket }, exportOnly: { options: { maxRecordsPerFile: 700, retries: 4 } } });
+			assert.equal(workflow.nodes.find((n) => n.name === 'Export Dataset')?.onError, 'continueErrorOutput');
+			const result = await runWorkflow(workflow, { s3: { ...credential, endpoint: proxy.url } });
+			assert.equal(result.error, undefined, result.error?.message);
+			assert.deepEqual(result.errors('Export Dataset'), []);
+			const [report] = result.output('Export Dataset');
+			assert.equal(report.status, 'committed');
+			const retries = report.retries as { requests: number; files: number; commit: number };
+			// the two refused uploads and the commit whose reply was lost were each tried again (by the store or the engine)
+			assert.ok(retries.requests + retries.files + retries.commit >= 3, JSON.stringify(retries));
+			assert.equal(proxy.faults.length, 3);
+			assert.equal(result.output('Verify Export')[0].ok, true);
+		} finally {
+			await proxy.stop();
+		}
 	});
 
 	it('a wrong secret goes to the error output naming the credential; nothing is written', async () => {
@@ -86,7 +112,7 @@ describe('workflows exporting to S3 (Ceph RADOS Gateway on 127.0.0.1)', () => {
 		assert.equal(report.status, 'committed');
 		assert.equal(result.output('Verify Export')[0].ok, true);
 		const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
-		assert.equal(listed.KeyCount, (report.totals as { files: number }).files + 1, 'the data files and the manifest');
+		assert.equal(listed.KeyCount, (report.totals as { files: number }).files + 3, 'the data files, the manifest, its commit record and the destination marker');
 
 		const other = await freshBucket('wf-role-bad');
 		const failed = await runWorkflow(workflowTo(lake, other), { s3: { ...role, roleArn: 'arn:aws:iam:::role/not-a-role' } });

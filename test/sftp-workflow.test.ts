@@ -48,7 +48,8 @@ describe('workflows exporting to SFTP (OpenSSH sshd on 127.0.0.1)', () => {
 			assert.equal((next.totals as { records: number }).records, 50);
 			const verdict = second.output('Verify Export')[0];
 			assert.equal(verdict.ok, true);
-			assert.equal((verdict.continuity as { chain: unknown[] }).chain.length, 2);
+			assert.equal((verdict.commit as { sequence: number }).sequence, 2, 'the second commit in the log');
+			assert.equal((verdict.continuity as { checked: boolean; ok: boolean }).ok, true);
 
 			// what landed on the server, read by DuckDB, equals the lake (the server's disk is local here)
 			const landed = filesUnder(root).filter((p) => /\.(parquet|json\.gz)$/.test(p)).map((p) => join(root, p));

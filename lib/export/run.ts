@@ -494,7 +494,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	for (;;) {
 		const streamed = await attemptAsync(() => streamFrom(resumeAt));
 		if (streamed.ok) break;
-		const error = streamed.error;
+		const error = await uploadError(streamed.error, current?.upload);
 		await current?.upload.abort(error).catch(() => undefined);
 		current = undefined;
 		// a transient store failure: write the file again, from its first record, under a new name
@@ -648,6 +648,26 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		commit: { sequence: result.sequence, path: result.path },
 		retries: { requests: store.stats.retries, files: fileRetries, commit: commitRetries },
 	});
+}
+
+/**
+ * A write into an upload's stream fails with whatever the backend's library destroyed it with (a
+ * bare socket or HTTP error); the upload's own outcome says the same, classified by the store
+ * (retryable or not, in words that name the destination). Prefer it, waiting briefly for it.
+ */
+async function uploadError(error: Error, upload: Upload | undefined): Promise<Error> {
+	const ours = error instanceof StoreError || error instanceof SourceError || error instanceof ExportError || error.name === 'FormatError' || error.name === 'AbortError';
+	if (ours || !upload) return error;
+	let timer: NodeJS.Timeout | undefined;
+	const settled = await Promise.race([
+		upload.done.then(
+			() => undefined,
+			(reason: unknown) => reason,
+		),
+		new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 2000))),
+	]);
+	clearTimeout(timer);
+	return settled instanceof StoreError ? settled : error;
 }
 
 function wrapRunError(error: unknown, datasetId: string): Error {

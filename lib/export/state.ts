@@ -415,7 +415,8 @@ export async function commit(
 			if (await mayRetry()) continue;
 			throw unknown(path, error.message);
 		}
-		if (existing.flowRunId === record.flowRunId) return { status: 'committed', sequence: seq, path, rebased, ambiguous };
+		// ours: a reply was lost (a retry by the store may then have found the name taken by our own write)
+		if (existing.flowRunId === record.flowRunId) return { status: 'committed', sequence: seq, path, rebased, ambiguous: lostRace ? ambiguous + 1 : ambiguous };
 		fold(state, seq, existing);
 		const overlap = conflict(record, existing);
 		if (overlap) return { status: 'superseded', by: { runId: existing.flowRunId, sequence: seq, manifestPath: manifestPathOf(existing) }, overlap };

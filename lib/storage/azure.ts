@@ -313,15 +313,12 @@ export class AzureBlobStore implements Store {
 		if (parent?.aborted) onParent();
 		parent?.addEventListener('abort', onParent, { once: true });
 		arm();
-		try {
-			return await op(controller.signal, arm);
-		} catch (error) {
-			if (timedOut) throw new StoreError(`${this.label}: no answer from ${this.host} for ${(idle / 1000).toFixed(1)} s while ${what}; check the endpoint and the network`, 'timeout');
-			throw this.fail(error, what);
-		} finally {
-			clearTimeout(timer);
-			parent?.removeEventListener('abort', onParent);
-		}
+		const done = await attemptAsync(() => op(controller.signal, arm));
+		clearTimeout(timer);
+		parent?.removeEventListener('abort', onParent);
+		if (done.ok) return done.value;
+		if (timedOut) throw new StoreError(`${this.label}: no answer from ${this.host} for ${(idle / 1000).toFixed(1)} s while ${what}; check the endpoint and the network`, 'timeout');
+		throw this.fail(done.error, what);
 	}
 
 	async check(): Promise<void> {
@@ -468,9 +465,9 @@ export class AzureBlobStore implements Store {
 	 * None: an unfinished upload is a set of uncommitted blocks, which listings do not show as
 	 * objects, no reader can see, and the service discards after 7 days.
 	 */
-	async *listUnfinished(_prefix: string): AsyncGenerator<UnfinishedUpload> {}
+	async *listUnfinished(): AsyncGenerator<UnfinishedUpload> {}
 
-	async discardUnfinished(_upload: UnfinishedUpload): Promise<void> {}
+	async discardUnfinished(): Promise<void> {}
 
 	async stat(path: string): Promise<ObjectStat | null> {
 		const clean = cleanPath(path);

@@ -8,12 +8,20 @@ import { DEFAULT_NETWORK_POLICY, StoreError, type Store, type Upload, type Write
 export class HashingCounter extends Transform {
 	/** Bytes seen so far. (Not `size`: upload helpers read a body's `size` as its total length.) */
 	bytes = 0;
+	/** Called when bytes come in or the writer ends (the upload's watchdog wakes up). */
+	onActivity?: () => void;
 	private readonly hash = createHash('sha256');
 
 	_transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
 		this.bytes += chunk.length;
 		this.hash.update(chunk);
+		this.onActivity?.();
 		callback(null, chunk);
+	}
+
+	_flush(callback: TransformCallback) {
+		this.onActivity?.();
+		callback();
 	}
 
 	digest(): string {
@@ -90,6 +98,8 @@ export function hashedUpload(path: string, send: (counter: HashingCounter, conte
 	const stop = (error: StoreError) => {
 		if (failure) return;
 		failure = error;
+		// the watchdog's work is done (and a backend that never settles must not keep it, or the process, alive)
+		clearInterval(tick);
 		counter.destroy(error);
 		controller.abort(error);
 		void attemptAsync(async () => abortBackend?.(error));
@@ -103,6 +113,9 @@ export function hashedUpload(path: string, send: (counter: HashingCounter, conte
 			const now = Date.now();
 			const delivered = counter.delivered;
 			const waiting = guards === 0 && (counter.writableLength > 0 || counter.readableLength > 0 || counter.writableEnded);
+			// keep the process alive only while the backend owes us something (an abandoned upload must not)
+			if (waiting) tick.ref();
+			else tick.unref();
 			if (!waiting || delivered !== lastDelivered) lastActive = now;
 			lastDelivered = delivered;
 			if (now - lastActive < idleTimeoutMs) return;
@@ -114,6 +127,7 @@ export function hashedUpload(path: string, send: (counter: HashingCounter, conte
 		Math.min(1000, Math.max(20, idleTimeoutMs / 10)),
 	);
 	tick.unref();
+	counter.onActivity = () => tick.ref();
 
 	const sent = (async () => {
 		try {

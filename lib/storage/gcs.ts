@@ -198,7 +198,8 @@ export class GcsStore implements Store {
 	private fail(error: unknown, what: string): StoreError {
 		const e = error as GoogleErrorLike;
 		const status = this.status(error);
-		const detail = scrub(String(e.message ?? error).split('\n')[0]).slice(0, 300);
+		const full = scrub(String(e.message ?? error));
+		const detail = full.split('\n')[0].slice(0, 300);
 		// the token exchange: Google refused the key itself (deleted or disabled key, wrong private_key)
 		if (/invalid_grant|invalid_client|unauthorized_client|Invalid JWT|account not found/i.test(detail)) {
 			return new StoreError(`${this.label}: Google refused the service account key (${detail}); check ${KEY_FIELD} (a deleted or disabled key, or a private_key that does not belong to client_email)`, 'auth');
@@ -213,9 +214,10 @@ export class GcsStore implements Store {
 			return new StoreError(`bucket "${this.bucketName}" does not exist (or is not visible to this service account)`, 'not_found');
 		}
 		if (status === 412) return new StoreError(`${what}: the object already exists; refusing to overwrite it`, 'exists');
-		const kind = status === undefined ? transientKind({ code: e.code, message: detail }) : undefined;
-		if (kind || isHostNotFound({ code: e.code, message: detail })) {
-			return new StoreError(`${this.label}: cannot reach ${this.host} while ${what} (${detail}); check the API Endpoint`, kind ?? 'unavailable', kind !== undefined && !isHostNotFound({ code: e.code, message: detail }));
+		// classified on the whole message: the SDK puts the socket's error after a long URL
+		const kind = status === undefined ? transientKind({ code: e.code, message: full }) : undefined;
+		if (kind || isHostNotFound({ code: e.code, message: full })) {
+			return new StoreError(`${this.label}: cannot reach ${this.host} while ${what} (${detail}); check the API Endpoint`, kind ?? 'unavailable', kind !== undefined && !isHostNotFound({ code: e.code, message: full }));
 		}
 		if (transientStatus(status)) return new StoreError(`${this.label}: ${what} failed (HTTP ${status}: ${detail})`, 'unavailable');
 		return new StoreError(`${this.label}: ${what} failed (${status ? `HTTP ${status}: ` : ''}${detail})`, 'io');
@@ -258,14 +260,18 @@ export class GcsStore implements Store {
 			preconditionOpts: { ifGenerationMatch: 0 },
 			metadata: { contentType: options.contentType ?? 'application/octet-stream' },
 		});
-		const sent = await attemptAsync(() => pipeline(counter, tap, sink));
-		if (!sent.ok) {
+		// not attemptAsync: the SDK fails an upload with the service's error object as it came (e.g. {code: 412, …}), which must stay readable
+		const failure = await pipeline(counter, tap, sink).then(
+			() => undefined,
+			(error: unknown) => ({ error }),
+		);
+		if (failure) {
 			if (aborted()) return;
-			const e = sent.error as GoogleErrorLike;
+			const e = failure.error as GoogleErrorLike;
 			if (e.code === 'FILE_NO_UPLOAD' || e.code === 'FILE_NO_UPLOAD_DELETE') {
 				throw new StoreError(`${this.label}: writing ${clean} failed: the stored object's CRC32C did not match the bytes sent (${scrub(e.message ?? '')})`, 'io');
 			}
-			throw this.fail(sent.error, `writing ${clean}`);
+			throw this.fail(failure.error, `writing ${clean}`);
 		}
 		const stored = file.metadata;
 		let problem: string | undefined;
@@ -310,9 +316,9 @@ export class GcsStore implements Store {
 	 * None: an unfinished upload is a resumable session, whose bytes no listing or reader can see
 	 * and which the service discards after 7 days.
 	 */
-	async *listUnfinished(_prefix: string): AsyncGenerator<UnfinishedUpload> {}
+	async *listUnfinished(): AsyncGenerator<UnfinishedUpload> {}
 
-	async discardUnfinished(_upload: UnfinishedUpload): Promise<void> {}
+	async discardUnfinished(): Promise<void> {}
 
 	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {
 		const clean = cleanPath(path);

@@ -65,15 +65,18 @@ export async function retrying<T>(
 	const retryable = options.retryable ?? isRetryable;
 	const started = Date.now();
 	for (let n = 1; ; n++) {
-		try {
-			return await attempt(n);
-		} catch (error) {
-			if (options.signal?.aborted || !retryable(error)) throw error;
-			const delay = backoffDelay(policy, n);
-			if (n >= policy.maxAttempts || Date.now() - started + delay > policy.maxRetryMs) throw gaveUp(error, n, Date.now() - started);
-			stats.retries++;
-			await sleep(delay, options.signal);
-		}
+		// the failure as it came (not wrapped: callers read SDK errors' fields)
+		const outcome = await attempt(n).then(
+			(value) => ({ ok: true as const, value }),
+			(error: unknown) => ({ ok: false as const, error }),
+		);
+		if (outcome.ok) return outcome.value;
+		const error = outcome.error;
+		if (options.signal?.aborted || !retryable(error)) throw error;
+		const delay = backoffDelay(policy, n);
+		if (n >= policy.maxAttempts || Date.now() - started + delay > policy.maxRetryMs) throw gaveUp(error, n, Date.now() - started);
+		stats.retries++;
+		await sleep(delay, options.signal);
 	}
 }
 
@@ -97,41 +100,40 @@ export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => E
  * not reading never counts (a slow reader is not a stalled server).
  */
 export function watchReadable(source: Readable, idleMs: number, onIdle: () => Error): Readable {
-	let waitingSince: number | undefined;
 	const out = new PassThrough({ highWaterMark: source.readableHighWaterMark });
+	// waiting = `out` has room (the consumer keeps up) and the source sends nothing; checked on each tick
+	let waitingSince: number | undefined;
 	const tick = setInterval(
 		() => {
-			if (waitingSince !== undefined && Date.now() - waitingSince >= idleMs) {
-				const error = onIdle();
-				source.destroy(error);
-				out.destroy(error);
+			const room = !out.destroyed && !out.writableEnded && out.readableLength < out.readableHighWaterMark && out.writableLength < out.writableHighWaterMark;
+			if (!room) {
+				// the consumer is not asking: not our wait, and no reason to keep the process alive
+				waitingSince = undefined;
+				tick.unref();
+				return;
 			}
+			const now = Date.now();
+			waitingSince ??= now;
+			if (now - waitingSince < idleMs) return;
+			const error = onIdle();
+			source.destroy(error);
+			out.destroy(error);
 		},
 		Math.min(1000, Math.max(20, idleMs / 10)),
 	);
 	tick.unref();
 	const stop = () => clearInterval(tick);
-	// waiting = the consumer has room for more (out is below its high-water mark) and the source is silent
-	const update = () => {
-		const wants = !out.destroyed && !out.writableEnded && out.writableLength < out.writableHighWaterMark && out.readableLength < out.readableHighWaterMark;
-		if (!wants) waitingSince = undefined;
-		else waitingSince ??= Date.now();
+	// a consumer asking for bytes keeps the watchdog (and so the process) alive until they come or it fires
+	const read = out._read.bind(out);
+	out._read = (size: number) => {
+		tick.ref();
+		read(size);
 	};
 	source.on('data', (chunk: Buffer) => {
 		waitingSince = undefined;
 		if (!out.write(chunk)) source.pause();
-		update();
 	});
-	out.on('drain', () => {
-		source.resume();
-		update();
-	});
-	// the consumer reading from `out` makes room: the wait for the source starts then
-	const read = out._read.bind(out);
-	out._read = (size: number) => {
-		update();
-		read(size);
-	};
+	out.on('drain', () => source.resume());
 	source.once('end', () => {
 		stop();
 		out.end();
@@ -149,13 +151,12 @@ export function watchReadable(source: Readable, idleMs: number, onIdle: () => Er
 		stop();
 		if (!source.destroyed) source.destroy();
 	});
-	update();
 	return out;
 }
 
 const TIMEOUT_PATTERN = /\bTimeoutError\b|ETIMEDOUT|ESOCKETTIMEDOUT|timed? ?out\b|Timed out/i;
 const UNAVAILABLE_PATTERN =
-	/ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|EHOSTUNREACH|ENETUNREACH|ENETDOWN|EAI_AGAIN|socket hang up|network socket disconnected|other side closed|premature close|Connection lost|No response from server|not connected|connection (was )?(closed|reset|lost)|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_SOCKET|Keepalive timeout/i;
+	/ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|EHOSTUNREACH|ENETUNREACH|ENETDOWN|EAI_AGAIN|socket hang up|network socket disconnected|other side closed|premature close|Connection lost|No response from server|not connected|connection (was )?(closed|reset|lost)|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_SOCKET|Unexpected (end|close) event/i;
 
 /** Whether an HTTP status is a transient server failure (retry it): 408, 429 and 5xx. */
 export const transientStatus = (status: number | undefined) => status === 408 || status === 429 || (status !== undefined && status >= 500 && status <= 599);

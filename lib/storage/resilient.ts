@@ -14,17 +14,7 @@
 import { Readable } from 'node:stream';
 import { cleanPath, comparePaths } from './common';
 import { backoffDelay, isHostNotFound, retrying, sleep, transientKind, watchReadable, withDeadline } from './network';
-import {
-	StoreError,
-	type NetworkPolicy,
-	type ObjectStat,
-	type Store,
-	type StoredObject,
-	type StoreStats,
-	type UnfinishedUpload,
-	type Upload,
-	type WriteOptions,
-} from './types';
+import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
 
 /** A failure worth another try: a retryable StoreError, or a raw network error an adapter let through. */
 function retryable(error: unknown): boolean {
@@ -64,7 +54,9 @@ export class ResilientStore implements Store {
 	}
 
 	private run<T>(what: string, op: () => Promise<T>): Promise<T> {
-		return retrying(this.policy, this.stats, () => this.once(what, op), { retryable });
+		return retrying(this.policy, this.stats, () => this.once(what, op), {
+			retryable,
+		});
 	}
 
 	check(): Promise<void> {
@@ -93,13 +85,17 @@ export class ResilientStore implements Store {
 
 	listUnfinished(prefix: string): AsyncIterable<UnfinishedUpload> {
 		// several unfinished uploads can share a path (S3): skip by id (they are few)
-		return this.restartable(`listing unfinished uploads under ${prefix || '/'}`, () => this.inner.listUnfinished(prefix), () => {
-			const seen = new Set<string>();
-			return {
-				fresh: (item) => !seen.has(item.id),
-				yielded: (item) => void seen.add(item.id),
-			};
-		});
+		return this.restartable(
+			`listing unfinished uploads under ${prefix || '/'}`,
+			() => this.inner.listUnfinished(prefix),
+			() => {
+				const seen = new Set<string>();
+				return {
+					fresh: (item) => !seen.has(item.id),
+					yielded: (item) => void seen.add(item.id),
+				};
+			},
+		);
 	}
 
 	/**
@@ -148,36 +144,50 @@ export class ResilientStore implements Store {
 		const first = await this.run(what, () => this.inner.read(path, range));
 		const idle = this.policy.idleTimeoutMs;
 		const watch = (stream: Readable) => watchReadable(stream, idle, () => new StoreError(`${what}: no bytes for ${(idle / 1000).toFixed(1)} s`, 'timeout'));
+		return Readable.from(this.resumed(path, what, watch(first), watch, range), {
+			objectMode: false,
+			highWaterMark: 1 << 20,
+		});
+	}
+
+	/** The bytes of a read; a stream that fails part-way goes on with a ranged read from where it stopped. */
+	private async *resumed(path: string, what: string, first: Readable, watch: (stream: Readable) => Readable, range?: { start: number; end?: number }): AsyncGenerator<Buffer> {
 		const end = range?.end;
 		let offset = range?.start ?? 0;
-		const store = this;
-		// a stream that fails part-way goes on with a ranged read from where it stopped
-		async function* resumed(): AsyncGenerator<Buffer> {
-			let source = watch(first);
-			let failures = 0;
-			let since = Date.now();
+		let source = first;
+		let failures = 0;
+		let since = Date.now();
+		// a consumer that stops early ends the download too (finally)
+		try {
 			for (;;) {
-				try {
-					for await (const chunk of source) {
-						offset += (chunk as Buffer).length;
-						failures = 0;
-						yield chunk as Buffer;
+				const chunks = source[Symbol.asyncIterator]();
+				for (;;) {
+					const next = await chunks.next().then(
+						(value) => ({ value }),
+						(error: unknown) => ({ error }),
+					);
+					if ('error' in next) {
+						failures++;
+						if (failures === 1) since = Date.now();
+						const delay = backoffDelay(this.policy, failures);
+						if (!retryable(next.error) || failures >= this.policy.maxAttempts || Date.now() - since + delay > this.policy.maxRetryMs) throw asStoreError(next.error, what);
+						this.stats.retries++;
+						source.destroy();
+						await sleep(delay);
+						if (end !== undefined && offset >= end) return;
+						source = watch(await this.run(what, () => this.inner.read(path, { start: offset, end })));
+						break;
 					}
-					return;
-				} catch (error) {
-					failures++;
-					if (failures === 1) since = Date.now();
-					const delay = backoffDelay(store.policy, failures);
-					if (!retryable(error) || failures >= store.policy.maxAttempts || Date.now() - since + delay > store.policy.maxRetryMs) throw asStoreError(error, what);
-					store.stats.retries++;
-					source.destroy();
-					await sleep(delay);
-					if (end !== undefined && offset >= end) return;
-					source = watch(await store.run(what, () => store.inner.read(path, { start: offset, end })));
+					if (next.value.done) return;
+					const chunk = next.value.value as Buffer;
+					offset += chunk.length;
+					failures = 0;
+					yield chunk;
 				}
 			}
+		} finally {
+			source.destroy();
 		}
-		return Readable.from(resumed(), { objectMode: false, highWaterMark: 1 << 20 });
 	}
 
 	close(): Promise<void> {
@@ -230,7 +240,8 @@ function resumeAfterLast(): Tracker<StoredObject> {
 			return false;
 		},
 		finish() {
-			if (skipping && !(bytewise || utf16)) throw new StoreError(`a listing restarted after a failure no longer holds ${String(last)}: it cannot go on without dropping or repeating objects`, 'unavailable');
+			if (skipping && !(bytewise || utf16))
+				throw new StoreError(`a listing restarted after a failure no longer holds ${String(last)}: it cannot go on without dropping or repeating objects`, 'unavailable');
 		},
 	};
 }

@@ -16,6 +16,9 @@
  * Network: every request has a connection timeout and a socket idle timeout (the policy's idle
  * timeout); the SDK's own retries are off (maxAttempts 1): this adapter retries the requests that
  * carry upload bytes, the resilient layer retries the rest, and both count in `stats.retries`.
+ * Google Cloud Storage's XML API (HMAC keys) honours If-None-Match only on reads: its PutObject
+ * gets `x-goog-if-generation-match: 0` too (Google's documented create-if-absent there); its
+ * multipart completion relies on the look before completing (not testable here: no GCS XML server).
  * A retried conditional write that meets "already exists" checks whether the object holds its
  * own bytes (the ETag: the MD5, or the multipart MD5-of-MD5s): an earlier try may have landed with
  * its answer lost, and then the write succeeded.
@@ -182,6 +185,19 @@ export class S3Store implements Store {
 			responseChecksumValidation: 'WHEN_REQUIRED',
 		});
 		this.location = `${this.type}:${endpoint ?? 's3'}/${this.bucket}${this.root ? '/' + this.root : ''}`;
+		// Google's XML API honours If-None-Match only on reads; its create-if-absent is x-goog-if-generation-match: 0
+		if (this.type === 'google-cloud-storage') {
+			this.client.middlewareStack.add(
+				(next, context) => async (args) => {
+					const request = args.request as { headers?: Record<string, string> };
+					if (context.commandName === 'PutObjectCommand' && request.headers && (args.input as { IfNoneMatch?: string }).IfNoneMatch === '*') {
+						request.headers['x-goog-if-generation-match'] = '0';
+					}
+					return next(args);
+				},
+				{ step: 'build', name: 'googleGenerationMatch' },
+			);
+		}
 	}
 
 	/** A connection that does not open, or a socket with no traffic, for the idle timeout fails the request (TimeoutError). */
@@ -229,6 +245,8 @@ export class S3Store implements Store {
 		const e = error as AwsErrorLike;
 		const status = e.$metadata?.httpStatusCode;
 		const name = errorName(e);
+		// the SDK has corrected its clock offset from this answer: another try is signed right
+		if (/RequestTimeTooSkewed/i.test(name)) return new StoreError(`${this.label}: ${what} failed: this machine's clock is far from the server's (${name})`, 'unavailable');
 		if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|InvalidToken|ExpiredToken|Forbidden/i.test(name) || status === 403 || status === 401) {
 			const check = this.viaRole ? "the role's permission policy (Role ARN) and the bucket policy" : 'the Access Key ID, Secret Access Key and the bucket policy';
 			return new StoreError(`${this.label}: access denied while ${what} (${name}); check ${check}`, 'auth');

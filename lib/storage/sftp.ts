@@ -137,10 +137,13 @@ export class SftpStore implements Store {
 		}
 		let seen: string | undefined;
 		const pinned = this.config.hostFingerprint ? normaliseFingerprint(this.config.hostFingerprint) : undefined;
-		let session: Session | undefined;
+		// the session once it exists (the listeners below are set up before it does)
+		const opened: { session?: Session } = {};
 		const lost = (error?: unknown) => {
 			const why = (error as Error | undefined)?.message;
-			if (session) this.kill(session, new StoreError(`the SFTP connection to ${where} was lost${why ? ` (${why})` : ''}`, 'unavailable'));
+			// ssh2's "Keepalive timeout": the peer stopped answering
+			const kind = transientKind(error) === 'timeout' ? 'timeout' : 'unavailable';
+			if (opened.session) this.kill(opened.session, new StoreError(`the SFTP connection to ${where} was lost${why ? ` (${why})` : ''}`, kind));
 		};
 		// quiet global listeners (the library's defaults log to the console): a dropped connection ends the session
 		const client = new SftpClient('n8n-dataset-export', { error: lost, end: () => lost(), close: () => lost() });
@@ -168,7 +171,8 @@ export class SftpStore implements Store {
 			sock.destroy();
 			throw this.sessionError(channel.error, pinned, seen);
 		}
-		session = { client, sftp: channel.value, sock, pending: new Set(), streams: new Set() };
+		const session: Session = { client, sftp: channel.value, sock, pending: new Set(), streams: new Set() };
+		opened.session = session;
 		sock.once('close', () => lost());
 		channel.value.once('close', () => lost());
 		this.session = session;
@@ -298,7 +302,13 @@ export class SftpStore implements Store {
 				const sent = await attemptAsync(() => pipeline(counter, remoteStream));
 				if (aborted()) throw await this.removing(temp, new StoreError(`upload of ${clean} was aborted`, 'io'));
 				if (!sent.ok) {
-					const error = sent.error instanceof StoreError ? sent.error : this.fail(sent.error, `writing ${final}`);
+					// when the session died, its reason says more than the stream's own error ("No response from server")
+					const dead = session.dead;
+					const error = dead
+						? new StoreError(`SFTP: writing ${final} failed: ${dead.message}`, dead.code, dead.retryable)
+						: sent.error instanceof StoreError
+							? sent.error
+							: this.fail(sent.error, `writing ${final}`);
 					throw await this.removing(temp, error);
 				}
 				// the rename fails if the name exists (OpenSSH: link + unlink), also when another writer took it just now

@@ -169,6 +169,15 @@ export function faultSuite(name: string, make: () => Promise<FaultTarget>) {
 			await ranged.close();
 		});
 
+		it('a connection cut as the answer starts (the SSH handshake, an HTTP reply) is retried: check() succeeds', { timeout: 30_000 }, async () => {
+			proxy.set({ kind: 'cut', direction: 'down', afterBytes: 20, times: 1 });
+			const store = through();
+			await store.check();
+			assert.equal(proxy.faults.at(-1)?.kind, 'cut');
+			assert.ok(store.stats.retries >= 1, `retried (${store.stats.retries})`);
+			await store.close();
+		});
+
 		it('a destination that stops answering fails check, stat and list within the retry budget, with a timeout', { timeout: 60_000 }, async () => {
 			proxy.set({ kind: 'stall', direction: 'down', afterBytes: 0, times: Infinity });
 			const store = through();

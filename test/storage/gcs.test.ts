@@ -5,24 +5,75 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Storage } from '@google-cloud/storage';
 import { endSink, writeTo } from '../../lib/format/types';
-import { openStore, S3Store } from '../../lib/storage';
+import { adapterOf, openStore, S3Store } from '../../lib/storage';
 import { readAll, writeText } from '../../lib/storage/common';
 import { GcsStore, type GcsConfig } from '../../lib/storage/gcs';
 import { StoreError } from '../../lib/storage/types';
+import { jsonError } from '../helpers/fault-proxy';
 import { freshBucketName, gcsServer, serviceAccountKey } from '../helpers/gcs';
-import { storeContract } from './contract';
+import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+import { FAULT_NETWORK, faultSuite } from './faults';
+import { preconditionProxy } from './gcs-preconditions';
 
 const server = gcsServer();
 const key = serviceAccountKey(server.projectId);
-const config = (bucket: string, overrides: Partial<GcsConfig> = {}): GcsConfig => ({ serviceAccountJson: JSON.stringify(key, null, 2), apiEndpoint: server.endpoint, bucket, ...overrides });
+const config = (bucket: string, overrides: Partial<GcsConfig> = {}): GcsConfig => ({
+	serviceAccountJson: JSON.stringify(key, null, 2),
+	apiEndpoint: server.endpoint,
+	bucket,
+	network: TEST_NETWORK,
+	pageSize: TEST_PAGE_SIZE,
+	...overrides,
+});
 /** The emulator's own view, through Google's SDK (no credentials: it checks none). */
 const direct = new Storage({ apiEndpoint: server.endpoint, projectId: server.projectId });
 
-storeContract('Google Cloud Storage (firebase-tools Storage emulator, JSON API), service-account JSON', async () => ({
-	store: new GcsStore(config(freshBucketName('contract'), { rootPath: 'exports' })),
-	// the emulator creates any bucket it is asked about, so the broken location is an unreachable endpoint
-	broken: new GcsStore(config('contract', { apiEndpoint: 'http://127.0.0.1:1' })),
-}));
+// through a proxy that enforces ifGenerationMatch=0 as Google does (the emulator ignores it: see below)
+storeContract('Google Cloud Storage (firebase-tools Storage emulator, JSON API, Google\'s preconditions played by a proxy), service-account JSON', async () => {
+	const google = await preconditionProxy(server.endpoint);
+	return {
+		store: new GcsStore(config(freshBucketName('contract'), { rootPath: 'exports', apiEndpoint: google.endpoint })),
+		// the emulator creates any bucket it is asked about, so the broken location is an unreachable endpoint
+		broken: new GcsStore(config('contract', { apiEndpoint: 'http://127.0.0.1:1' })),
+		showsUnfinished: false,
+		cleanup: () => google.close(),
+	};
+});
+
+faultSuite('Google Cloud Storage (firebase-tools Storage emulator)', async () => {
+	const bucket = freshBucketName('faults');
+	const url = new URL(server.endpoint);
+	return {
+		server: { host: url.hostname, port: Number(url.port) },
+		through: (proxy) => new GcsStore(config(bucket, { apiEndpoint: proxy.url, network: FAULT_NETWORK })),
+		direct: new GcsStore(config(bucket)),
+		// one streamed request per upload: a cut fails it (retryable), the export engine writes the file again
+		retriesParts: false,
+		errorReply: (status) => jsonError(status, status === 503 ? 'Backend Error' : 'The rate of change requests to the object is too high.', status === 503 ? 'backendError' : 'rateLimitExceeded'),
+	};
+});
+
+describe('Google Cloud Storage conditional creates', () => {
+	it('the emulator ignores ifGenerationMatch=0 (a second upload overwrites; of 8 racers all succeed), so the contract plays Google through a proxy', async () => {
+		const bucket = direct.bucket(freshBucketName('inm'));
+		const save = (name: string, text: string) => bucket.file(name).save(text, { resumable: true, preconditionOpts: { ifGenerationMatch: 0 } });
+		await save('k', 'first');
+		await save('k', 'second');
+		assert.equal((await bucket.file('k').download())[0].toString(), 'second', 'if this fails, the emulator now enforces preconditions: test against it directly');
+		const racers = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => save('race', `w${i}`)));
+		assert.equal(racers.filter((r) => r.status === 'fulfilled').length, 8);
+	});
+
+	it('through the proxy that plays Google, the adapter maps 412 to "exists" and one of 8 racers wins', async () => {
+		const google = await preconditionProxy(server.endpoint);
+		const store = new GcsStore(config(freshBucketName('inm-proxy'), { apiEndpoint: google.endpoint }));
+		const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => writeText(store, '_commits/1.json', `{"writer":${i}}`)));
+		assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
+		for (const o of outcomes) if (o.status === 'rejected') assert.equal((o.reason as StoreError).code, 'exists');
+		assert.equal(google.refused, 7);
+		await google.close();
+	});
+});
 
 /**
  * A recording HTTP proxy in front of the emulator, to see what the adapter sends and to play the
@@ -103,7 +154,7 @@ describe('Google Cloud Storage (JSON API) specifics', () => {
 		for (const proxy of proxies) await proxy.close();
 	});
 
-	it('uploads are one streamed resumable session with ifGenerationMatch=0 (the emulator does not enforce it; Google does)', async () => {
+	it('uploads are one streamed resumable session with ifGenerationMatch=0 (the emulator does not enforce it; Google does), with no lookup first', async () => {
 		const proxy = await tamperingProxy('record');
 		proxies.push(proxy);
 		const store = new GcsStore(config(freshBucketName('pre'), { apiEndpoint: proxy.endpoint }));
@@ -112,6 +163,7 @@ describe('Google Cloud Storage (JSON API) specifics', () => {
 		assert.equal(uploads.length, 2, uploads.join('\n'));
 		assert.match(uploads[0], /^POST .*uploadType=resumable.*ifGenerationMatch=0/);
 		assert.match(uploads[1], /^PUT .*upload_id=/);
+		assert.deepEqual(proxy.seen.slice(0, 2), uploads, 'the upload is the first thing sent: no racy lookup before it');
 	});
 
 	it("Google's refusals are named and their tokens and key material never reach the message", async () => {
@@ -132,7 +184,7 @@ describe('Google Cloud Storage (JSON API) specifics', () => {
 		}
 	});
 
-	it('a 412 from the service (the name was taken after the stat) is "already exists"', async () => {
+	it('a 412 from the service (the name was taken) is "already exists"', async () => {
 		const proxy = await tamperingProxy('precondition');
 		proxies.push(proxy);
 		const store = new GcsStore(config(freshBucketName('race'), { apiEndpoint: proxy.endpoint }));
@@ -211,9 +263,9 @@ describe('Google Cloud Storage (JSON API) specifics', () => {
 
 	it('HMAC stays the default: a credential without Authentication rides the S3 (XML API) adapter', () => {
 		const hmac = openStore({ type: 'googleCloudStorage', accessKeyId: 'GOOG1EXAMPLE', secretAccessKey: 'secret', bucket: 'b' });
-		assert.ok(hmac instanceof S3Store);
+		assert.ok(adapterOf(hmac) instanceof S3Store);
 		const json = openStore({ type: 'googleCloudStorage', authentication: 'serviceAccount', serviceAccountJson: key, bucket: 'b' });
-		assert.ok(json instanceof GcsStore);
+		assert.ok(adapterOf(json) instanceof GcsStore);
 		// same bucket at Google, same destination identity: switching authentication keeps the incremental state
 		assert.equal(json.location, hmac.location);
 		assert.equal(json.type, hmac.type);
@@ -266,7 +318,7 @@ describe('Google Cloud Storage service-account key checks', () => {
 		assert.throws(() => new GcsStore(config('  ')), /Bucket is empty/);
 		assert.throws(() => new GcsStore(config('b', { apiEndpoint: '127.0.0.1:9199' })), refused(/API Endpoint must start with http/));
 		const started = Date.now();
-		await assert.rejects(new GcsStore(config('b', { apiEndpoint: 'http://127.0.0.1:1' })).check(), refused(/cannot reach 127\.0\.0\.1:1 .*check the API Endpoint/, 'auth'));
+		await assert.rejects(new GcsStore(config('b', { apiEndpoint: 'http://127.0.0.1:1' })).check(), refused(/cannot reach 127\.0\.0\.1:1 .*check the API Endpoint/, 'unavailable'));
 		assert.ok(Date.now() - started < 30_000, 'an unreachable endpoint fails within seconds');
 	});
 });

@@ -18,7 +18,7 @@ import { networkPolicy } from '../../lib/storage/network';
 import { resilient } from '../../lib/storage/resilient';
 import { isAmazonEndpoint, S3Store, type S3Config } from '../../lib/storage/s3';
 import { StoreError, type UnfinishedUpload } from '../../lib/storage/types';
-import { s3Error } from '../helpers/fault-proxy';
+import { FaultProxy, s3Error } from '../helpers/fault-proxy';
 import { freshBucket, s3Server } from '../helpers/servers';
 import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
 import { FAULT_NETWORK, faultSuite, lostReplySuite } from './faults';
@@ -156,6 +156,21 @@ describe('S3 conditional creates on Ceph RGW', () => {
 		for await (const u of store.listUnfinished('')) rest.push(u.path);
 		assert.deepEqual(rest, ['b/4.bin']);
 		await store.close();
+	});
+});
+
+describe('Google Cloud Storage with HMAC keys (the XML API through this adapter)', () => {
+	it("a PutObject carries Google's create-if-absent (x-goog-if-generation-match: 0) beside If-None-Match: *", async () => {
+		const bucket = await freshBucket('goog-hmac');
+		const url = new URL(server.endpoint);
+		const proxy = await FaultProxy.start({ host: url.hostname, port: Number(url.port) });
+		const store = new S3Store({ ...config(bucket), endpoint: proxy.url, type: 'google-cloud-storage', label: 'Google Cloud Storage credential' });
+		await writeText(store, 'c/1.json', '{}');
+		const put = proxy.requests.find((r) => r.method === 'PUT');
+		assert.equal(put?.headers['x-goog-if-generation-match'], '0');
+		assert.equal(put?.headers['if-none-match'], '*');
+		await store.close();
+		await proxy.stop();
 	});
 });
 

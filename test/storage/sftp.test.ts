@@ -1,18 +1,70 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import SftpClient from 'ssh2-sftp-client';
 import { SftpStore, type SftpConfig } from '../../lib/storage/sftp';
 import { StoreError } from '../../lib/storage/types';
 import { sftpFolder, sftpServer } from '../helpers/servers';
-import { storeContract } from './contract';
+import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+import { FAULT_NETWORK, faultSuite } from './faults';
 
 const server = sftpServer();
-const base: SftpConfig = { host: server.host, port: server.port, username: server.username, password: server.password, hostFingerprint: server.hostFingerprint };
+const base: SftpConfig = {
+	host: server.host,
+	port: server.port,
+	username: server.username,
+	password: server.password,
+	hostFingerprint: server.hostFingerprint,
+	network: TEST_NETWORK,
+	pageSize: TEST_PAGE_SIZE,
+};
 
 storeContract('SFTP (OpenSSH sshd)', async () => ({
 	store: new SftpStore({ ...base, rootPath: sftpFolder(server, 'contract') }),
 	broken: new SftpStore({ ...base, rootPath: `${server.home}/no-such-folder` }),
+	showsUnfinished: true,
 }));
+
+faultSuite('SFTP (OpenSSH sshd)', async () => {
+	const rootPath = sftpFolder(server, 'faults');
+	return {
+		server: { host: server.host, port: server.port },
+		through: (proxy) => new SftpStore({ ...base, host: proxy.host, port: proxy.port, rootPath, network: FAULT_NETWORK }),
+		direct: new SftpStore({ ...base, rootPath }),
+		tcp: true,
+		retriesParts: false,
+		// 25 cut points: before the fix, every one of 25 mid-transfer cuts left the upload waiting for ever
+		cuts: Array.from({ length: 25 }, (_, i) => 16 * 1024 + i * 200 * 1024),
+	};
+});
+
+describe('SFTP conditional creates on OpenSSH', () => {
+	it("sftp-server's rename fails onto an existing name (link + unlink), and of 8 racing renames exactly one wins", async () => {
+		const folder = sftpFolder(server, 'rename');
+		const clients = await Promise.all(
+			Array.from({ length: 8 }, async () => {
+				const client = new SftpClient('rename-test', { error: () => undefined, end: () => undefined, close: () => undefined });
+				await client.connect({ host: server.host, port: server.port, username: server.username, password: server.password });
+				return client;
+			}),
+		);
+		try {
+			const [first] = clients;
+			await first.put(Buffer.from('first'), `${folder}/a`);
+			await first.put(Buffer.from('second'), `${folder}/b`);
+			await first.rename(`${folder}/a`, `${folder}/final`);
+			await assert.rejects(first.rename(`${folder}/b`, `${folder}/final`), (e: { code?: number }) => e.code === 4);
+			assert.equal((await first.get(`${folder}/final`)).toString(), 'first');
+			await Promise.all(clients.map((c, i) => c.put(Buffer.from(`w${i}`), `${folder}/r${i}`)));
+			const renames = await Promise.allSettled(clients.map((c, i) => c.rename(`${folder}/r${i}`, `${folder}/race`)));
+			const won = renames.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+			assert.equal(won.length, 1);
+			assert.equal((await first.get(`${folder}/race`)).toString(), `w${won[0]}`);
+		} finally {
+			await Promise.all(clients.map((c) => c.end()));
+		}
+	});
+});
 
 describe('SFTP authentication and host keys', () => {
 	const check = async (config: Partial<SftpConfig>) => {
@@ -52,9 +104,19 @@ describe('SFTP authentication and host keys', () => {
 		);
 	});
 
-	it('a closed port and an unknown host say they cannot reach the server', async () => {
-		await assert.rejects(check({ port: 1 }), refused(/cannot reach 127\.0\.0\.1:1 .*check Host and Port/));
-		await assert.rejects(check({ host: 'no-such-host.invalid', timeoutMs: 3000 }), refused(/cannot reach no-such-host\.invalid:\d+/));
+	it('a closed port and an unknown host say they cannot reach the server (unavailable; only the closed port is worth a retry)', async () => {
+		await assert.rejects(check({ port: 1 }), (error: unknown) => {
+			refused(/cannot reach 127\.0\.0\.1:1 .*check Host and Port/)(error);
+			assert.equal((error as StoreError).code, 'unavailable');
+			assert.equal((error as StoreError).retryable, true);
+			return true;
+		});
+		await assert.rejects(check({ host: 'no-such-host.invalid', timeoutMs: 3000 }), (error: unknown) => {
+			refused(/cannot reach no-such-host\.invalid:\d+/)(error);
+			assert.equal((error as StoreError).code, 'unavailable');
+			assert.equal((error as StoreError).retryable, false);
+			return true;
+		});
 	});
 
 	it('missing fields are refused before connecting', () => {
