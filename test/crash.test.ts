@@ -4,6 +4,8 @@
  * with batches added between kills. Then a clean run: every committed export is complete, and the
  * union of committed exports equals the lake, each record once. On the local folder and on S3.
  */
+/* eslint-disable @n8n/community-nodes/no-dangerous-functions --
+   the test starts the exporting process it kills; test code, never shipped */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';

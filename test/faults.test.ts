@@ -229,3 +229,51 @@ describe('exactly once under faults, on every backend', () => {
 		});
 	}
 });
+
+describe('the same destination through another spelling continues the same state', () => {
+	// (Ceph's gateway here does not answer path-style requests addressed to "localhost", so the other
+	// spellings are another port, through a proxy, and a trailing slash)
+	it('S3: the same bucket through another endpoint port and with a trailing slash', async () => {
+		const lake = tempDir('identity-lake');
+		await generateLake({ dir: lake, records: 200, seed: 'identity', batches: 2, datasets: [DS] });
+		const source = new LocalLakeSource(lake);
+		const bucket = await freshBucket('identity');
+		const proxy = await FaultProxy.start(hostPort(s3.endpoint));
+		const spelled = (endpoint: string) => open({ type: 'amazonS3', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, endpoint, forcePathStyle: true, bucket });
+		const request: ExportRequest = { datasetId: DS, mode: 'incremental', fileType: 'json', codec: 'gzip', folderPath: `${FOLDER}/` };
+		const stores: Store[] = [];
+		try {
+			const first = await runExport(source, (stores[0] = spelled(s3.endpoint)), request);
+			assert.equal(first.totals.records, 200);
+			for (const endpoint of [proxy.url, `${s3.endpoint}/`]) {
+				const store = spelled(endpoint);
+				stores.push(store);
+				const again = await runExport(source, store, { ...request, folderPath: FOLDER });
+				assert.equal(again.status, 'nothing-new', endpoint);
+				assert.equal(again.destination.instanceId, first.destination.instanceId, 'one identity, whatever the spelling');
+			}
+		} finally {
+			await Promise.all(stores.map((s) => s.close()));
+			await proxy.stop();
+		}
+	});
+
+	it('SFTP: the same folder through another host name and a trailing slash', async () => {
+		const lake = tempDir('identity-sftp-lake');
+		await generateLake({ dir: lake, records: 100, seed: 'identity-sftp', batches: 1, datasets: [DS] });
+		const source = new LocalLakeSource(lake);
+		const root = sftpFolder(sftp, 'identity');
+		const spelled = (host: string, rootPath: string) => open({ type: 'sftp', host, port: sftp.port, username: sftp.username, password: sftp.password, rootPath });
+		const request: ExportRequest = { datasetId: DS, mode: 'incremental', fileType: 'json', codec: 'gzip', folderPath: FOLDER };
+		const [a, b] = [spelled('127.0.0.1', root), spelled('localhost', `${root}/`)];
+		try {
+			const first = await runExport(source, a, request);
+			assert.equal(first.totals.records, 100);
+			const again = await runExport(source, b, request);
+			assert.equal(again.status, 'nothing-new');
+			assert.equal(again.destination.instanceId, first.destination.instanceId);
+		} finally {
+			await Promise.all([a.close(), b.close()]);
+		}
+	});
+});

@@ -180,6 +180,9 @@ export function validateRequest(request: ExportRequest): void {
 	if (request.lookbackDays !== undefined && !(typeof request.lookbackDays === 'number' && request.lookbackDays > 0)) {
 		throw new ExportError(`Lookback Days must be above 0 (remove the option for no limit), not ${request.lookbackDays}`, 'lookbackDays');
 	}
+	if (request.cleanupAfterMs !== undefined && !(typeof request.cleanupAfterMs === 'number' && request.cleanupAfterMs >= 0)) {
+		throw new ExportError(`Remove Leftovers After must be 0 hours or more, not ${request.cleanupAfterMs / 3_600_000}`, 'cleanupAfterHours');
+	}
 	if (request.fileNamePrefix !== undefined && !/^[A-Za-z0-9._-]*$/.test(request.fileNamePrefix)) {
 		throw new ExportError('File Name Prefix may only hold letters, digits, ".", "_" and "-"', 'fileNamePrefix');
 	}

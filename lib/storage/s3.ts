@@ -167,7 +167,8 @@ export class S3Store implements Store {
 		this.root = cleanPath(config.rootPath ?? '');
 		this.policy = networkPolicy(config.network);
 		this.pageSize = config.pageSize;
-		const endpoint = config.endpoint?.trim() || undefined;
+		// `http://host:9000/` and `http://host:9000` are the same endpoint (a trailing slash made every path-style request miss the bucket)
+		const endpoint = config.endpoint?.trim().replace(/\/+$/, '') || undefined;
 		if (endpoint && !/^https?:\/\//.test(endpoint)) throw new StoreError(`${this.label}: Endpoint must start with http:// or https://`, 'config');
 		const region = config.region?.trim() || 'us-east-1';
 		this.viaRole = Boolean(config.roleArn?.trim());

@@ -361,11 +361,9 @@ function explainExportTime(error: unknown, options: ExportOptions, input: IDataO
 	return new ExportError(error.message.replace(/^Export Time:/, `Export Time (from the input item's ${field}; set Options › Export Time to override it):`), 'exportTime');
 }
 
-/** Options › Remove Leftovers After (Hours), in milliseconds. */
+/** Options › Remove Leftovers After (Hours), in milliseconds (the engine checks the value). */
 function cleanupAfter(hours: number | undefined): number | undefined {
-	if (hours === undefined) return undefined;
-	if (!(typeof hours === 'number' && hours >= 0)) throw new ExportError(`Remove Leftovers After must be 0 hours or more, not ${hours}`, 'cleanupAfterHours');
-	return hours * 3_600_000;
+	return hours === undefined ? undefined : hours * 3_600_000;
 }
 
 /** Progress of a long export in n8n's log: one line every 10 seconds with running totals. */
