@@ -80,7 +80,7 @@ async function crashSequence(label: string, destination: DestinationConfig, kill
 
 describe('SIGKILL at random moments', () => {
 	it('local folder: 24 kills', { timeout: 10 * 60_000 }, async () => {
-		await crashSequence('local', { type: 'localFolder', path: tempDir('crash-local-out') }, 24, 250);
+		await crashSequence('local', { type: 'localFolder', path: tempDir('crash-local-out') }, Number(process.env.CRASH_KILLS ?? 24), 250);
 	});
 
 	it('S3 (Ceph): 12 kills', { timeout: 10 * 60_000 }, async () => {

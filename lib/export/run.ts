@@ -466,7 +466,6 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		await closeFile();
 	};
 
-	const needsIntent = p.batches.length > 0 || request.mode === 'full';
 	let fileRetries = 0;
 	let commitRetries = 0;
 	/** Remove this run's own files (it knows nothing of it landed); keep the intent if that fails, for the next run. */
@@ -476,23 +475,24 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		const removed = await attemptAsync(async () => {
 			for (const f of written) await store.delete(f.path);
 			await removeRunFiles(store, p.folder, runId, new Set(), emptyCleanup());
-			if (needsIntent) await finishRun(store, p.paths, runId);
+			await finishRun(store, p.paths, runId);
 		});
 		return removed.ok;
 	};
 
-	if (needsIntent) {
-		await timed(() => writeIntent(store, p.paths, {
-			protocol: 1,
-			runId,
-			datasetId: p.dataset.id,
-			folder: p.folder,
-			mode: request.mode,
-			exportTime: p.exportTime.toISOString(),
-			base: p.state.head,
-			startedAt: now.toISOString(),
-		}, policy, signal));
-	}
+	// every run leaves an intent until it is settled, also one with nothing new: it still writes a
+	// commit record and a manifest file, and a run killed in the middle of those must be found
+	const intent = {
+		protocol: 1,
+		runId,
+		datasetId: p.dataset.id,
+		folder: p.folder,
+		mode: request.mode,
+		exportTime: p.exportTime.toISOString(),
+		base: p.state.head,
+		startedAt: now.toISOString(),
+	};
+	await timed(() => writeIntent(store, p.paths, intent, policy, signal));
 	let firstFailure = 0;
 	for (;;) {
 		const streamed = await attemptAsync(() => streamFrom(resumeAt));
@@ -586,24 +586,23 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		...(p.adopted ? { adopted: p.adopted } : {}),
 	};
 
-	if (needsIntent) {
-		// a run older than any abandon decision is kept for must not commit; then claim the commit,
-		// so that a later run can no longer declare this one dead and remove its files
-		const claimed = await timed(() => attemptAsync(async () => {
-			if (Date.now() - started > MAX_RUN_MS) throw new StateError(`run ${runId} has been going for too long to commit safely`, 'abandoned');
-			const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString() }, policy, signal);
-			if (fate.decision === 'abandon') {
-				throw new StateError(
-					`run ${runId} was declared abandoned by run ${fate.by} at ${fate.at} (it had been running for longer than the cleanup safety age): nothing was committed, and the next run exports these batches`,
-					'abandoned',
-				);
-			}
-		}));
-		if (!claimed.ok) {
-			await removeOwn(claimed.error);
-			throw claimed.error;
+	// a run older than any abandon decision is kept for must not commit; then claim the commit,
+	// so that a later run can no longer declare this one dead and remove its files
+	const claimed = await timed(() => attemptAsync(async () => {
+		if (Date.now() - started > MAX_RUN_MS) throw new StateError(`run ${runId} has been going for too long to commit safely`, 'abandoned');
+		const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString() }, policy, signal);
+		if (fate.decision === 'abandon') {
+			throw new StateError(
+				`run ${runId} was declared abandoned by run ${fate.by} at ${fate.at} (it had been running for longer than the cleanup safety age): nothing was committed, and the next run exports these batches`,
+				'abandoned',
+			);
 		}
+	}));
+	if (!claimed.ok) {
+		await removeOwn(claimed.error);
+		throw claimed.error;
 	}
+
 	const outcome = await timed(() => attemptAsync(() =>
 		commit(
 			store,

@@ -221,18 +221,27 @@ async function sequencesIn(store: Store, folder: string): Promise<number[]> {
  * that falls due while reading is written here, so the next reader starts from it.
  */
 export async function readState(store: Store, paths: StatePaths, datasetId: string, options: { readOnly?: boolean } = {}): Promise<DatasetState> {
-	const checkpoints = await sequencesIn(store, paths.checkpointsDir);
+	let checkpoints: number[] = [];
 	let state = emptyState(datasetId);
-	let reads = 1;
-	const newest = checkpoints[checkpoints.length - 1];
-	if (newest) {
+	let reads = 0;
+	let newest: number | undefined;
+	// a checkpoint listed here can be deleted before it is read, once two newer ones exist: list again
+	for (let tries = 0; ; tries++) {
+		checkpoints = await sequencesIn(store, paths.checkpointsDir);
+		reads++;
+		newest = checkpoints[checkpoints.length - 1];
+		if (!newest) break;
 		const path = paths.checkpoint(newest);
 		const text = await readIfExists(store, path);
 		reads++;
-		if (text === null) throw new StateError(`checkpoint ${path} was listed but cannot be read`, 'unreadable');
+		if (text === null) {
+			if (tries < 3) continue;
+			throw new StateError(`checkpoint ${path} was listed but cannot be read`, 'unreadable');
+		}
 		const parsed = await attemptAsync(async () => parseJson(text) as CheckpointJson);
 		if (!parsed.ok) throw new StateError(`checkpoint ${path} is not valid JSON: ${parsed.error.message}`, 'unreadable');
 		state = fromCheckpoint(parsed.value, path);
+		break;
 	}
 	let due: CheckpointJson | undefined;
 	for (let seq = state.head + 1; ; seq++) {
@@ -497,7 +506,12 @@ export async function removeRunFiles(store: Store, folder: string, runId: string
 		report.bytes += object.size;
 		report.removed.push(object.path);
 	}
-	for await (const unfinished of store.listUnfinished(prefix)) {
+	await removeUnfinished(store, folder, runId, report);
+}
+
+/** Discard a run's unfinished uploads (temporary files, multipart uploads) in its folder. */
+async function removeUnfinished(store: Store, folder: string, runId: string, report: CleanupReport): Promise<void> {
+	for await (const unfinished of store.listUnfinished(folder ? `${folder}/` : '')) {
 		if (runIdIn(unfinished.path) !== runId) continue;
 		await store.discardUnfinished(unfinished);
 		report.unfinished++;
@@ -537,15 +551,22 @@ export async function cleanLeftovers(store: Store, paths: StatePaths, state: Dat
 		if (text === null) continue;
 		const intent = attemptParse(text) as Intent | undefined;
 		if (!intent || typeof intent.folder !== 'string' || typeof intent.startedAt !== 'string') continue; // not ours to judge
+		const age = options.now.getTime() - Date.parse(intent.startedAt);
 		const seq = state.runs.get(runId);
 		if (seq !== undefined) {
+			// committed, and then died (or is still finishing up): its manifest file is written now;
+			// once it is old, what it never finished writing goes too (a temporary manifest file)
 			const record = await readCommit(store, paths, seq);
 			if (record) await options.rollForward(record);
+			if (!(age >= options.safetyAgeMs)) {
+				report.pending++;
+				continue;
+			}
+			await removeUnfinished(store, intent.folder, runId, report);
 			await finishRun(store, paths, runId);
 			report.completed++;
 			continue;
 		}
-		const age = options.now.getTime() - Date.parse(intent.startedAt);
 		if (!(age >= options.safetyAgeMs)) {
 			report.pending++;
 			continue;
@@ -557,6 +578,7 @@ export async function cleanLeftovers(store: Store, paths: StatePaths, state: Dat
 			const committed = await laterCommitOf(store, paths, state, runId);
 			if (committed) {
 				await options.rollForward(committed);
+				await removeUnfinished(store, intent.folder, runId, report);
 				await finishRun(store, paths, runId);
 				report.completed++;
 				continue;

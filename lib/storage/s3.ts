@@ -271,7 +271,14 @@ export class S3Store implements Store {
 
 	async check(): Promise<void> {
 		const head = await attemptAsync(() => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
-		if (!head.ok) throw this.fail(head.error, `opening bucket "${this.bucket}"`);
+		if (head.ok) return;
+		// a refused HEAD has no body, so no error code: a listing of one key says which (the secret's
+		// signature, an unknown key id, a policy), which is what the message needs to name the field
+		if ((head.error as AwsErrorLike).$metadata?.httpStatusCode === 403) {
+			const listed = await attemptAsync(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 })));
+			if (!listed.ok) throw this.fail(listed.error, `opening bucket "${this.bucket}"`);
+		}
+		throw this.fail(head.error, `opening bucket "${this.bucket}"`);
 	}
 
 	async openWrite(path: string, options: WriteOptions = {}): Promise<StoreUpload> {
