@@ -10,7 +10,11 @@ bash scripts/servers/sftp.sh start
 bash scripts/servers/azurite.sh start
 # HTTPS Azurite checking bearer tokens + the Entra ID stand-in; Node trusts their test CA only from start-up
 bash scripts/servers/azurite-oauth.sh start
-export NODE_EXTRA_CA_CERTS="$PWD/.tmp/servers/azurite-oauth/ca.pem"
+# (added to the CAs the environment already trusts, e.g. a proxy's: npm still installs n8n for the e2e test)
+bundle="$PWD/.tmp/servers/extra-ca.pem"
+cat "$PWD/.tmp/servers/azurite-oauth/ca.pem" > "$bundle"
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then cat "$NODE_EXTRA_CA_CERTS" >> "$bundle"; fi
+export NODE_EXTRA_CA_CERTS="$bundle"
 bash scripts/servers/ceph.sh start
 # firebase-tools' Cloud Storage emulator (GCS JSON API), started from Node without its Java rules runtime
 bash scripts/servers/gcs.sh start

@@ -1,6 +1,6 @@
 /** Connection details of the test servers that scripts/servers/*.sh started (see scripts/test.sh). */
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -65,8 +65,9 @@ export function azuriteOAuthServer(): AzuriteOAuthServer {
 	if (!existsSync(file)) throw new Error(`the OAuth Azurite and token issuer are not running: start them with "bash scripts/servers/azurite-oauth.sh start" (${file} is missing)`);
 	const server = JSON.parse(readFileSync(file, 'utf8')) as AzuriteOAuthServer;
 	// Node reads NODE_EXTRA_CA_CERTS once, at start-up: it cannot be set from inside the test
-	if (resolve(process.env.NODE_EXTRA_CA_CERTS ?? '') !== resolve(server.caFile)) {
-		throw new Error(`the OAuth Azurite's test CA is not trusted: run the tests with NODE_EXTRA_CA_CERTS=${server.caFile} (scripts/test.sh sets it)`);
+	const trusted = process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS) ? readFileSync(process.env.NODE_EXTRA_CA_CERTS, 'utf8') : '';
+	if (!trusted.includes(readFileSync(server.caFile, 'utf8').trim())) {
+		throw new Error(`the OAuth Azurite's test CA is not trusted: run the tests with NODE_EXTRA_CA_CERTS naming a file that holds ${server.caFile} (scripts/test.sh makes one)`);
 	}
 	return server;
 }
