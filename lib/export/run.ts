@@ -627,6 +627,9 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	if (result.status === 'superseded') {
 		// our record can never land: the winner holds the number, and a superseded run does not try again
 		const removed = await removeOwn(new Error('superseded'));
+		// the winner may not have written its manifest file yet: this run's output points at it (for
+		// Verify), so write it from the winner's record, as the next run would (the same JSON)
+		await writeManifestFile(store, result.winner, policy, signal).catch(() => undefined);
 		if (!removed) warnings.push(`this run's files could not all be removed; the next run removes them`);
 		return report('superseded', {
 			files: [],

@@ -350,7 +350,7 @@ export async function claimFate(store: Store, paths: StatePaths, runId: string, 
 
 export type CommitOutcome =
 	| { status: 'committed'; sequence: number; path: string; rebased: number; ambiguous: number }
-	| { status: 'superseded'; by: { runId: string; sequence: number; manifestPath: string | null }; overlap: string[] };
+	| { status: 'superseded'; by: { runId: string; sequence: number; manifestPath: string | null }; overlap: string[]; winner: Manifest };
 
 /** Why `record` cannot be committed after `other`: the batches both hold, or the same full export. */
 export function conflict(record: Manifest, other: Manifest): string[] | undefined {
@@ -428,7 +428,7 @@ export async function commit(
 		if (existing.flowRunId === record.flowRunId) return { status: 'committed', sequence: seq, path, rebased, ambiguous: lostRace ? ambiguous + 1 : ambiguous };
 		fold(state, seq, existing);
 		const overlap = conflict(record, existing);
-		if (overlap) return { status: 'superseded', by: { runId: existing.flowRunId, sequence: seq, manifestPath: manifestPathOf(existing) }, overlap };
+		if (overlap) return { status: 'superseded', by: { runId: existing.flowRunId, sequence: seq, manifestPath: manifestPathOf(existing) }, overlap, winner: existing };
 		// another run took this number but none of our batches: commit after it
 		rebased++;
 		if (rebased > 1000) throw new StateError(`gave up committing run ${record.flowRunId} after 1,000 other commits landed first`, 'contention');
