@@ -1,0 +1,184 @@
+/**
+ * JSON text formats: NDJSON (one record per line) and JSON files holding one array of records,
+ * read as a stream and never whole.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { attempt } from '../../errors';
+import { parseJson } from '../../json';
+import { RAW_JSON, type DatasetRecord, type RecordChunk } from '../types';
+import { malformed, openText, unreadable } from './common';
+
+/** Yields the complete text lines of each decoded chunk, with the 1-based number of the first. */
+async function* lines(path: string, signal?: AbortSignal): AsyncGenerator<[string[], number]> {
+	const decoder = new StringDecoder('utf8');
+	let rest = '';
+	let lineNo = 1;
+	try {
+		for await (const chunk of await openText(path)) {
+			signal?.throwIfAborted();
+			const text = rest + decoder.write(chunk as Buffer);
+			const cut = text.lastIndexOf('\n');
+			if (cut < 0) {
+				rest = text;
+				continue;
+			}
+			const complete = text.slice(0, cut).split('\n');
+			rest = text.slice(cut + 1);
+			yield [complete, lineNo];
+			lineNo += complete.length;
+		}
+		rest += decoder.end();
+	} catch (error) {
+		throw unreadable(path, error);
+	}
+	if (rest.length) yield [[rest], lineNo];
+}
+
+function asRecord(value: unknown, path: string, line: number): DatasetRecord {
+	if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+		throw malformed(path, line, `expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+	}
+	return value as DatasetRecord;
+}
+
+/**
+ * NDJSON; each chunk carries its lines' text (RAW_JSON) so JSON encoders need not re-serialise.
+ * With `jsonText` the lines are only validated (plain JSON.parse), since the text is what is used.
+ */
+export async function* readNdjson(path: string, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<RecordChunk> {
+	const parse = jsonText ? JSON.parse : parseJson;
+	let chunk: RecordChunk = [];
+	let texts: string[] = [];
+	for await (const [block, firstLine] of lines(path, signal)) {
+		for (let i = 0; i < block.length; i++) {
+			let line = block[i];
+			if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+			if (!line.trim()) continue;
+			const value = attempt(() => parse(line));
+			if (!value.ok) throw malformed(path, firstLine + i, value.error.message);
+			chunk.push(asRecord(value.value, path, firstLine + i));
+			texts.push(line);
+			if (chunk.length >= chunkSize) {
+				chunk[RAW_JSON] = texts;
+				yield chunk;
+				chunk = [];
+				texts = [];
+			}
+		}
+	}
+	if (chunk.length) {
+		chunk[RAW_JSON] = texts;
+		yield chunk;
+	}
+}
+
+/**
+ * A JSON document that is an array of objects, read element by element: a small scanner finds
+ * each top-level element's text (tracking strings and nesting) and parses only that.
+ */
+export async function* readJsonArray(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<DatasetRecord[]> {
+	const decoder = new StringDecoder('utf8');
+	let state: 'start' | 'between' | 'element' | 'end' = 'start';
+	let depth = 0;
+	let inString = false;
+	let escaped = false;
+	let element = '';
+	let line = 1;
+	let elementLine = 1;
+	let chunk: DatasetRecord[] = [];
+	const finishElement = () => {
+		let value: unknown;
+		try {
+			value = parseJson(element);
+		} catch (error) {
+			throw malformed(path, elementLine, (error as Error).message);
+		}
+		chunk.push(asRecord(value, path, elementLine));
+		element = '';
+	};
+	const consume = (text: string) => {
+		let elementStart = 0;
+		for (let i = 0; i < text.length; i++) {
+			const c = text.charCodeAt(i);
+			if (c === 10) line++;
+			if (state === 'element') {
+				if (inString) {
+					if (escaped) escaped = false;
+					else if (c === 92 /* \ */) escaped = true;
+					else if (c === 34 /* " */) inString = false;
+				} else if (c === 34) {
+					inString = true;
+				} else if (c === 123 /* { */ || c === 91 /* [ */) {
+					depth++;
+				} else if (c === 125 /* } */ || c === 93 /* ] */) {
+					if (depth === 0) {
+						// the array closes right after a scalar element
+						element += text.slice(elementStart, i);
+						finishElement();
+						state = 'end';
+					} else if (--depth === 0) {
+						element += text.slice(elementStart, i + 1);
+						finishElement();
+						state = 'between';
+					}
+				} else if (c === 44 /* , */ && depth === 0) {
+					element += text.slice(elementStart, i);
+					finishElement();
+					state = 'between';
+				}
+				continue;
+			}
+			if (c === 32 || c === 10 || c === 13 || c === 9 || c === 0xfeff) continue;
+			if (state === 'start') {
+				if (c !== 91) throw malformed(path, line, 'a JSON file must hold one array of records, or one record per line');
+				state = 'between';
+			} else if (state === 'between') {
+				if (c === 44) continue;
+				if (c === 93) {
+					state = 'end';
+					continue;
+				}
+				state = 'element';
+				elementStart = i;
+				elementLine = line;
+				depth = 0;
+				inString = false;
+				escaped = false;
+				i--; // scan this character again as part of the element
+			} else {
+				throw malformed(path, line, 'unexpected content after the closing ]');
+			}
+		}
+		if (state === 'element') element += text.slice(elementStart);
+	};
+	try {
+		for await (const buf of await openText(path)) {
+			signal?.throwIfAborted();
+			consume(decoder.write(buf as Buffer));
+			if (chunk.length >= chunkSize) {
+				yield chunk;
+				chunk = [];
+			}
+		}
+		consume(decoder.end());
+	} catch (error) {
+		throw unreadable(path, error);
+	}
+	if ((state as string) !== 'end') throw malformed(path, line, (state as string) === 'start' ? 'the file is empty' : 'the array is not closed');
+	if (chunk.length) yield chunk;
+}
+
+/** `.json` files hold either one array of records or one record per line: the first byte decides. */
+export async function* readJsonOrNdjson(path: string, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<DatasetRecord[]> {
+	let first = '';
+	try {
+		for await (const buf of await openText(path)) {
+			first = (buf as Buffer).toString('utf8').replace(/^[\s\ufeff]+/, '');
+			if (first) break;
+		}
+	} catch (error) {
+		throw unreadable(path, error);
+	}
+	if (first.startsWith('[')) yield* readJsonArray(path, chunkSize, signal);
+	else yield* readNdjson(path, chunkSize, signal, jsonText);
+}
