@@ -11,6 +11,8 @@ export type FieldType =
 	| 'boolean'
 	| 'timestamp'
 	| 'date'
+	| 'decimal'
+	| 'binary'
 	| 'object'
 	| 'array'
 	| 'json';
@@ -23,6 +25,8 @@ export const FIELD_TYPES: readonly FieldType[] = [
 	'boolean',
 	'timestamp',
 	'date',
+	'decimal',
+	'binary',
 	'object',
 	'array',
 	'json',
@@ -33,6 +37,10 @@ export interface Field {
 	type: FieldType;
 	/** Children of an `object` field. */
 	fields?: Field[];
+	/** Digits in all of a `decimal` field (1–38). */
+	precision?: number;
+	/** Digits after the point of a `decimal` field (0–precision; default 0). */
+	scale?: number;
 	/** Element of an `array` field (its name is ignored). */
 	items?: Omit<Field, 'name'> & { name?: string };
 	/** Defaults to true: every field may be null unless it says otherwise. */
@@ -55,6 +63,15 @@ export function validateSchema(schema: unknown, where = 'schema'): Schema {
 		if (!field || typeof field !== 'object') throw new SchemaError(`${where}: ${path} is not a field object`);
 		if (!FIELD_TYPES.includes(field.type)) {
 			throw new SchemaError(`${where}: field "${path}" has unknown type "${String(field.type)}"`);
+		}
+		if (field.type === 'decimal') {
+			const { precision, scale = 0 } = field;
+			if (!Number.isInteger(precision) || precision! < 1 || precision! > 38) {
+				throw new SchemaError(`${where}: decimal field "${path}" needs a "precision" from 1 to 38, not ${String(precision)}`);
+			}
+			if (!Number.isInteger(scale) || scale < 0 || scale > precision!) {
+				throw new SchemaError(`${where}: decimal field "${path}" needs a "scale" from 0 to its precision (${precision}), not ${String(scale)}`);
+			}
 		}
 		if (field.type === 'object') {
 			if (!Array.isArray(field.fields)) throw new SchemaError(`${where}: object field "${path}" has no "fields"`);

@@ -104,6 +104,8 @@ function elementsFor(field: Omit<Field, 'name'> & { name: string }, required = f
 				{ name: 'list', repetition_type: 'REPEATED', num_children: 1 },
 				...elementsFor({ ...(field.items ?? { type: 'json' }), name: 'element' }),
 			];
+		default:
+			throw new FormatError(`field "${field.name}": type "${field.type}" is not written to Parquet yet`);
 	}
 }
 

@@ -88,6 +88,8 @@ export function normalise(field: Omit<Field, 'name'>, value: unknown): unknown {
 			if (v === null) return null;
 			return v.map((item) => normalise(field.items ?? { type: 'json' }, item));
 		}
+		default:
+			return String(value);
 	}
 }
 
