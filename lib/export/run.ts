@@ -45,6 +45,7 @@ export const GENERATOR = 'n8n-nodes-dataset-export';
 export const DEFAULT_CLEANUP_AFTER_MS = 24 * 3_600_000;
 
 export type ExportMode = 'incremental' | 'full';
+export type SchemaMismatchPolicy = 'fail' | 'evolve' | 'skip';
 
 export interface ExportRequest {
 	datasetId: string;
@@ -73,6 +74,12 @@ export interface ExportRequest {
 	retry?: Partial<RetryPolicy>;
 	/** Leftovers of runs that started longer ago than this are removed (default 24 hours). */
 	cleanupAfterMs?: number;
+	/**
+	 * A value that does not fit its field's type, or a field the schema lacks: `fail` the run
+	 * (default), `evolve` the schema (new nullable columns, conflicting types widened), or `skip`
+	 * the record (counted in the report and the manifest).
+	 */
+	schemaMismatch?: SchemaMismatchPolicy;
 	signal?: AbortSignal;
 	/** Called after each chunk with running totals. */
 	onProgress?: (progress: { records: number; bytes: number; files: number }) => void;
