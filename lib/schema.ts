@@ -1,3 +1,6 @@
+import type { Mismatch } from './mismatch';
+import { Binary, ExactNumber } from './values';
+
 /**
  * The dataset schema: a small, XDM-like field tree that every source describes its records with
  * and every encoder maps to its own types.
@@ -128,15 +131,46 @@ export function schemaSummary(schema: Schema | undefined): string {
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const DECIMAL_LITERAL = /^-?(\d+)(?:\.(\d+))?$/;
+const MAX_LONG = 2n ** 63n - 1n;
+const MIN_LONG = -(2n ** 63n);
 
-function typeOfValue(value: unknown): Omit<Field, 'name'> | undefined {
+/** A field type without its name (array items, inferred types). */
+export type FieldShape = Omit<Field, 'name'>;
+
+/** The decimal(p,s) that holds a plain decimal literal exactly, if one of at most 38 digits does. */
+function decimalShape(text: string): FieldShape | undefined {
+	const m = DECIMAL_LITERAL.exec(text);
+	if (!m) return undefined;
+	const integer = m[1].replace(/^0+/, '');
+	const scale = m[2]?.length ?? 0;
+	const precision = Math.max(1, integer.length + scale);
+	return precision <= 38 ? { type: 'decimal', precision, scale } : undefined;
+}
+
+/**
+ * The type of a value as the value contract (lib/values.ts) carries it: null says nothing
+ * (undefined); BigInts are longs (decimal(n,0) beyond 64 bits); ExactNumbers are the decimal
+ * that holds them (a negative zero a double; json beyond 38 digits); Binary and bytes binary;
+ * ISO strings timestamps or dates.
+ */
+export function typeOfValue(value: unknown): FieldShape | undefined {
 	if (value === null || value === undefined) return undefined;
 	if (typeof value === 'boolean') return { type: 'boolean' };
-	if (typeof value === 'bigint') return { type: 'long' };
-	if (typeof value === 'number') {
-		if (!Number.isInteger(value)) return { type: 'double' };
-		return { type: Math.abs(value) <= 2147483647 ? 'int' : 'long' };
+	if (typeof value === 'bigint') {
+		if (value >= MIN_LONG && value <= MAX_LONG) return { type: 'long' };
+		return decimalShape(value.toString()) ?? { type: 'json' };
 	}
+	if (typeof value === 'number') {
+		if (!Number.isInteger(value) || Object.is(value, -0)) return { type: 'double' };
+		if (Math.abs(value) <= 2147483647) return { type: 'int' };
+		return { type: Number.isSafeInteger(value) ? 'long' : 'double' };
+	}
+	if (value instanceof ExactNumber) {
+		if (Object.is(value.valueOf(), -0) || /^-0*(\.0*)?([eE][+-]?\d+)?$/.test(value.text)) return { type: 'double' };
+		return decimalShape(value.text) ?? { type: 'json' };
+	}
+	if (value instanceof Binary || value instanceof Uint8Array) return { type: 'binary' };
 	if (value instanceof Date) return { type: 'timestamp' };
 	if (typeof value === 'string') {
 		if (ISO_TIMESTAMP.test(value)) return { type: 'timestamp' };
@@ -144,7 +178,7 @@ function typeOfValue(value: unknown): Omit<Field, 'name'> | undefined {
 		return { type: 'string' };
 	}
 	if (Array.isArray(value)) {
-		let items: Omit<Field, 'name'> | undefined;
+		let items: FieldShape | undefined;
 		for (const v of value) items = mergeTypes(items, typeOfValue(v));
 		return { type: 'array', items: items ?? { type: 'string' } };
 	}
@@ -159,24 +193,44 @@ function typeOfValue(value: unknown): Omit<Field, 'name'> | undefined {
 	return { type: 'json' };
 }
 
-const NUMERIC: FieldType[] = ['int', 'long', 'double'];
+const NUMERIC: FieldType[] = ['int', 'long', 'double', 'decimal'];
+/** Digits before the point each integer type needs as a decimal. */
+const INTEGER_DIGITS: Partial<Record<FieldType, number>> = { int: 10, long: 19 };
 /** Placeholder type of a field seen only as null so far. */
 const UNKNOWN = { type: 'unknown' as FieldType };
 
-function mergeTypes(
-	a: Omit<Field, 'name'> | undefined,
-	b: Omit<Field, 'name'> | undefined,
-): Omit<Field, 'name'> | undefined {
+/** The narrower of two numeric types' common type: int < long < double; decimals widen to hold both, exact. */
+function widenNumeric(a: FieldShape, b: FieldShape): FieldShape {
+	if (a.type === 'decimal' || b.type === 'decimal') {
+		if (a.type === 'double' || b.type === 'double') return { type: 'json' }; // neither holds the other's values exactly
+		const digits = (f: FieldShape) => (f.type === 'decimal' ? (f.precision ?? 38) - (f.scale ?? 0) : INTEGER_DIGITS[f.type]!);
+		const scale = Math.max(a.type === 'decimal' ? (a.scale ?? 0) : 0, b.type === 'decimal' ? (b.scale ?? 0) : 0);
+		const precision = Math.max(digits(a), digits(b)) + scale;
+		return precision <= 38 ? { type: 'decimal', precision, scale } : { type: 'json' };
+	}
+	return { type: a.type === 'double' || b.type === 'double' ? 'double' : 'long' };
+}
+
+/**
+ * The narrowest type that holds the values of both types: objects merge their fields, arrays
+ * their items; numbers widen (int → long → double; decimals to the precision and scale that hold
+ * both); string, timestamp and date become string; anything else json. Undefined (or a field
+ * seen only as null) gives the other.
+ */
+export function widenType(a: FieldShape | undefined, b: FieldShape | undefined): FieldShape | undefined {
+	return mergeTypes(a, b);
+}
+
+function mergeTypes(a: FieldShape | undefined, b: FieldShape | undefined): FieldShape | undefined {
 	if (!a || a.type === UNKNOWN.type) return b ?? a;
 	if (!b || b.type === UNKNOWN.type) return a;
 	if (a.type === b.type) {
 		if (a.type === 'object') return { type: 'object', fields: mergeFields(a.fields ?? [], b.fields ?? []) };
 		if (a.type === 'array') return { type: 'array', items: mergeTypes(a.items, b.items) ?? { type: 'string' } };
+		if (a.type === 'decimal' && (a.precision !== b.precision || a.scale !== b.scale)) return widenNumeric(a, b);
 		return a;
 	}
-	if (NUMERIC.includes(a.type) && NUMERIC.includes(b.type)) {
-		return { type: a.type === 'double' || b.type === 'double' ? 'double' : 'long' };
-	}
+	if (NUMERIC.includes(a.type) && NUMERIC.includes(b.type)) return widenNumeric(a, b);
 	const textual: FieldType[] = ['string', 'timestamp', 'date'];
 	if (textual.includes(a.type) && textual.includes(b.type)) return { type: 'string' };
 	return { type: 'json' };
@@ -192,6 +246,98 @@ function mergeFields(a: Field[], b: Field[]): Field[] {
 	return out;
 }
 
+/** JSON of a field with sorted keys, to compare fields. */
+function canonical(value: unknown): string {
+	return JSON.stringify(value, (_k, v: unknown) =>
+		v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+	);
+}
+
+/** A field with what sampling left open settled: seen only as null → string; an object seen only as {} → json. */
+function settle(f: Field): Field {
+	if (f.type === UNKNOWN.type) return { ...f, type: 'string' };
+	if (f.type === 'object') return f.fields?.length ? { ...f, fields: f.fields.map(settle) } : { ...f, type: 'json', fields: undefined };
+	if (f.type === 'array' && f.items) {
+		const { name: _element, ...items } = settle({ ...f.items, name: 'element' });
+		void _element;
+		return { ...f, items };
+	}
+	return f;
+}
+
+/** Type-specific keys of a field, for comparing and rebuilding. */
+function withShape(field: Field, shape: FieldShape): Field {
+	const rest: Partial<Field> = { ...field };
+	delete rest.fields;
+	delete rest.items;
+	delete rest.precision;
+	delete rest.scale;
+	return { ...rest, ...shape, name: field.name } as Field;
+}
+
+/**
+ * The schema an export evolves to so that a record that did not fit can be written (the Evolve
+ * choice of On Schema Mismatch), or undefined when no wider schema holds the value.
+ *
+ * - unknown_field: the field is added where the mismatch's path says, nullable, typed by its value
+ *   (a null value: string).
+ * - type: the field's type widens with the value's (widenType: numbers widen, textual types become
+ *   string, anything else json); a required field that was missing becomes nullable.
+ * - unrepresentable: a decimal widens to the precision and scale the value needs (up to 38
+ *   digits); nothing else can be widened (nanoseconds in Parquet, a lone surrogate in UTF-8,
+ *   digits a double cannot hold), so undefined.
+ *
+ * `record` is the record that did not fit (the mismatch's value is taken from it when absent).
+ */
+export function evolveSchema(schema: Schema, mismatch: Mismatch, record?: unknown): Schema | undefined {
+	void record;
+	const value = mismatch.value;
+	/** Rebuilds `fields` with the change at `path` (relative), or undefined when there is none. */
+	const change = (fields: Field[], path: string): Field[] | undefined => {
+		// the child whose name the path starts with (the longest, so names with dots resolve)
+		let best: Field | undefined;
+		for (const f of fields) {
+			if (path === f.name || path.startsWith(f.name + '.') || path.startsWith(f.name + '[]')) {
+				if (!best || f.name.length > best.name.length) best = f;
+			}
+		}
+		if (!best) {
+			if (mismatch.kind !== 'unknown_field') return undefined;
+			return [...fields, settle({ ...(typeOfValue(value) ?? { type: 'string' }), name: path, nullable: true })];
+		}
+		const rest = path.slice(best.name.length);
+		const updated = changeField(best, rest);
+		return updated && fields.map((f) => (f === best ? updated : f));
+	};
+	/** `rest` is '' (this field), '.x…' (a child) or '[]…' (the items). */
+	const changeField = (field: Field, rest: string): Field | undefined => {
+		if (rest.startsWith('.') && field.type === 'object') {
+			const fields = change(field.fields ?? [], rest.slice(1));
+			return fields && { ...field, fields };
+		}
+		if (rest.startsWith('[]') && field.type === 'array' && field.items) {
+			const items = changeField({ ...field.items, name: field.items.name ?? 'element' } as Field, rest.slice(2));
+			if (!items) return undefined;
+			const { name: _n, ...shape } = items;
+			void _n;
+			return { ...field, items: field.items.name === undefined ? shape : items };
+		}
+		if (rest !== '' || mismatch.kind === 'unknown_field') return undefined;
+		const shape = typeOfValue(value);
+		if (mismatch.kind === 'unrepresentable') {
+			if (field.type !== 'decimal' || !shape || !['decimal', 'int', 'long'].includes(shape.type)) return undefined;
+			const wider = widenNumeric(field, shape);
+			return wider.type === 'decimal' ? withShape(field, wider) : undefined;
+		}
+		if (!shape) return field.nullable === false ? { ...field, nullable: true } : undefined;
+		const merged = mergeTypes(field, field.type === 'decimal' && typeof value === 'number' ? (decimalShape(String(value)) ?? shape) : shape)!;
+		const next = withShape(field, settle({ ...merged, name: field.name }));
+		return canonical(next) === canonical(field) ? undefined : next;
+	};
+	const fields = change(schema.fields, mismatch.path);
+	return fields && { ...schema, fields };
+}
+
 /** Infer a schema from sample records (for plain folders that ship none). */
 export function inferSchema(records: Iterable<Record<string, unknown>>): Schema {
 	let fields: Field[] = [];
@@ -199,16 +345,6 @@ export function inferSchema(records: Iterable<Record<string, unknown>>): Schema 
 		const t = typeOfValue(record);
 		if (t?.type === 'object') fields = mergeFields(fields, t.fields ?? []);
 	}
-	// An object seen only as {} has no known fields: keep its values as JSON text.
-	const settle = (f: Field): Field => {
-		if (f.type === UNKNOWN.type) return { ...f, type: 'string' };
-		if (f.type === 'object') return f.fields?.length ? { ...f, fields: f.fields.map(settle) } : { ...f, type: 'json', fields: undefined };
-		if (f.type === 'array' && f.items) {
-			const { name: _element, ...items } = settle({ ...f.items, name: 'element' });
-			void _element;
-			return { ...f, items };
-		}
-		return f;
-	};
+	// An object seen only as {} has no known fields: its values are kept as JSON text.
 	return { fields: fields.map(settle) };
 }

@@ -13,9 +13,11 @@ import type { ColumnChunk } from 'hyparquet';
 import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import { snappyCompressor } from 'hysnappy';
 import { writeColumn, type ColumnEncoder } from 'hyparquet-writer/src/column.js';
-import { stringifyJson } from '../json';
+import { isInexactLiteral, stringifyJson } from '../json';
+import { ValueMismatch, type MismatchKind } from '../mismatch';
 import type { Field, Schema } from '../schema';
 import type { DatasetRecord } from '../source/types';
+import { Binary, ExactNumber } from '../values';
 import { endSink, FormatError, SinkWatch, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
 
 export interface ParquetOptions {
@@ -56,14 +58,26 @@ const PARQUET_CODEC: Record<Codec, 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'ZSTD'> 
 	zstd: 'ZSTD',
 };
 
-function bad(path: string, type: string, value: unknown): FormatError {
-	let shown: string;
-	try {
-		shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : stringifyJson(value)?.slice(0, 40) ?? String(value);
-	} catch {
-		shown = String(value);
-	}
-	return new FormatError(`field "${path}": expected ${type}, got ${shown}`);
+/**
+ * A value that does not fit its field, thrown from inside the shredder; write() turns it into a
+ * ValueMismatch naming the record, after rolling the record back.
+ */
+class Miss {
+	constructor(
+		readonly kind: MismatchKind,
+		readonly path: string,
+		readonly expected: string,
+		readonly value: unknown,
+		readonly detail?: string,
+	) {}
+}
+
+/** Bytes a FIXED_LEN_BYTE_ARRAY needs for a decimal of `precision` digits (two's complement), as the Parquet spec says. */
+export function decimalBytes(precision: number): number {
+	const limit = 10n ** BigInt(precision);
+	let bytes = 1;
+	while (2n ** BigInt(8 * bytes - 1) < limit) bytes++;
+	return bytes;
 }
 
 /** Parquet schema elements for one field (depth-first, as Parquet lists them). */
@@ -75,6 +89,8 @@ function elementsFor(field: Omit<Field, 'name'> & { name: string }, required = f
 			return [{ ...base, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } }];
 		case 'json':
 			return [{ ...base, type: 'BYTE_ARRAY', converted_type: 'JSON', logical_type: { type: 'JSON' } }];
+		case 'binary':
+			return [{ ...base, type: 'BYTE_ARRAY' }];
 		case 'int':
 			return [{ ...base, type: 'INT32' }];
 		case 'long':
@@ -83,6 +99,14 @@ function elementsFor(field: Omit<Field, 'name'> & { name: string }, required = f
 			return [{ ...base, type: 'DOUBLE' }];
 		case 'boolean':
 			return [{ ...base, type: 'BOOLEAN' }];
+		case 'decimal': {
+			const precision = field.precision ?? 38;
+			const scale = field.scale ?? 0;
+			const annotation = { converted_type: 'DECIMAL', precision, scale, logical_type: { type: 'DECIMAL', precision, scale } } as const;
+			if (precision <= 9) return [{ ...base, type: 'INT32', ...annotation }];
+			if (precision <= 18) return [{ ...base, type: 'INT64', ...annotation }];
+			return [{ ...base, type: 'FIXED_LEN_BYTE_ARRAY', type_length: decimalBytes(precision), ...annotation }];
+		}
 		case 'date':
 			return [{ ...base, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } }];
 		case 'timestamp':
@@ -117,65 +141,222 @@ const MIN_INT32 = -2147483648;
 const MAX_INT32 = 2147483647;
 const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
+const INTEGER_TEXT = /^-?\d+$/;
+const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const DAY_MS = 86_400_000;
+/** Integer text of an integral value (number, bigint, digit string, ExactNumber), or undefined. */
+function integerText(v: unknown): string | undefined {
+	if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v).toString() : undefined;
+	if (typeof v === 'bigint') return v.toString();
+	const text = typeof v === 'string' ? v : v instanceof ExactNumber ? v.text : undefined;
+	if (text !== undefined && INTEGER_TEXT.test(text)) return text;
+	if (v instanceof ExactNumber) {
+		// an integral literal written with a point or an exponent (`5.0`, `1e3`)
+		const exact = decimalUnscaled(text!, 0);
+		return typeof exact === 'bigint' ? exact.toString() : undefined;
+	}
+	return undefined;
+}
 
-/** Milliseconds since the epoch of a timestamp value, or NaN. */
-function epochMs(v: unknown): number {
-	if (typeof v === 'string') return Date.parse(v);
-	if (v instanceof Date) return v.getTime();
-	if (typeof v === 'number') return v;
-	return NaN;
+/**
+ * The unscaled integer of a decimal literal at `scale` (`12.50` at scale 4 → 125000n), or why it
+ * cannot be one: 'syntax' (not a number literal) or 'scale' (non-zero digits past `scale`).
+ */
+function decimalUnscaled(text: string, scale: number): bigint | 'syntax' | 'scale' {
+	const m = DECIMAL_TEXT.exec(text);
+	if (!m || (!m[2] && !m[3])) return 'syntax';
+	let digits = (m[2] ?? '') + (m[3] ?? '');
+	const shift = scale - (m[3]?.length ?? 0) + (m[4] ? Number(m[4]) : 0);
+	if (!Number.isSafeInteger(shift) || Math.abs(shift) > 10_000) return digits.replace(/0/g, '') ? 'scale' : 0n;
+	if (shift >= 0) digits += '0'.repeat(shift);
+	else {
+		const dropped = digits.slice(digits.length + shift);
+		if (/[1-9]/.test(dropped)) return 'scale';
+		digits = digits.slice(0, digits.length + shift);
+	}
+	const unscaled = BigInt(digits || '0');
+	return m[1] === '-' ? -unscaled : unscaled;
+}
+
+const DAY_US = 86_400_000_000n;
+
+/** String.prototype.isWellFormed (Node 20+; the typings this package builds with predate it). */
+const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+	y -= m <= 2 ? 1 : 0;
+	const era = Math.floor(y / 400);
+	const yoe = y - era * 400;
+	const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+	const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+	return era * 146097 + doe - 719468;
+}
+
+function validDate(y: number, m: number, d: number): boolean {
+	if (m < 1 || m > 12 || d < 1) return false;
+	const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+	return d <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
+}
+
+const ISO_DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
+const ISO_TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Microseconds since the epoch of an ISO-8601 timestamp, exactly (no Date: years to 9999 and
+ * every microsecond). Zone-less means UTC, never the host's zone. Returns a string saying why
+ * when the text is not a timestamp ('type') or has digits past microseconds ('nanos').
+ */
+export function isoMicros(text: string): bigint | 'type' | 'nanos' {
+	const m = ISO_TIMESTAMP_TEXT.exec(text);
+	if (!m) return 'type';
+	const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+	const [h, mi, s] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
+	if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return 'type';
+	let micros = 0n;
+	const fraction = m[7];
+	if (fraction) {
+		if (fraction.length > 6 && /[1-9]/.test(fraction.slice(6))) return 'nanos';
+		micros = BigInt(fraction.slice(0, 6).padEnd(6, '0'));
+	}
+	let offsetMinutes = 0;
+	const zone = m[8];
+	if (zone && zone !== 'Z' && zone !== 'z') {
+		const digits = zone.slice(1).replace(':', '');
+		const oh = Number(digits.slice(0, 2));
+		const om = Number(digits.slice(2) || 0);
+		if (oh > 23 || om > 59) return 'type';
+		offsetMinutes = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
+	}
+	const seconds = daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offsetMinutes * 60;
+	return BigInt(seconds) * 1_000_000n + micros;
+}
+
+/** Days since the epoch of a `YYYY-MM-DD` date, or undefined. */
+function isoDays(text: string): number | undefined {
+	const m = ISO_DATE_TEXT.exec(text);
+	if (!m) return undefined;
+	const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+	return validDate(y, mo, d) ? daysFromCivil(y, mo, d) : undefined;
 }
 
 /**
  * A converter from a non-null record value to what hyparquet-writer takes for a leaf column:
- * timestamps and dates become plain numbers (µs, days) rather than Date objects, so there is no
- * allocation per value on the hot path.
+ * timestamps and dates become plain integers (µs as bigint, days) rather than Date objects, so
+ * there is no allocation per value on the hot path. A value that does not fit throws a Miss.
  */
 function leafConverter(field: Omit<Field, 'name'>, path: string): Convert {
+	const type = (expected: string, v: unknown, detail?: string) => new Miss('type', path, expected, v, detail);
+	const unrepresentable = (expected: string, v: unknown, detail: string) => new Miss('unrepresentable', path, expected, v, detail);
+	const checkText = (v: string) => {
+		if (!isWellFormed(v)) throw unrepresentable('a string', v, 'has a lone surrogate, which UTF-8 cannot hold');
+		return v;
+	};
 	switch (field.type) {
 		case 'string':
-			return (v) => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : typeof v === 'object' ? stringifyJson(v) : String(v));
+			return (v) => {
+				if (typeof v === 'string') return checkText(v);
+				if (v instanceof Date) return v.toISOString();
+				// scalars have one exact text; structures and bytes are not strings
+				if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v instanceof ExactNumber) return String(v);
+				throw type('a string', v);
+			};
 		case 'json':
-			return (v) => stringifyJson(v);
+			return (v) => checkText(stringifyJson(v));
+		case 'binary':
+			return (v) => {
+				if (v instanceof Binary) return v.bytes;
+				if (v instanceof Uint8Array) return v;
+				if (typeof v === 'string' && BASE64.test(v)) return new Uint8Array(Buffer.from(v, 'base64'));
+				throw type('binary (bytes or base64 text)', v);
+			};
 		case 'int':
 			return (v) => {
-				const n = typeof v === 'number' ? v : typeof v === 'bigint' || typeof v === 'string' ? Number(v) : NaN;
-				if (!Number.isInteger(n) || n < MIN_INT32 || n > MAX_INT32) throw bad(path, 'a 32-bit integer', v);
+				if (typeof v === 'number' && (v | 0) === v) return v;
+				const text = integerText(v);
+				if (text === undefined) throw type('a 32-bit integer', v);
+				const n = Number(text);
+				if (n < MIN_INT32 || n > MAX_INT32) throw type('a 32-bit integer', v, 'out of the 32-bit range');
 				return n;
 			};
 		case 'long':
 			return (v) => {
-				const n = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
-				if (n === undefined || n < MIN_INT64 || n > MAX_INT64) throw bad(path, 'a 64-bit integer', v);
+				if (typeof v === 'bigint') {
+					if (v < MIN_INT64 || v > MAX_INT64) throw type('a 64-bit integer', v, 'out of the 64-bit range');
+					return v;
+				}
+				if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+				const text = integerText(v);
+				if (text === undefined) throw type('a 64-bit integer', v);
+				const n = BigInt(text);
+				if (n < MIN_INT64 || n > MAX_INT64) throw type('a 64-bit integer', v, 'out of the 64-bit range');
 				return n;
 			};
 		case 'double':
 			return (v) => {
 				if (typeof v === 'number') return v;
-				const n = typeof v === 'bigint' || (typeof v === 'string' && v.trim() !== '') ? Number(v) : NaN;
-				if (Number.isNaN(n) && v !== 'NaN') throw bad(path, 'a number', v);
-				return n;
+				if (typeof v === 'bigint') {
+					const n = Number(v);
+					if (BigInt(n) !== v) throw unrepresentable('a double', v, 'a double cannot hold this integer exactly (declare the field long or decimal)');
+					return n;
+				}
+				const text = v instanceof ExactNumber ? v.text : typeof v === 'string' ? v.trim() : undefined;
+				if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') return Number(text);
+				if (text === undefined || !DECIMAL_TEXT.test(text) || !/\d/.test(text)) throw type('a number', v);
+				if (isInexactLiteral(text) && !/^-0*(?:\.0*)?(?:[eE][+-]?\d+)?$/.test(text)) {
+					throw unrepresentable('a double', v, 'a double cannot hold this number exactly (declare the field decimal)');
+				}
+				return Number(text);
 			};
 		case 'boolean':
 			return (v) => {
 				if (typeof v === 'boolean') return v;
 				if (v === 'true' || v === 1) return true;
 				if (v === 'false' || v === 0) return false;
-				throw bad(path, 'a boolean', v);
+				throw type('a boolean', v);
 			};
+		case 'decimal': {
+			const precision = field.precision ?? 38;
+			const scale = field.scale ?? 0;
+			const expected = `a decimal(${precision},${scale})`;
+			const limit = 10n ** BigInt(precision);
+			return (v) => {
+				const text =
+					v instanceof ExactNumber ? v.text : typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v.trim() : undefined;
+				const unscaled = text === undefined ? 'syntax' : decimalUnscaled(text, scale);
+				if (unscaled === 'syntax') throw type(expected, v);
+				if (unscaled === 'scale') throw unrepresentable(expected, v, `has more than ${scale} digits after the point`);
+				if (unscaled >= limit || unscaled <= -limit) {
+					throw unrepresentable(expected, v, `has more than ${precision - scale} digits before the point`);
+				}
+				return unscaled;
+			};
+		}
 		case 'timestamp':
 			return (v) => {
-				const ms = epochMs(v);
-				if (!Number.isFinite(ms)) throw bad(path, 'a timestamp', v);
-				return ms * 1000;
+				if (typeof v === 'string') {
+					const micros = isoMicros(v);
+					if (micros === 'type') throw type('a timestamp (ISO 8601)', v);
+					if (micros === 'nanos') throw unrepresentable('a timestamp', v, 'has digits past microseconds; Parquet keeps microseconds (NDJSON keeps them)');
+					return micros;
+				}
+				if (v instanceof Date && Number.isFinite(v.getTime())) return BigInt(v.getTime()) * 1000n;
+				if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.round(v * 1000)); // milliseconds since the epoch
+				throw type('a timestamp (ISO 8601)', v);
 			};
 		case 'date':
 			return (v) => {
-				const ms = typeof v === 'string' && v.length === 10 ? Date.parse(v + 'T00:00:00Z') : epochMs(v);
-				if (!Number.isFinite(ms)) throw bad(path, 'a date', v);
-				return Math.floor(ms / DAY_MS);
+				if (typeof v === 'string') {
+					const days = isoDays(v);
+					if (days !== undefined) return days;
+					// a timestamp at midnight UTC is that date; any other time would be lost
+					const micros = isoMicros(v);
+					if (typeof micros === 'bigint' && micros % DAY_US === 0n) return Number(micros / DAY_US);
+					throw type('a date (YYYY-MM-DD)', v);
+				}
+				if (v instanceof Date && Number.isFinite(v.getTime())) return Math.floor(v.getTime() / 86_400_000);
+				throw type('a date (YYYY-MM-DD)', v);
 			};
 		default:
 			throw new FormatError(`field "${path}": type "${field.type}" is not a leaf`);
@@ -208,10 +389,33 @@ type Shred = (value: unknown, def: number, rep: number) => void;
 class Shredder {
 	readonly leaves: Leaf[] = [];
 	readonly fields: { name: string; shred: Shred }[];
+	readonly fieldNames: ReadonlySet<string>;
 
 	constructor(schema: Schema) {
 		const root = parquetSchema(schema)[0];
 		this.fields = schema.fields.map((f) => ({ name: f.name, shred: this.compile(f, f.name, [root], 0, 0, f.name).shred }));
+		this.fieldNames = new Set(schema.fields.map((f) => f.name));
+	}
+
+	/** Where every leaf stands (value, definition and repetition counts), to cut back to. */
+	mark(): number[] {
+		const marks = new Array<number>(this.leaves.length * 3);
+		for (let i = 0; i < this.leaves.length; i++) {
+			const leaf = this.leaves[i];
+			marks[3 * i] = leaf.values.length;
+			marks[3 * i + 1] = leaf.definitionLevels.length;
+			marks[3 * i + 2] = leaf.repetitionLevels.length;
+		}
+		return marks;
+	}
+
+	truncate(marks: readonly number[]): void {
+		for (let i = 0; i < this.leaves.length; i++) {
+			const leaf = this.leaves[i];
+			leaf.values.length = marks[3 * i];
+			leaf.definitionLevels.length = marks[3 * i + 1];
+			leaf.repetitionLevels.length = marks[3 * i + 2];
+		}
 	}
 
 	/**
@@ -224,21 +428,22 @@ class Shredder {
 		const optional = element.repetition_type === 'OPTIONAL';
 		const ownDef = optional ? def + 1 : def;
 		const schemaPath = [...parents, element];
-		const required = () => new FormatError(`field "${path}": is required but missing`);
+		const required = () => new Miss('type', path, 'a value (the field is required)', null);
 
 		if (field.type === 'object') {
 			const children = (field.fields ?? []).map((f) => ({ name: f.name, ...this.compile(f, f.name, schemaPath, ownDef, rep, `${path}.${f.name}`) }));
 			const leaves = children.flatMap((c) => c.leaves);
 			const nulls = fillNulls(leaves);
+			const names = new Set(children.map((c) => c.name));
 			const shred: Shred = (v, d, r) => {
 				if (v === null || v === undefined) {
 					if (!optional) throw required();
 					return nulls(d, r);
 				}
-				if (typeof v !== 'object' || Array.isArray(v) || v instanceof Date) throw bad(path, 'an object', v);
-				const record = v as Record<string, unknown>;
+				if (!isPlainObject(v)) throw new Miss('type', path, 'an object', v);
 				const d1 = optional ? d + 1 : d;
-				for (let i = 0; i < children.length; i++) children[i].shred(record[children[i].name], d1, r);
+				const present = shredChildren(children, v, d1, r);
+				if (present !== keyCount(v)) unknownField(v, names, path);
 			};
 			return { shred, leaves };
 		}
@@ -254,7 +459,7 @@ class Shredder {
 					if (!optional) throw required();
 					return nulls(d, r);
 				}
-				if (!Array.isArray(v)) throw bad(path, 'a list', v);
+				if (!Array.isArray(v)) throw new Miss('type', path, 'a list', v);
 				const d1 = optional ? d + 1 : d;
 				if (!v.length) return nulls(d1, r);
 				item.shred(v[0], d1 + 1, r);
@@ -322,6 +527,35 @@ function fillNulls(leaves: Leaf[]): (def: number, rep: number) => void {
 			if (leaf.repeated) leaf.repetitionLevels.push(r);
 		}
 	};
+}
+
+/** Shreds a record's (or object's) fields; returns how many of them the value has (not undefined). */
+function shredChildren(children: readonly { name: string; shred: Shred }[], value: Record<string, unknown>, d: number, r: number): number {
+	let present = 0;
+	for (let i = 0; i < children.length; i++) {
+		const child = value[children[i].name];
+		if (child !== undefined) present++;
+		children[i].shred(child, d, r);
+	}
+	return present;
+}
+
+/** Own enumerable keys of an object, counted without allocating. */
+function keyCount(value: object): number {
+	let n = 0;
+	for (const key in value) if (Object.hasOwn(value, key)) n++;
+	return n;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+	return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof Uint8Array) && !(v instanceof Binary) && !(v instanceof ExactNumber);
+}
+
+/** Throws unknown_field for the first key the schema does not have (keys whose value is undefined are absent). */
+function unknownField(value: Record<string, unknown>, names: ReadonlySet<string>, path: string): void {
+	for (const key of Object.keys(value)) {
+		if (!names.has(key) && value[key] !== undefined) throw new Miss('unknown_field', path ? `${path}.${key}` : key, 'no field of this name', value[key]);
+	}
 }
 
 /** hyparquet-writer's Writer, flushing each finished row group to the sink. */
@@ -405,15 +639,41 @@ class ParquetFile implements EncodedFile {
 		return this.rowGroupRows;
 	}
 
+	private shredRecord(record: DatasetRecord): void {
+		if (!isPlainObject(record)) throw new Miss('type', '(record)', 'an object', record);
+		const { fields, fieldNames } = this.shredder;
+		if (shredChildren(fields, record, 0, 0) !== keyCount(record)) unknownField(record, fieldNames, '');
+	}
+
+	/**
+	 * Shreds records into the row group. A record that does not fit throws ValueMismatch after
+	 * every record before it is in the row group and nothing of it: the leaves are cut back to
+	 * where they stood when this chunk (or its last row group) began, and the records since are
+	 * shredded again. Nothing is saved per record, so the happy path pays nothing for this.
+	 */
 	async write(records: DatasetRecord[]): Promise<void> {
 		this.watch.check();
-		const fields = this.shredder.fields;
-		const n = fields.length;
+		let first = 0;
+		let marks = this.shredder.mark();
 		for (let r = 0; r < records.length; r++) {
-			const record = records[r];
-			if (record === null || typeof record !== 'object') throw new FormatError(`record ${r} is not an object`);
-			for (let c = 0; c < n; c++) fields[c].shred(record[fields[c].name], 0, 0);
-			if (++this.buffered >= this.groupTarget()) await this.flushGroup();
+			let failure: unknown;
+			try {
+				this.shredRecord(records[r]);
+			} catch (error) {
+				failure = error ?? new Error('a value could not be written');
+			}
+			if (failure !== undefined) {
+				if (!(failure instanceof Miss)) throw failure;
+				this.shredder.truncate(marks);
+				for (let k = first; k < r; k++) this.shredRecord(records[k]);
+				const { kind, path, expected, value, detail } = failure;
+				throw new ValueMismatch({ index: r, kind, path, expected, value, detail });
+			}
+			if (++this.buffered >= this.groupTarget()) {
+				await this.flushGroup();
+				first = r + 1;
+				marks = this.shredder.mark();
+			}
 		}
 	}
 
