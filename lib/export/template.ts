@@ -31,10 +31,38 @@ export interface TemplateValues {
 
 export class TemplateError extends Error {}
 
+/** Longest folder name (bytes of UTF-8) local file systems and SFTP servers accept. */
+export const MAX_NAME_BYTES = 255;
+/** Longest export folder (bytes of UTF-8): leaves room for file names below S3's and GCS's 1,024-byte keys. */
+export const MAX_FOLDER_BYTES = 700;
+
+/**
+ * Why a folder path cannot be used at every destination (control characters, a folder name over
+ * 255 bytes, the whole over 700 bytes), as a message starting with `label`; undefined when fine.
+ */
+export function checkFolderName(path: string, label: string): string | undefined {
+	// eslint-disable-next-line no-control-regex
+	const control = /[\u0000-\u001f\u007f]/.exec(path);
+	if (control) {
+		return `${label} must not contain ${control[0] === '\u0000' ? 'a NUL character (\\0)' : `a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`}`;
+	}
+	for (const name of path.split('/')) {
+		const bytes = Buffer.byteLength(name, 'utf8');
+		if (bytes > MAX_NAME_BYTES) {
+			return `${label} has a folder name of ${bytes} bytes ("${name.slice(0, 24)}…"): folder names may be at most ${MAX_NAME_BYTES} bytes`;
+		}
+	}
+	const total = Buffer.byteLength(path, 'utf8');
+	if (total > MAX_FOLDER_BYTES) return `${label} is ${total} bytes long: the export folder may be at most ${MAX_FOLDER_BYTES} bytes (object keys are limited to 1,024)`;
+	return undefined;
+}
+
 const MACRO = /%([A-Z_]+)(?:\(([^)%]*)\))?%/g;
 const TIME_MARK = '\u0000';
 
 function expand(template: string, values: TemplateValues, markTime: boolean): string {
+	// eslint-disable-next-line no-control-regex
+	if (/[\u0000-\u001f\u007f]/.test(template)) throw new TemplateError(`the template must not contain a NUL or other control character`);
 	const leftover = template.replace(MACRO, '');
 	if (leftover.includes('%')) {
 		throw new TemplateError(`"${template}" has a "%" that does not open a known macro (macros: ${MACROS.join(', ')})`);
@@ -75,7 +103,10 @@ function expand(template: string, values: TemplateValues, markTime: boolean): st
 export function renderFolder(folderPath: string, template: string, values: TemplateValues): string {
 	const rendered = expand(template, values, false);
 	if (rendered.split('/').some((part) => part === '..')) throw new TemplateError(`"${template}" must not produce ".." segments`);
-	return cleanPath(`${folderPath}/${rendered}`);
+	const folder = cleanPath(`${folderPath}/${rendered}`);
+	const problem = checkFolderName(folder, 'the export folder');
+	if (problem) throw new TemplateError(problem);
+	return folder;
 }
 
 /**

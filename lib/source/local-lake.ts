@@ -8,9 +8,9 @@
  * or a plain folder of files: each sub-folder is a dataset and each data file in it a batch,
  * ingested at the file's modification time.
  */
-import { readdir, readFile as readText, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { hostPath } from '../host-path';
+import { access, constants as fsConstants, readdir, readFile as readText, realpath, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { accessRefused, hostPath, isInside, type FileAccessCheck } from '../host-path';
 import { attemptAsync, errnoCode } from '../errors';
 import { parseJson } from '../json';
 import { inferSchema, validateSchema, type Schema } from '../schema';
@@ -27,7 +27,30 @@ import {
 } from './types';
 
 const SAMPLE_RECORDS = 500;
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+/** The rule for dataset ids (and so for the lake's dataset folder names), as messages and the README state it. */
+export const DATASET_ID_RULE =
+	'an id starts with a letter or a digit, then holds only letters, digits, ".", "_" and "-" (ASCII, at most 255 characters)';
+
+/** Why `id` is not a valid dataset id, or undefined when it is. */
+export function datasetIdProblem(id: string): string | undefined {
+	if (SAFE_ID.test(id)) return undefined;
+	const shown = JSON.stringify(id.length > 80 ? `${id.slice(0, 77)}...` : id);
+	return `${shown} is not a valid dataset id: ${DATASET_ID_RULE}`;
+}
+
+/**
+ * A problem with Lake Path itself (missing, not a folder, unreadable, refused by n8n's file-access
+ * settings): the nodes blame the Lake Path parameter, not the dataset.
+ */
+export class LakePathError extends SourceError {
+	readonly parameter = 'lakePath';
+	constructor(message: string) {
+		super(message, 'unreadable');
+		this.name = 'LakePathError';
+	}
+}
 
 interface BatchJson {
 	id?: string;
@@ -47,56 +70,173 @@ interface DatasetJson {
 	timestampField?: string;
 }
 
+/** Names starting with "." or "_" are never datasets, batches or data files. */
 function isHidden(name: string) {
 	return name.startsWith('.') || name.startsWith('_');
 }
 
-async function exists(path: string) {
-	try {
-		await stat(path);
-		return true;
-	} catch {
-		return false;
-	}
+export interface LocalLakeOptions {
+	/** n8n's file-access rule (helpers.isFilePathBlocked): true refuses a resolved path. */
+	isBlocked?: FileAccessCheck;
+}
+
+/** A dataset folder that cannot be described, listed with the reason (List Eligible Datasets shows it as not eligible). */
+function unusable(id: string, problem: string): DatasetInfo {
+	return {
+		id,
+		name: id,
+		description: '',
+		kind: 'event',
+		tier: 'Prime',
+		tags: [],
+		enabled: true,
+		schema: undefined,
+		schemaSource: 'none',
+		recordCount: null,
+		sizeBytes: 0,
+		batchCount: 0,
+		lastIngestedAt: null,
+		problem,
+	};
 }
 
 export class LocalLakeSource implements Source {
 	readonly type = 'local-lake';
 	readonly root: string;
 	private readonly inferred = new Map<string, { key: string; schema: Schema | undefined }>();
+	private readonly isBlocked: FileAccessCheck;
+	private realRootPromise: Promise<string> | undefined;
 
-	constructor(root: string) {
+	constructor(root: string, options: LocalLakeOptions = {}) {
 		this.root = hostPath(root);
+		this.isBlocked = options.isBlocked ?? (() => false);
 	}
 
-	private datasetDir(id: string) {
-		if (!SAFE_ID.test(id)) {
-			throw new SourceError(`"${id}" is not a valid dataset id (letters, digits, ".", "_" and "-" only)`, 'invalid');
+	/**
+	 * Lake Path as a real folder that may be read: a LakePathError naming what is wrong otherwise
+	 * (missing, a file, permission denied, refused by n8n's file-access settings).
+	 */
+	check(): Promise<string> {
+		this.realRootPromise ??= this.openRoot().catch((error: unknown) => {
+			this.realRootPromise = undefined;
+			throw error;
+		});
+		return this.realRootPromise;
+	}
+
+	private async openRoot(): Promise<string> {
+		const root = this.root;
+		if (root.includes('\0')) throw new LakePathError(`Lake Path must not contain a NUL character`);
+		const info = await attemptAsync(() => stat(root));
+		if (!info.ok) {
+			const code = errnoCode(info.error);
+			if (code === 'ENOENT') throw new LakePathError(`Lake Path: the folder ${root} does not exist`);
+			if (code === 'ENOTDIR') throw new LakePathError(`Lake Path: ${root} is not a folder (a part of the path is a file)`);
+			if (code === 'EACCES' || code === 'EPERM') {
+				throw new LakePathError(`Lake Path: permission denied: the user n8n runs as may not open ${root} (or a folder above it)`);
+			}
+			if (code === 'ENAMETOOLONG') throw new LakePathError(`Lake Path: the path is too long`);
+			throw new LakePathError(`Lake Path: cannot open ${root}: ${info.error.message}`);
 		}
-		return join(this.root, id);
+		if (!info.value.isDirectory()) throw new LakePathError(`Lake Path: ${root} is a file, not a folder`);
+		const readable = await attemptAsync(() => access(root, fsConstants.R_OK | fsConstants.X_OK));
+		if (!readable.ok) throw new LakePathError(`Lake Path: permission denied: the user n8n runs as may not read the folder ${root}`);
+		const real = await realpath(root);
+		if (this.isBlocked(real)) throw new LakePathError(`Lake Path: ${accessRefused(`the folder ${root}`)}`);
+		return real;
+	}
+
+	/** A path inside the lake as shown in messages: relative to Lake Path. */
+	private shown(path: string, realRoot: string): string {
+		const rel = relative(realRoot, path);
+		return rel && !rel.startsWith('..') ? rel.split(sep).join('/') : path;
+	}
+
+	/**
+	 * The real path of something in the lake, refusing anything that resolves outside Lake Path
+	 * (a symbolic link out of the lake) or that n8n's file-access settings refuse. The message never
+	 * names where the link leads.
+	 */
+	private async within(path: string): Promise<string> {
+		const realRoot = await this.check();
+		const resolved = await attemptAsync(() => realpath(path));
+		if (!resolved.ok) {
+			const code = errnoCode(resolved.error);
+			const where = this.shown(path, realRoot);
+			if (code === 'ENOENT') throw new SourceError(`${where} does not exist in the lake (or is a broken symbolic link)`, 'not_found');
+			if (code === 'EACCES' || code === 'EPERM') throw new SourceError(`${where}: permission denied: the user n8n runs as may not read it`, 'unreadable');
+			if (code === 'ELOOP') throw new SourceError(`${where} is a loop of symbolic links`, 'unreadable');
+			throw new SourceError(`${where} cannot be opened: ${resolved.error.message}`, 'unreadable');
+		}
+		if (!isInside(realRoot, resolved.value)) {
+			throw new SourceError(`${this.shown(path, realRoot)} is a symbolic link that leads outside the lake (Lake Path): refused; copy the data into the lake instead`, 'unreadable');
+		}
+		if (this.isBlocked(resolved.value)) throw new SourceError(`${this.shown(path, realRoot)}: ${accessRefused('it')}`, 'unreadable');
+		return resolved.value;
+	}
+
+	/** The real folder of a dataset, checked; not_found when there is none. */
+	private async datasetDir(id: string): Promise<string> {
+		const problem = datasetIdProblem(id);
+		if (problem) throw new SourceError(problem, 'invalid');
+		const realRoot = await this.check();
+		const dir = join(realRoot, id);
+		const real = await attemptAsync(() => this.within(dir));
+		if (!real.ok) {
+			if (real.error instanceof SourceError && real.error.code === 'not_found') throw new SourceError(`dataset "${id}" does not exist in the lake ${this.root}`, 'not_found');
+			throw real.error;
+		}
+		const info = await stat(real.value);
+		if (!info.isDirectory()) throw new SourceError(`dataset "${id}" does not exist in the lake ${this.root} (${id} is a file, not a folder)`, 'not_found');
+		const readable = await attemptAsync(() => access(real.value, fsConstants.R_OK | fsConstants.X_OK));
+		if (!readable.ok) throw new SourceError(`dataset "${id}": permission denied: the user n8n runs as may not read its folder`, 'unreadable');
+		return real.value;
 	}
 
 	async listDatasets(): Promise<DatasetInfo[]> {
-		const listed = await attemptAsync(() => readdir(this.root, { withFileTypes: true }));
-		if (!listed.ok) throw new SourceError(`cannot read the lake folder ${this.root}: ${listed.error.message}`, 'unreadable');
-		const ids = listed.value.filter((e) => e.isDirectory() && !isHidden(e.name) && SAFE_ID.test(e.name)).map((e) => e.name).sort();
-		return Promise.all(ids.map((id) => this.describe(id)));
+		const realRoot = await this.check();
+		const listed = await attemptAsync(() => readdir(realRoot, { withFileTypes: true }));
+		if (!listed.ok) throw new LakePathError(`Lake Path: cannot read the folder ${this.root}: ${listed.error.message}`);
+		const names = listed.value
+			.filter((e) => !isHidden(e.name) && (e.isDirectory() || e.isSymbolicLink()))
+			.map((e) => e.name)
+			.sort();
+		const out: DatasetInfo[] = [];
+		for (const name of names) {
+			const problem = datasetIdProblem(name);
+			if (problem) {
+				out.push(unusable(name, `the folder name ${problem}; rename the folder`));
+				continue;
+			}
+			const dir = await attemptAsync(() => this.datasetDir(name));
+			if (!dir.ok) {
+				// a symbolic link to a file is not a dataset; one that leads out of the lake is listed, refused
+				if (dir.error instanceof SourceError && dir.error.code === 'not_found') continue;
+				out.push(unusable(name, dir.error.message));
+				continue;
+			}
+			out.push(await this.describe(name));
+		}
+		return out;
 	}
 
 	async getDataset(id: string): Promise<DatasetInfo> {
-		const dir = this.datasetDir(id);
-		const info = await attemptAsync(() => stat(dir));
-		if (!info.ok || !info.value.isDirectory()) throw new SourceError(`dataset "${id}" does not exist in the lake ${this.root}`, 'not_found');
+		await this.datasetDir(id);
 		return this.describe(id);
 	}
 
 	private async readDatasetJson(id: string): Promise<{ meta: DatasetJson; problem?: string }> {
-		const path = join(this.datasetDir(id), 'dataset.json');
+		const path = join(await this.datasetDir(id), 'dataset.json');
 		let text: string;
+		const real = await attemptAsync(() => this.within(path));
+		if (!real.ok) {
+			if (real.error instanceof SourceError && real.error.code === 'not_found') return { meta: {} };
+			return { meta: {}, problem: `dataset.json cannot be used: ${real.error.message}` };
+		}
 		try {
-			text = await readText(path, 'utf8');
-		} catch {
-			return { meta: {} };
+			text = await readText(real.value, 'utf8');
+		} catch (error) {
+			return { meta: {}, problem: `dataset.json cannot be read: ${(error as Error).message}` };
 		}
 		try {
 			const meta = parseJson(text) as DatasetJson;
@@ -164,9 +304,11 @@ export class LocalLakeSource implements Source {
 	}
 
 	async listBatches(datasetId: string): Promise<BatchInfo[]> {
-		const dir = this.datasetDir(datasetId);
+		const dir = await this.datasetDir(datasetId);
 		const batchesDir = join(dir, 'batches');
-		const batches = (await exists(batchesDir)) ? await this.structuredBatches(batchesDir) : await this.plainBatches(dir);
+		const found = await attemptAsync(() => this.within(batchesDir));
+		if (!found.ok && !(found.error instanceof SourceError && found.error.code === 'not_found')) throw found.error;
+		const batches = found.ok ? await this.structuredBatches(found.value) : await this.plainBatches(dir);
 		return batches.sort((a, b) => (a.ingestedAt < b.ingestedAt ? -1 : a.ingestedAt > b.ingestedAt ? 1 : a.id < b.id ? -1 : 1));
 	}
 
@@ -174,12 +316,23 @@ export class LocalLakeSource implements Source {
 		const entries = await readdir(batchesDir, { withFileTypes: true });
 		const out: BatchInfo[] = [];
 		for (const entry of entries) {
-			if (!entry.isDirectory() || isHidden(entry.name)) continue;
-			const dir = join(batchesDir, entry.name);
+			if (!(entry.isDirectory() || entry.isSymbolicLink()) || isHidden(entry.name)) continue;
+			const dir = await this.within(join(batchesDir, entry.name)).catch((error: unknown) => {
+				throw new SourceError(`batch ${entry.name}: ${(error as Error).message}`, (error as SourceError).code ?? 'unreadable');
+			});
+			if (!(await stat(dir)).isDirectory()) continue;
 			const names = (await readdir(dir)).filter((n) => !isHidden(n) && n !== 'batch.json' && formatFromName(n)).sort();
 			if (!names.length) continue;
-			const stats = await Promise.all(names.map((n) => stat(join(dir, n))));
-			const read = await attemptAsync(async () => parseJson(await readText(join(dir, 'batch.json'), 'utf8')) as BatchJson);
+			// each file by its name in the lake (its format), checked to stay inside the lake
+			const files = names.map((n) => join(dir, n));
+			const stats = [];
+			for (const file of files) stats.push(await stat(await this.within(file)));
+			const batchJson = await attemptAsync(() => this.within(join(dir, 'batch.json')));
+			const read = batchJson.ok
+				? await attemptAsync(async () => parseJson(await readText(batchJson.value, 'utf8')) as BatchJson)
+				: batchJson.error instanceof SourceError && batchJson.error.code === 'not_found'
+					? ({ ok: false, error: Object.assign(new Error('absent'), { code: 'ENOENT' }) } as const)
+					: ({ ok: false, error: batchJson.error } as const);
 			if (!read.ok && errnoCode(read.error) !== 'ENOENT') {
 				throw new SourceError(`batch ${entry.name}: batch.json cannot be read: ${read.error.message}`, 'unreadable');
 			}
@@ -193,7 +346,7 @@ export class LocalLakeSource implements Source {
 				ingestedAt: ingested.toISOString(),
 				recordCount: typeof meta.recordCount === 'number' ? meta.recordCount : null,
 				sizeBytes: stats.reduce((n, s) => n + s.size, 0),
-				files: names.map((n) => join(dir, n)),
+				files,
 			});
 		}
 		return out;
@@ -203,14 +356,15 @@ export class LocalLakeSource implements Source {
 		const entries = await readdir(dir, { withFileTypes: true });
 		const out: BatchInfo[] = [];
 		for (const entry of entries) {
-			if (!entry.isFile() || isHidden(entry.name) || entry.name === 'dataset.json' || !formatFromName(entry.name)) continue;
+			if (!(entry.isFile() || entry.isSymbolicLink()) || isHidden(entry.name) || entry.name === 'dataset.json' || !formatFromName(entry.name)) continue;
 			const path = join(dir, entry.name);
-			const info = await stat(path);
+			const info = await stat(await this.within(path));
+			if (!info.isFile()) continue;
 			const parquet = formatFromName(entry.name) === 'parquet';
 			out.push({
 				id: entry.name,
 				ingestedAt: new Date(info.mtimeMs).toISOString(),
-				recordCount: parquet ? await parquetRowCount(path).catch(() => null) : null,
+				recordCount: parquet ? await parquetRowCount(await this.within(path)).catch(() => null) : null,
 				sizeBytes: info.size,
 				files: [path],
 			});
@@ -223,7 +377,9 @@ export class LocalLakeSource implements Source {
 		for (const file of batch.files) {
 			const format = formatFromName(file);
 			if (!format) throw new SourceError(`lake file ${file} has no known format`, 'unreadable');
-			yield* readFile(file, format, dataset.schema, chunkSize, options.signal, options.jsonText);
+			// checked again when read: a link swapped in since the listing is refused too
+			const real = await this.within(file);
+			yield* readFile(real, format, dataset.schema, chunkSize, options.signal, options.jsonText);
 		}
 	}
 }

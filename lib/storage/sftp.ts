@@ -82,6 +82,10 @@ export class SftpStore implements Store {
 	private readonly root: string;
 	private readonly where: string;
 	private readonly madeDirs = new Set<string>();
+	/** Folders whose real path was checked to be below the root's. */
+	private readonly insideDirs = new Set<string>();
+	/** The root's real path as the server resolves it (null: the server cannot say). */
+	private rootReal: Promise<string | null> | undefined;
 	private readonly policy: NetworkPolicy;
 
 	constructor(private readonly config: SftpConfig) {
@@ -248,9 +252,13 @@ export class SftpStore implements Store {
 		const e = error as { code?: unknown; message?: string };
 		// SFTP status codes are numbers (the server answered); anything else is the connection
 		const kind = typeof e.code === 'number' ? undefined : transientKind(e);
+		// SSH_FX_NO_SPACE_ON_FILESYSTEM (14) and SSH_FX_QUOTA_EXCEEDED (15), from servers that say (OpenSSH only says "Failure")
+		const full = e.code === 14 || e.code === 15 || /no space left|quota exceeded/i.test(e.message ?? '');
 		const failure = kind
 			? new StoreError(`SFTP: ${what} failed: the connection to ${this.where} failed (${e.message ?? String(error)})`, kind)
-			: new StoreError(`SFTP: ${what} failed: ${e.message ?? String(error)}`, 'io');
+			: full
+				? new StoreError(`SFTP: the destination is full: ${what} failed: ${e.message ?? String(error)}`, 'io')
+				: new StoreError(`SFTP: ${what} failed: ${e.message ?? String(error)}`, 'io');
 		Object.defineProperty(failure, 'cause', { value: error });
 		return failure;
 	}
@@ -288,11 +296,33 @@ export class SftpStore implements Store {
 		this.madeDirs.add(dir);
 	}
 
+	/** The server's real path of a remote path, or null when it cannot resolve it. */
+	private async realpathOf(path: string): Promise<string | null> {
+		const resolved = await attemptAsync(() => this.op<string>(`resolving ${path}`, (sftp, done) => sftp.realpath(path, done)));
+		return resolved.ok && typeof resolved.value === 'string' ? resolved.value : null;
+	}
+
+	/**
+	 * Refuse a folder that a symbolic link leads out of the root (Root Path, else the login folder),
+	 * where the server resolves real paths (OpenSSH does: SSH_FXP_REALPATH follows links).
+	 */
+	private async assertInside(dir: string): Promise<void> {
+		if (this.insideDirs.has(dir)) return;
+		this.rootReal ??= this.realpathOf(this.remote(''));
+		const root = await this.rootReal;
+		const real = root === null ? null : await this.realpathOf(dir || '.');
+		if (root !== null && real !== null && real !== root && !real.startsWith(root.endsWith('/') ? root : `${root}/`)) {
+			throw new StoreError(`SFTP: the folder ${dir} leads outside the credential's root folder through a symbolic link: refusing to use it`, 'config');
+		}
+		if (real !== null) this.insideDirs.add(dir);
+	}
+
 	async openWrite(path: string, options: WriteOptions = {}): Promise<Upload> {
 		const clean = cleanPath(path);
 		const final = this.remote(clean);
 		const dir = parentOf(final);
 		await this.ensureDir(dir);
+		await this.assertInside(dir);
 		const session = await this.connect();
 		const temp = `${dir ? dir + '/' : ''}${tempName(baseName(clean), randomUUID())}`;
 		const remoteStream = this.track(session, session.sftp.createWriteStream(temp, { flags: 'wx' }) as unknown as Writable);
@@ -401,6 +431,12 @@ export class SftpStore implements Store {
 	async read(path: string, range?: { start: number; end?: number }): Promise<Readable> {
 		const clean = cleanPath(path);
 		if (!(await this.stat(clean))) throw new StoreError(`${clean} does not exist`, 'not_found');
+		await this.assertInside(parentOf(this.remote(clean)));
+		const real = await this.realpathOf(this.remote(clean));
+		const root = (await this.rootReal) ?? null;
+		if (real !== null && root !== null && !real.startsWith(root.endsWith('/') ? root : `${root}/`)) {
+			throw new StoreError(`SFTP: ${clean} is a symbolic link that leads outside the credential's root folder: refusing to read it`, 'config');
+		}
 		const session = await this.connect();
 		const stream = this.track(
 			session,
@@ -420,6 +456,7 @@ export class SftpStore implements Store {
 
 	async delete(path: string): Promise<void> {
 		const full = this.remote(path);
+		await this.assertInside(parentOf(full));
 		const removed = await attemptAsync(() => this.op<void>(`deleting ${full}`, (sftp, done) => sftp.unlink(full, done)));
 		if (!removed.ok && !isMissing(removed.error.cause ?? removed.error) && !/No such file/i.test(removed.error.message)) throw removed.error;
 	}

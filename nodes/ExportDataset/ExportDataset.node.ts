@@ -6,8 +6,8 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import type { Codec, FileType } from '../../lib/format';
-import { ExportError, runExport, type ExportMode } from '../../lib/export/run';
+import { ExportError, runExport, type ExportMode, type SchemaMismatchPolicy } from '../../lib/export/run';
+import { checkDatasetId, checkFileNamePrefix, checkFolderPath, checkFolderTemplate, codecOf, fileTypeOf, numericOption, pathText, schemaMismatchOf, FILE_TYPES } from './parameters';
 import { credentialTest, networkPolicy, searchDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
 import {
 	bucketProperty,
@@ -39,6 +39,7 @@ interface ExportOptions {
 	retries?: number;
 	maxRetrySeconds?: number;
 	cleanupAfterHours?: number;
+	schemaMismatch?: SchemaMismatchPolicy;
 }
 
 export class ExportDataset implements INodeType {
@@ -242,6 +243,30 @@ export class ExportDataset implements INodeType {
 						description: 'Start a new file after this many records. Remove the option for no limit.',
 					},
 					{
+						displayName: 'On Schema Mismatch',
+						name: 'schemaMismatch',
+						type: 'options',
+						options: [
+							{
+								name: 'Fail',
+								value: 'fail',
+								description: 'The run fails, naming the dataset, batch, file, line, field, value and expected type; nothing is committed',
+							},
+							{
+								name: 'Evolve',
+								value: 'evolve',
+								description: 'New fields become new nullable columns and conflicting types widen to JSON text; the manifest records the schema written',
+							},
+							{
+								name: 'Skip Record',
+								value: 'skip',
+								description: 'Records that do not fit are left out, counted in the report and the manifest, the first ones listed as examples',
+							},
+						],
+						default: 'fail',
+						description: 'What to do with a record that does not fit the schema: a value of another type, or a field the schema lacks',
+					},
+					{
 						displayName: 'Parquet Row Group Size',
 						name: 'rowGroupRows',
 						type: 'number',
@@ -286,31 +311,63 @@ export class ExportDataset implements INodeType {
 			let datasetId = '';
 			try {
 				datasetId = String(this.getNodeParameter('dataset', i, '', { extractValue: true }) ?? '');
-				const fileType = this.getNodeParameter('fileType', i) as FileType;
+				checkDatasetId(datasetId);
+				const fileType = fileTypeOf(this.getNodeParameter('fileType', i));
+				// read with a fallback: when File Type is an expression, the editor may not have stored the other choice's parameter
+				const codec = codecOf(fileType, this.getNodeParameter(FILE_TYPES[fileType].parameter, i, FILE_TYPES[fileType].fallback));
 				const options = this.getNodeParameter('options', i, {}) as ExportOptions;
 				const input = items[i].json;
+				const folderPath = pathText(this.getNodeParameter('folderPath', i, ''), 'folderPath', 'Folder Path');
+				checkFolderPath(folderPath);
+				const folderTemplate = options.folderTemplate === undefined ? undefined : pathText(options.folderTemplate, 'folderTemplate', 'Folder Template');
+				for (const [key, label] of [
+					['destinationName', 'Destination Name'],
+					['sandboxName', 'Sandbox Name'],
+					['organizationName', 'Organization Name'],
+					['fileNamePrefix', 'File Name Prefix'],
+				] as const) {
+					pathText(options[key], key, label);
+				}
+				checkFileNamePrefix(options.fileNamePrefix);
+				checkFolderTemplate(folderPath, folderTemplate, {
+					datasetId: datasetId.trim() || 'dataset',
+					destination: String(this.getNodeParameter('destination', i, '')),
+					destinationName: options.destinationName,
+					sandboxName: options.sandboxName,
+					organizationName: options.organizationName,
+				});
+				const megabytes = { one: 'MB', many: 'MB' };
+				const maxFileSizeMb = numericOption(options.maxFileSizeMb, 'maxFileSizeMb', 'Max File Size (MB)', megabytes, false);
+				const maxRecordsPerFile = numericOption(options.maxRecordsPerFile, 'maxRecordsPerFile', 'Max Records per File', { one: 'record', many: 'records' }, true);
+				const lookbackDays = numericOption(options.lookbackDays, 'lookbackDays', 'Lookback Days', { one: 'day', many: 'days' }, false, ' (100 years; remove the option to export every batch)');
+				const rowGroupRows = numericOption(options.rowGroupRows, 'rowGroupRows', 'Parquet Row Group Size', { one: 'row', many: 'rows' }, true, ' (a row group is held in memory while it is written)');
+				const cleanupAfterHours = numericOption(options.cleanupAfterHours, 'cleanupAfterHours', 'Remove Leftovers After (Hours)', { one: 'hour', many: 'hours' }, false);
+				const schemaMismatch = schemaMismatchOf(options.schemaMismatch);
+				const retry = networkPolicy(options);
+				const source = sourceFrom(this, i);
 				const store = await storeFrom(this, i);
-				const report = await runExport(sourceFrom(this, i), store, {
+				const report = await runExport(source, store, {
 					datasetId,
 					mode: this.getNodeParameter('mode', i) as ExportMode,
 					fileType,
-					codec: this.getNodeParameter(fileType === 'json' ? 'jsonCompression' : 'parquetCompression', i) as Codec,
-					folderPath: this.getNodeParameter('folderPath', i, '') as string,
+					codec,
+					folderPath,
 					includeManifest: this.getNodeParameter('includeManifest', i, true) as boolean,
 					exportTime: exportTimeOf(options, input),
-					folderTemplate: options.folderTemplate,
-					maxRecordsPerFile: options.maxRecordsPerFile,
-					maxBytesPerFile: options.maxFileSizeMb === undefined ? undefined : Math.round(options.maxFileSizeMb * 1024 * 1024),
-					lookbackDays: options.lookbackDays,
+					folderTemplate,
+					maxRecordsPerFile,
+					maxBytesPerFile: maxFileSizeMb === undefined ? undefined : Math.round(maxFileSizeMb * 1024 * 1024),
+					lookbackDays,
 					startDate: options.startDate,
 					endDate: options.endDate,
 					fileNamePrefix: options.fileNamePrefix,
 					destinationName: options.destinationName,
 					sandboxName: options.sandboxName,
 					organizationName: options.organizationName,
-					rowGroupRows: options.rowGroupRows,
-					retry: networkPolicy(options),
-					cleanupAfterMs: cleanupAfter(options.cleanupAfterHours),
+					rowGroupRows,
+					retry,
+					cleanupAfterMs: cleanupAfter(cleanupAfterHours),
+					schemaMismatch,
 					signal,
 					onProgress: progressLog(this, datasetId),
 				}).finally(() => store.close());

@@ -16,7 +16,9 @@ import { exportedDatasets } from '../../lib/export/manifest';
 import { ExportError } from '../../lib/export/run';
 import { DEFAULT_FOLDER_TEMPLATE } from '../../lib/export/template';
 import { cleanPath } from '../../lib/storage/common';
-import { LocalLakeSource } from '../../lib/source/local-lake';
+import { fileAccessFromEnv, type FileAccessCheck } from '../../lib/host-path';
+import { LakePathError, LocalLakeSource } from '../../lib/source/local-lake';
+import { adapterOf, LocalFolderStore } from '../../lib/storage';
 import { SourceError, type Source } from '../../lib/source/types';
 import { openStore as openDestination, StoreError, type DestinationConfig, type NetworkPolicy, type Store } from '../../lib/storage';
 import { DEFAULT_NETWORK_POLICY } from '../../lib/storage/types';
@@ -36,18 +38,36 @@ function parameterGetter(context: ParamContext | ILoadOptionsFunctions, itemInde
 			: (context as ParamContext).getNodeParameter(name, itemIndex, '');
 }
 
+/**
+ * n8n's own file-access rule, as its Read/Write Files node applies it: n8n-core's
+ * `helpers.isFilePathBlocked` (N8N_RESTRICT_FILE_ACCESS_TO, N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES,
+ * N8N_BLOCK_FILE_PATTERNS) while a node runs; the same variables read from the environment where n8n
+ * gives no file helpers (the editor's list searches, n8n versions without the helper).
+ */
+export function fileAccessCheck(context: unknown): FileAccessCheck {
+	const helpers = (context as { helpers?: { isFilePathBlocked?: (path: string) => boolean } }).helpers;
+	const blocked = helpers?.isFilePathBlocked;
+	if (typeof blocked === 'function') return (path) => blocked.call(helpers, path);
+	return fileAccessFromEnv();
+}
+
 export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIndex = 0): Source {
 	const get = parameterGetter(context, itemIndex);
 	const type = (get('source') as string) || 'localLake';
 	if (type !== 'localLake') throw new NodeOperationError(context.getNode(), `Source "${type}" is not supported`);
-	const lakePath = String(get('lakePath') ?? '').trim();
-	if (!lakePath) {
-		throw new NodeOperationError(context.getNode(), 'Lake Path is empty', {
-			itemIndex,
-			description: 'Set Lake Path to the folder that holds the datasets (one sub-folder each).',
-		});
+	const raw = get('lakePath');
+	const lakeError = (message: string, description: string) => {
+		const error = new NodeOperationError(context.getNode(), message, { itemIndex, description });
+		error.context.parameter = 'lakePath';
+		return error;
+	};
+	if (raw !== undefined && raw !== null && typeof raw !== 'string') {
+		throw lakeError(`Lake Path must be text (a folder path), not ${typeof raw === 'object' ? 'an object' : String(raw)}`, 'Check the parameter "Lake Path".');
 	}
-	return new LocalLakeSource(lakePath);
+	const lakePath = String(raw ?? '').trim();
+	if (!lakePath) throw lakeError('Lake Path is empty', 'Set Lake Path to the folder that holds the datasets (one sub-folder each).');
+	if (lakePath.includes('\u0000')) throw lakeError('Lake Path must not contain a NUL character (\\0)', 'Check the parameter "Lake Path".');
+	return new LocalLakeSource(lakePath, { isBlocked: fileAccessCheck(context) });
 }
 
 const CREDENTIAL_OF: Record<string, string> = {
@@ -186,7 +206,11 @@ export async function storeFrom(context: IExecuteFunctions | ILoadOptionsFunctio
 	const parameter = (name: string) => String(get(name) ?? '').trim();
 	const fields: DestinationFields = destination === 'azureBlob' ? { container: parameter('container') } : ['amazonS3', 'googleCloudStorage'].includes(destination) ? { bucket: parameter('bucket') } : {};
 	try {
-		return storeFromCredential(destination, credential, fields, networkPolicy((get('options') ?? {}) as NetworkOptions));
+		const store = storeFromCredential(destination, credential, fields, networkPolicy((get('options') ?? {}) as NetworkOptions));
+		// a Local Folder follows n8n's file-access settings, as Read/Write Files does
+		const adapter = adapterOf(store);
+		if (adapter instanceof LocalFolderStore) adapter.accessCheck = fileAccessCheck(context);
+		return store;
 	} catch (error) {
 		throw toNodeError(context.getNode(), error, itemIndex);
 	}
@@ -203,16 +227,21 @@ export interface NetworkOptions {
 export function networkPolicy(options: NetworkOptions): NetworkPolicy {
 	const policy = { ...DEFAULT_NETWORK_POLICY };
 	const bad = (parameter: string, message: string) => new ExportError(message, parameter);
+	const given = (value: unknown) => (typeof value === 'string' ? `the text ${JSON.stringify(value)}` : String(value));
 	if (options.timeoutSeconds !== undefined) {
-		if (!(typeof options.timeoutSeconds === 'number' && options.timeoutSeconds > 0)) throw bad('timeoutSeconds', `Network Timeout must be above 0 seconds, not ${options.timeoutSeconds}`);
+		if (!(typeof options.timeoutSeconds === 'number' && options.timeoutSeconds > 0 && options.timeoutSeconds <= 86_400)) {
+			throw bad('timeoutSeconds', `Network Timeout must be a number of seconds above 0 and at most 86,400 (a day), not ${given(options.timeoutSeconds)}`);
+		}
 		policy.idleTimeoutMs = Math.round(options.timeoutSeconds * 1000);
 	}
 	if (options.retries !== undefined) {
-		if (!(Number.isInteger(options.retries) && options.retries >= 0 && options.retries <= 20)) throw bad('retries', `Retries must be a whole number from 0 to 20, not ${options.retries}`);
+		if (!(Number.isInteger(options.retries) && options.retries >= 0 && options.retries <= 20)) throw bad('retries', `Retries must be a whole number from 0 to 20, not ${given(options.retries)}`);
 		policy.maxAttempts = options.retries + 1;
 	}
 	if (options.maxRetrySeconds !== undefined) {
-		if (!(typeof options.maxRetrySeconds === 'number' && options.maxRetrySeconds >= 0)) throw bad('maxRetrySeconds', `Max Retry Time must be 0 seconds or more, not ${options.maxRetrySeconds}`);
+		if (!(typeof options.maxRetrySeconds === 'number' && options.maxRetrySeconds >= 0 && options.maxRetrySeconds <= 86_400)) {
+			throw bad('maxRetrySeconds', `Max Retry Time must be a number of seconds from 0 to 86,400 (a day), not ${given(options.maxRetrySeconds)}`);
+		}
 		policy.maxRetryMs = Math.round(options.maxRetrySeconds * 1000);
 	}
 	return policy;
@@ -240,6 +269,13 @@ const PARAMETER_LABELS: Record<string, string> = {
 	cleanupAfterHours: 'Options › Remove Leftovers After (Hours)',
 	manifestPath: 'Manifest Path',
 	lakePath: 'Lake Path',
+	rowGroupRows: 'Options › Parquet Row Group Size',
+	schemaMismatch: 'Options › On Schema Mismatch',
+	jsonCompression: 'Compression',
+	parquetCompression: 'Compression',
+	destinationName: 'Options › Destination Name',
+	sandboxName: 'Options › Sandbox Name',
+	organizationName: 'Options › Organization Name',
 };
 
 /**
@@ -264,16 +300,40 @@ function describeError(node: INode, error: unknown, itemIndex: number): NodeOper
 		described.context.parameter = parameter;
 		return described;
 	}
+	if (isDiskFull(error)) {
+		const message = (error as Error).message;
+		const described = new NodeOperationError(node, ownWords(/destination is full/.test(message) ? `Destination: ${message.replace(/^Destination: /, '')}` : `Destination is full: ${message}`), {
+			itemIndex,
+			description: 'The destination has no space left: free space there (or choose another destination) and run again. Nothing was committed; the next run removes what this one left.',
+		});
+		described.context.destinationFull = true;
+		return described;
+	}
 	if (error instanceof StoreError) {
 		return new NodeOperationError(node, ownWords(`Destination: ${error.message}`), {
 			itemIndex,
 			description: 'Check the destination credential (and the folder it points at).',
 		});
 	}
+	if (error instanceof LakePathError) {
+		const described = new NodeOperationError(node, ownWords(error.message), { itemIndex, description: 'Check the parameter "Lake Path".' });
+		described.context.parameter = 'lakePath';
+		return described;
+	}
 	if (error instanceof SourceError) {
 		return new NodeOperationError(node, ownWords(`Source: ${error.message}`), { itemIndex, description: 'Check the Lake Path parameter.' });
 	}
 	return new NodeOperationError(node, ownWords((error as Error)?.message ?? String(error)), { itemIndex });
+}
+
+/** A full disk or used-up quota, wherever it surfaced (a store, a stream, the engine). */
+function isDiskFull(error: unknown): boolean {
+	const e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+	if (!e) return false;
+	if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true;
+	const message = typeof e.message === 'string' ? e.message : '';
+	if (/\bENOSPC\b|no space left on (the )?device|\bEDQUOT\b|disk quota exceeded|the destination is full/i.test(message)) return true;
+	return e.cause !== undefined && e.cause !== error && isDiskFull(e.cause);
 }
 
 /** System error codes, in the words n8n's error messages use instead. */
@@ -293,6 +353,10 @@ const CODE_WORDS: Record<string, string> = {
 	EACCES: 'permission denied',
 	EEXIST: 'already exists',
 	EPERM: 'not permitted',
+	ENOSPC: 'no space left on the device',
+	EDQUOT: 'disk quota exceeded',
+	ENAMETOOLONG: 'name too long',
+	ELOOP: 'too many symbolic links',
 	GETADDRINFO: 'name lookup',
 };
 

@@ -1,0 +1,156 @@
+/**
+ * Export Dataset's parameters checked as the user typed them (units, names), before anything is
+ * read from the lake or written to the destination. The engine checks its request again
+ * (lib/export/run.ts validateRequest); these checks come first so the message speaks in the
+ * node's terms: megabytes, not bytes; the option's label; "not a number" for text.
+ */
+import { attempt } from '../../lib/errors';
+import { ExportError, type SchemaMismatchPolicy } from '../../lib/export/run';
+import { datasetIdProblem } from '../../lib/source/local-lake';
+import { DEFAULT_FOLDER_TEMPLATE, checkFolderName, renderFolder, TemplateError } from '../../lib/export/template';
+import type { Codec, FileType } from '../../lib/format';
+
+export const FILE_TYPES: Record<FileType, { label: string; codecs: Codec[]; parameter: string; fallback: Codec }> = {
+	json: { label: 'JSON (Newline-Delimited)', codecs: ['gzip', 'none'], parameter: 'jsonCompression', fallback: 'gzip' },
+	parquet: { label: 'Parquet', codecs: ['gzip', 'none', 'snappy', 'zstd'], parameter: 'parquetCompression', fallback: 'snappy' },
+};
+
+export const SCHEMA_MISMATCH: SchemaMismatchPolicy[] = ['fail', 'evolve', 'skip'];
+
+/** Editor limits of the numeric options (typeOptions), and the largest values that can work. */
+export const LIMITS = {
+	maxFileSizeMb: { min: 0.01, max: 5_242_880 }, // 5 TiB: S3's largest object
+	maxRecordsPerFile: { min: 1, max: Number.MAX_SAFE_INTEGER },
+	lookbackDays: { min: 1, max: 36_500 }, // 100 years
+	rowGroupRows: { min: 1, max: 10_000_000 },
+	cleanupAfterHours: { min: 0, max: 87_600 }, // 10 years
+};
+
+const shown = (value: unknown): string => {
+	if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
+	if (typeof value === 'number') return String(value);
+	if (value === null) return 'null';
+	const text = (() => {
+		try {
+			return JSON.stringify(value) ?? String(value);
+		} catch {
+			return String(value);
+		}
+	})();
+	return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+};
+
+const number = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
+
+/**
+ * A numeric option as given: absent stays absent; anything else must be a finite number within
+ * [min, max] (and whole when `whole`), else an ExportError naming the option, in its unit.
+ */
+export function numericOption(
+	value: unknown,
+	parameter: keyof typeof LIMITS,
+	label: string,
+	unit: { one: string; many: string } | undefined,
+	whole: boolean,
+	why = '',
+): number | undefined {
+	if (value === undefined || value === null || value === '') return undefined;
+	const { min, max } = LIMITS[parameter];
+	const inUnit = (n: number) => (unit ? `${number(n)} ${n === 1 ? unit.one : unit.many}` : number(n));
+	if (typeof value !== 'number') {
+		throw new ExportError(`${label} must be a number${unit ? ` of ${unit.many}` : ''}, not ${typeof value === 'string' ? `the text ${shown(value)}` : shown(value)}`, parameter);
+	}
+	if (Number.isNaN(value)) throw new ExportError(`${label} must be a number${unit ? ` of ${unit.many}` : ''}, not NaN (not a number)`, parameter);
+	if (!Number.isFinite(value)) throw new ExportError(`${label} must be at most ${inUnit(max)}, not ${value}${why}`, parameter);
+	if (whole && !Number.isInteger(value)) throw new ExportError(`${label} must be a whole number, not ${value}`, parameter);
+	if (value < min) {
+		const noLimit = ['maxFileSizeMb', 'maxRecordsPerFile', 'lookbackDays'].includes(parameter) ? ' (remove the option for no limit)' : '';
+		if (whole && min === 1) throw new ExportError(`${label} must be a whole number above 0${noLimit}, not ${value}`, parameter);
+		throw new ExportError(`${label} must be at least ${inUnit(min)}${noLimit}, not ${inUnit(value)}`, parameter);
+	}
+	if (value > max) throw new ExportError(`${label} must be at most ${inUnit(max)}, not ${inUnit(value)}${why}`, parameter);
+	return value;
+}
+
+/** File Type as resolved (an expression can give anything). */
+export function fileTypeOf(value: unknown): FileType {
+	if (value === 'json' || value === 'parquet') return value;
+	throw new ExportError(`File Type must be "json" (JSON, newline-delimited) or "parquet", not ${shown(value)}`, 'fileType');
+}
+
+/** The compression for a file type, checked against the codecs it has. */
+export function codecOf(fileType: FileType, value: unknown): Codec {
+	const { codecs, label } = FILE_TYPES[fileType];
+	if (typeof value === 'string' && (codecs as string[]).includes(value)) return value as Codec;
+	throw new ExportError(`Compression for ${label} must be one of ${codecs.map((c) => `"${c}"`).join(', ')}, not ${shown(value)}`, FILE_TYPES[fileType].parameter);
+}
+
+/** On Schema Mismatch as resolved. */
+export function schemaMismatchOf(value: unknown): SchemaMismatchPolicy | undefined {
+	if (value === undefined || value === '') return undefined;
+	if ((SCHEMA_MISMATCH as unknown[]).includes(value)) return value as SchemaMismatchPolicy;
+	throw new ExportError(`On Schema Mismatch must be "fail", "evolve" or "skip", not ${shown(value)}`, 'schemaMismatch');
+}
+
+/** A text parameter that ends up in paths: a string without control characters. */
+export function pathText(value: unknown, parameter: string, label: string): string {
+	if (value === undefined || value === null) return '';
+	if (typeof value !== 'string') throw new ExportError(`${label} must be text, not ${shown(value)}`, parameter);
+	// eslint-disable-next-line no-control-regex
+	const control = /[\u0000-\u001f\u007f]/.exec(value);
+	if (control) {
+		const what = control[0] === '\u0000' ? 'a NUL character (\\0)' : `a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`;
+		throw new ExportError(`${label} must not contain ${what}`, parameter);
+	}
+	return value;
+}
+
+/** Folder Path: each folder name a name every destination accepts, the whole short enough for object keys. */
+export function checkFolderPath(folderPath: string): void {
+	if (folderPath.split('/').some((p) => p === '..')) throw new ExportError(`Folder Path "${folderPath}" must not contain ".." segments`, 'folderPath');
+	const problem = checkFolderName(folderPath, 'Folder Path');
+	if (problem) throw new ExportError(problem, 'folderPath');
+}
+
+export interface FolderValues {
+	datasetId: string;
+	destination: string;
+	destinationName?: string;
+	sandboxName?: string;
+	organizationName?: string;
+}
+
+/**
+ * Folder Template rendered with this item's values (and a stand-in time): every folder name it
+ * makes must be usable. A problem that Folder Path alone causes was reported already.
+ */
+export function checkFolderTemplate(folderPath: string, template: string | undefined, values: FolderValues): void {
+	const rendered = attempt(() =>
+		renderFolder(folderPath, template || DEFAULT_FOLDER_TEMPLATE, {
+			datasetId: values.datasetId,
+			destination: values.destination,
+			destinationInstanceName: values.destinationName || values.destination,
+			destinationInstanceId: 'x'.repeat(12),
+			sandboxName: values.sandboxName || 'prod',
+			organizationName: values.organizationName || '',
+			exportTime: new Date(Date.UTC(2026, 0, 1)),
+		}),
+	);
+	if (!rendered.ok) {
+		const why = rendered.error instanceof TemplateError ? rendered.error.message : `cannot be rendered: ${rendered.error.message}`;
+		throw new ExportError(`Folder Template: ${why}`, 'folderTemplate');
+	}
+	const problem = checkFolderName(rendered.value, 'Folder Path with Folder Template');
+	if (problem) throw new ExportError(problem.replace('Folder Path with Folder Template', 'Folder Template (below Folder Path)'), 'folderTemplate');
+}
+
+/** The dataset id, when given, follows the id rule (before it is used in folder names). */
+export function checkDatasetId(datasetId: string): void {
+	const problem = datasetId.trim() ? datasetIdProblem(datasetId.trim()) : undefined;
+	if (problem) throw new ExportError(`Dataset: ${problem}`, 'datasetId');
+}
+
+/** File Name Prefix: short enough for a file name (the engine checks its characters). */
+export function checkFileNamePrefix(prefix: string | undefined): void {
+	if (prefix !== undefined && prefix.length > 100) throw new ExportError(`File Name Prefix may be at most 100 characters, not ${prefix.length}`, 'fileNamePrefix');
+}
