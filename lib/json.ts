@@ -27,6 +27,7 @@ const MARK = NUMBER_MARK;
 const MARK_JSON = '\\u0000n8nbig:';
 const MARKED_JSON = /"\\u0000n8nbig:(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"/g;
 const INTEGER = /^-?\d+$/;
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /** The value a marked literal stands for. */
 function revive(literal: string): unknown {
@@ -86,6 +87,8 @@ function decimalKey(literal: string): string {
 
 /** Whether a JSON number literal would lose its value as a plain number (needs BigInt or ExactNumber). */
 export function isInexactLiteral(literal: string): boolean {
+	// not JSON's grammar (leading zeros): left for JSON.parse to reject
+	if (!JSON_NUMBER.test(literal)) return false;
 	const n = Number(literal);
 	if (INTEGER.test(literal)) return !Number.isSafeInteger(n) || (n === 0 && literal[0] === '-');
 	if (!Number.isFinite(n)) return true;
