@@ -11,7 +11,8 @@
 #     UNCHANGED with `n8n import:*`, runs them with `n8n execute --id`, and asserts on the output,
 #     on the bytes at the destinations (local folder, SFTP server, S3 bucket) and on the error
 #     branch with a broken S3 credential.
-# Needs the test servers (scripts/servers/{sftp,ceph}.sh start). Everything n8n writes stays in the
+# Needs the test servers (scripts/servers/{sftp,ceph}.sh start), except with E2E_ONLY=file-access
+# (n8n's file-access settings and the local-folder example only). Everything n8n writes stays in the
 # temp dir, which is removed afterwards, kept when the test fails (E2E_KEEP=1: always kept,
 # E2E_KEEP=0: never).
 set -euo pipefail

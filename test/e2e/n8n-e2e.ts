@@ -11,7 +11,7 @@
    a test script, not node code: it has to start n8n, and it fails with its own errors */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -90,6 +90,13 @@ function mask(text: string): string {
 
 // ---------------------------------------------------------------- running n8n
 
+/**
+ * n8n's file-access settings for the runs (n8n 2 allows only ~/.n8n-files by default): the
+ * examples' lake and export folder, as a user of the examples sets it. The file-access check
+ * overrides it per command.
+ */
+const ALLOWED_FOLDERS = '~/dataset-lake;~/dataset-exports';
+
 /** n8n's environment: everything below the temp dir, nothing phoning home, loopback only. */
 function n8nEnv(): NodeJS.ProcessEnv {
 	const env: NodeJS.ProcessEnv = {};
@@ -127,6 +134,7 @@ function n8nEnv(): NodeJS.ProcessEnv {
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
 		DB_TYPE: 'sqlite',
 		GENERIC_TIMEZONE: 'UTC',
+		N8N_RESTRICT_FILE_ACCESS_TO: ALLOWED_FOLDERS,
 	};
 }
 
@@ -140,10 +148,15 @@ interface Result {
 
 /** Runs `n8n <args>` on Node 24, bounded: TERM after the limit, KILL 10 s later (whole group). */
 function n8n(...args: string[]): Promise<Result> {
-	const command = `n8n ${args.join(' ')}`;
+	return n8nWith({}, ...args);
+}
+
+/** `n8n <args>` with some of n8n's environment changed. */
+function n8nWith(envOverride: NodeJS.ProcessEnv, ...args: string[]): Promise<Result> {
+	const command = `${Object.entries(envOverride).map(([k, v]) => `${k}=${JSON.stringify(v)} `).join('')}n8n ${args.join(' ')}`;
 	const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
 	return new Promise((resolvePromise, reject) => {
-		const child = spawn(node24, [n8nBin, ...args], { cwd: tmp, env: n8nEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(node24, [n8nBin, ...args], { cwd: tmp, env: { ...n8nEnv(), ...envOverride }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 		let stdout = '';
 		let stderr = '';
 		child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -285,9 +298,9 @@ function ran(run: Run, node: string): boolean {
 	return (run.data.resultData.runData[node]?.length ?? 0) > 0;
 }
 
-async function execute(example: { id: string; file: string }): Promise<{ run: Run; result: Result }> {
+async function execute(example: { id: string; file: string }, envOverride: NodeJS.ProcessEnv = {}): Promise<{ run: Run; result: Result }> {
 	const started = Date.now();
-	const result = await n8n('execute', `--id=${example.id}`, '--rawOutput');
+	const result = await n8nWith(envOverride, 'execute', `--id=${example.id}`, '--rawOutput');
 	console.log(`e2e: n8n execute --id=${example.id} (${example.file}) → exit ${result.code} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 	return { result, run: runOf(result) };
 }
@@ -445,7 +458,75 @@ async function importCredentials(credentials: object[]): Promise<Result> {
 	}
 }
 
+/** Every file below a folder (relative paths), to show nothing was written. */
+function filesBelow(dir: string, rel = ''): string[] {
+	if (!existsSync(join(dir, rel))) return [];
+	const out: string[] = [];
+	for (const name of readdirSync(join(dir, rel)).sort()) {
+		const path = rel ? `${rel}/${name}` : name;
+		if (statSync(join(dir, path)).isDirectory()) out.push(...filesBelow(dir, path));
+		else out.push(path);
+	}
+	return out;
+}
+
+/**
+ * n8n's file-access settings, as n8n's Read/Write Files node follows them: with n8n 2's default
+ * (only ~/.n8n-files) the lake is refused, naming Lake Path; with the lake allowed and the export
+ * folder not, Export Dataset's error output carries the refusal naming the Local Folder
+ * credential; nothing is written either time. Then a lake inside n8n's own folder
+ * (N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES, on by default) is refused although the restriction allows it.
+ */
+async function fileAccessChecks(localRoot: string): Promise<void> {
+	const before = filesBelow(localRoot);
+	let { run, result: r } = await execute(EXAMPLES.scheduled, { N8N_RESTRICT_FILE_ACCESS_TO: '~/.n8n-files' });
+	check(r.code !== 0 && run.status === 'error', `with N8N_RESTRICT_FILE_ACCESS_TO=~/.n8n-files the run should fail, status ${run.status}`, r);
+	const refused = run.data.resultData.error;
+	check(refused?.node?.name === 'List Eligible Datasets', `the run failed in ${refused?.node?.name ?? 'no node'}, not in List Eligible Datasets`, r);
+	check(/^Lake Path: access to the folder .*dataset-lake is not allowed by n8n's file access settings/.test(String(refused.message)), `List Eligible Datasets' error does not name Lake Path and the file-access settings: ${refused.message}`, r);
+	check(!ran(run, 'Export Dataset'), 'Export Dataset ran although the lake was refused', r);
+	check(JSON.stringify(filesBelow(localRoot)) === JSON.stringify(before), 'something was written while the lake was refused', r);
+	console.log(`e2e:   N8N_RESTRICT_FILE_ACCESS_TO=~/.n8n-files (n8n 2's default): List Eligible Datasets refused with "${String(refused.message).slice(0, 90)}…"; nothing written`);
+
+	({ run, result: r } = await execute(EXAMPLES.scheduled, { N8N_RESTRICT_FILE_ACCESS_TO: '~/dataset-lake' }));
+	check(r.code !== 0 && run.status === 'error', `with only the lake allowed the run should fail (Raise alert), status ${run.status}`, r);
+	check(items(run, 'List Eligible Datasets').length > 0, 'List Eligible Datasets listed nothing although the lake is allowed', r);
+	check(items(run, 'Export Dataset').length === 0, 'Export Dataset committed something to a folder n8n refuses', r);
+	const failures = items(run, 'Export Dataset', 1);
+	check(failures.length === items(run, 'List Eligible Datasets').length, `Export Dataset error output has ${failures.length} items`, r);
+	const message = String(failures[0].json.error ?? '');
+	check(/Local Folder credential: access to the folder .*dataset-exports is not allowed by n8n's file access settings/.test(message), `the error item does not name the credential and the file-access settings: ${message}`, r);
+	check(ran(run, 'Compose alert'), 'the alert branch did not run', r);
+	check(JSON.stringify(filesBelow(localRoot)) === JSON.stringify(before), 'something was written to a folder n8n refuses', r);
+	console.log(`e2e:   N8N_RESTRICT_FILE_ACCESS_TO=~/dataset-lake: ${failures.length} items on Export's error output ("${message.slice(0, 80)}…"); nothing written`);
+
+	// a lake inside n8n's own folder, allowed by the restriction: still refused (N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES)
+	const n8nLake = join(userFolder, '.n8n', 'dataset-lake');
+	mkdirSync(n8nLake, { recursive: true });
+	try {
+		// HOME moved into n8n's folder, so the example's ~/dataset-lake is there
+		({ run, result: r } = await execute(EXAMPLES.scheduled, { N8N_RESTRICT_FILE_ACCESS_TO: join(userFolder, '.n8n'), HOME: join(userFolder, '.n8n') }));
+		const blocked = run.data.resultData.error;
+		check(blocked?.node?.name === 'List Eligible Datasets' && /^Lake Path: access to the folder .* is not allowed by n8n's file access settings/.test(String(blocked.message)), `a lake in n8n's own folder was not refused: ${blocked?.message ?? run.status}`, r);
+		console.log("e2e:   a lake inside n8n's own folder, allowed by N8N_RESTRICT_FILE_ACCESS_TO: refused (N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES)");
+	} finally {
+		rmSync(n8nLake, { recursive: true, force: true });
+	}
+}
+
 async function main(): Promise<void> {
+	if (process.env.E2E_ONLY === 'file-access') {
+		// the checks that need no test server (scripts/e2e.sh with E2E_ONLY=file-access)
+		const localRoot = join(home, 'dataset-exports');
+		mkdirSync(localRoot, { recursive: true });
+		await importCredentials([{ id: 'local-exports', name: 'Local exports', type: 'datasetExportLocalFolderApi', data: { rootPath: '~/dataset-exports' } }]);
+		await ok('import:workflow', `--input=${join(repo, EXAMPLES.scheduled.file)}`);
+		await fileAccessChecks(localRoot);
+		const { run, result: r } = await execute(EXAMPLES.scheduled);
+		check(r.code === 0, 'scheduled-export failed with the lake and export folder allowed', r);
+		await assertLanded(`local folder ${localRoot}`, assertExportedAndVerified(run, r, true), localStat(localRoot));
+		return;
+	}
 	const s3url = new URL(s3server.endpoint);
 	check(await reachable(sftp.host, sftp.port), `the SFTP test server does not answer on ${sftp.host}:${sftp.port} (scripts/servers/sftp.sh start)`);
 	check(await reachable(s3url.hostname, Number(s3url.port || 80)), `the S3 test server does not answer at ${s3server.endpoint} (scripts/servers/ceph.sh start)`);
@@ -505,6 +586,9 @@ async function main(): Promise<void> {
 		result = await ok('list:workflow');
 		for (const example of Object.values(EXAMPLES)) check(said(result).includes(`${example.id}|`), `${example.id} is not listed after import`, result);
 		console.log('e2e: imported 3 credentials and the 3 examples');
+
+		// n8n's file-access settings, before anything is exported
+		await fileAccessChecks(localRoot);
 
 		// (a) every 6 hours: incremental Parquet to the local folder (~ = the temp HOME)
 		let { run, result: r } = await execute(EXAMPLES.scheduled);
