@@ -388,6 +388,52 @@ describe('bad input: a clear error naming the field, the error output, nothing c
 		assert.ok(!JSON.stringify(listed).includes(SECRET), 'nothing from outside the lake is listed');
 	});
 
+	it('Lake Path unreadable: permission denied, blamed on Lake Path (not "does not exist", not Dataset)', { skip: process.getuid?.() === 0 ? undefined : 'needs root to run a probe as another user' }, () => {
+		// root reads anything: the probe runs as an unprivileged user (uid 1001 if it exists, else nobody)
+		const dir = tempDir('bad-perm');
+		mkdirSync(join(dir, 'lake', DATASET), { recursive: true });
+		execFileSync('chmod', ['755', dir]);
+		execFileSync('chmod', ['700', join(dir, 'lake')]);
+		const probe = join(dir, 'probe.ts');
+		writeFileSync(
+			probe,
+			`import { LocalLakeSource } from ${JSON.stringify(join(__dirname, '..', 'lib', 'source', 'local-lake'))};
+import { toNodeError } from ${JSON.stringify(join(__dirname, '..', 'nodes', 'shared', 'context'))};
+const node = { id: '1', name: 'Export Dataset', type: 't', typeVersion: 1, position: [0, 0], parameters: {} };
+async function main() {
+	for (const [lake, id] of [[${JSON.stringify(join(dir, 'lake'))}, ${JSON.stringify(DATASET)}], [${JSON.stringify(join(dir, 'lake', DATASET))}, 'x']]) {
+		const error = await new LocalLakeSource(lake).getDataset(id).then(() => undefined, (e) => e);
+		const n = toNodeError(node as never, error, 0);
+		console.log(JSON.stringify({ message: n.message, description: n.description, parameter: n.context.parameter }));
+	}
+}
+void main();
+`,
+		);
+		execFileSync('chmod', ['644', probe]);
+		const uid = (() => {
+			try {
+				return Number(execFileSync('id', ['-u', 'dsxsftp'], { encoding: 'utf8' }).trim());
+			} catch {
+				return 65534;
+			}
+		})();
+		const out = execFileSync(process.execPath, [join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), probe], {
+			uid,
+			gid: uid,
+			env: { PATH: process.env.PATH, HOME: dir, TSX_CACHE: '0' },
+			encoding: 'utf8',
+		});
+		const [unreadable, unopenable] = out.trim().split('\n').map((l) => JSON.parse(l) as { message: string; description: string; parameter: string });
+		assert.match(unreadable.message, /^Lake Path: permission denied: the user n8n runs as may not read the folder .*\/lake$/);
+		assert.match(unopenable.message, /^Lake Path: permission denied: the user n8n runs as may not open .*\/lake\/journey_step_events \(or a folder above it\)$/);
+		for (const e of [unreadable, unopenable]) {
+			assert.equal(e.parameter, 'lakePath');
+			assert.match(e.description, /Lake Path/);
+			assert.doesNotMatch(e.message, /does not exist|Dataset/);
+		}
+	});
+
 	it('the dataset picker (a list search, no file helpers) follows N8N_RESTRICT_FILE_ACCESS_TO from the environment', async () => {
 		const exportNode = node('Export Dataset', 'n8n-nodes-dataset-export.exportDataset', goodExport());
 		const open = await harness.listSearch(exportNode, 'searchDatasets');
