@@ -55,9 +55,10 @@ function reviveMarked(value: unknown, remaining: { count: number }): unknown {
  * Places where a literal a double may not hold can start: 16+ digits and points (≥ 16
  * significant digits are needed to lose any: a double round-trips every 15-digit decimal), an
  * exponent of 3+ digits (beyond a double's range), or a negative zero. Shorter literals never
- * need a look.
+ * need a look. A candidate starts only where a number can (not inside a word or a digit run), so
+ * each digit run is tried once.
  */
-const CANDIDATE = /-?\d[\d.]{15,}(?:[eE][+-]?\d+)?|-?\d[\d.]*[eE][+-]?\d{3,}|-0(?:\.0+)?(?:[eE][+-]?\d+)?(?![\d.eE])/g;
+const CANDIDATE = /(?<![\w.+-])-?\d(?:[\d.]{15,}(?:[eE][+-]?\d+)?|[\d.]*[eE][+-]?\d{3,}|(?<=-0)(?:\.0+)?(?:[eE][+-]?\d+)?(?![\d.eE]))/g;
 
 /** Normal form of a decimal literal's value: sign, significant digits, exponent of the last digit. */
 function decimalKey(literal: string): string {
