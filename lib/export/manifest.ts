@@ -11,6 +11,7 @@
 import { attempt } from '../errors';
 import { parseJson } from '../json';
 import type { Schema } from '../schema';
+import type { SchemaEvolution, SkippedRecords } from './mismatches';
 import { baseName, readText } from '../storage/common';
 import type { Store } from '../storage/types';
 
@@ -41,7 +42,12 @@ export interface ManifestBatch {
 	id: string;
 	ingestedAt: string;
 	sizeBytes: number | null;
+	/** Records in the batch by the source's metadata (null: the source cannot count without reading). */
 	records: number | null;
+	/** Records of the batch in this export's files (version 2, from 0.2). */
+	exported?: number;
+	/** Records of the batch left out by On Schema Mismatch: Skip Record. */
+	skipped?: number;
 }
 
 export interface Manifest {
@@ -67,6 +73,10 @@ export interface Manifest {
 	batches?: ManifestBatch[];
 	/** Version 2: where the export sits in the dataset's commit log. */
 	commit?: { protocol: number; sequence: number; path: string; manifestPath: string | null };
+	/** On Schema Mismatch: Evolve widened the schema: from which file, and what changed (`schema` is the widest). */
+	schemaEvolution?: (SchemaEvolution & { file: string | null })[];
+	/** On Schema Mismatch: Skip Record left records out: how many, and the first few with where and why. */
+	skipped?: SkippedRecords;
 	/** Batches that version 1 manifests at this destination had exported, adopted by the first commit. */
 	adopted?: { manifests: string[]; batches: ManifestBatch[] };
 }

@@ -12,9 +12,12 @@ import { createEncoder, CODECS, formatProblem, type Codec, type Encoder, type En
 import { attempt, attemptAsync } from '../errors';
 import { stringifyJson } from '../json';
 import { nextRetry, sleep, type RetryPolicy } from '../retry';
+import { ValueMismatch } from '../mismatch';
+import type { Schema } from '../schema';
 import { sliceChunk, SourceError, type BatchInfo, type DatasetInfo, type RecordChunk, type Source } from '../source/types';
 import { baseName, cleanPath, joinPath, parentOf } from '../storage/common';
 import { DEFAULT_NETWORK_POLICY, StoreError, type Store, type Upload } from '../storage/types';
+import { MismatchHandler, SchemaMismatchError, type Position, type SchemaEvolution, type SchemaMismatchPolicy, type SkippedRecords } from './mismatches';
 import { listManifestPaths, manifestName, MANIFEST_VERSION, readManifest, type Manifest, type ManifestBatch, type ManifestFile } from './manifest';
 import {
 	checkpointIfDue,
@@ -45,7 +48,7 @@ export const GENERATOR = 'n8n-nodes-dataset-export';
 export const DEFAULT_CLEANUP_AFTER_MS = 24 * 3_600_000;
 
 export type ExportMode = 'incremental' | 'full';
-export type SchemaMismatchPolicy = 'fail' | 'evolve' | 'skip';
+export type { SchemaMismatchPolicy } from './mismatches';
 
 export interface ExportRequest {
 	datasetId: string;
@@ -136,6 +139,10 @@ export interface ExportReport {
 	stateReads: number;
 	/** Milliseconds spent on the commit protocol: state, cleanup, intent, claim, commit, manifest, finishing up. */
 	protocolMs: number;
+	/** Records left out because they did not fit the schema (On Schema Mismatch: Skip Record). */
+	skipped: SkippedRecords;
+	/** Schema changes made by On Schema Mismatch: Evolve, by the file first written with each. */
+	schemaEvolution: (SchemaEvolution & { file: string | null })[];
 	warnings: string[];
 	totals: { files: number; records: number; bytes: number };
 	durationMs: number;
@@ -158,6 +165,9 @@ const positiveInt = (value: unknown) => typeof value === 'number' && Number.isIn
 export function validateRequest(request: ExportRequest): void {
 	if (typeof request.datasetId !== 'string' || !request.datasetId.trim()) {
 		throw new ExportError('Dataset is empty: pick a dataset or map its id (e.g. {{ $json.id }})', 'datasetId');
+	}
+	if (request.schemaMismatch !== undefined && !['fail', 'evolve', 'skip'].includes(request.schemaMismatch)) {
+		throw new ExportError(`On Schema Mismatch must be "fail", "evolve" or "skip", not "${String(request.schemaMismatch)}"`, 'schemaMismatch');
 	}
 	if (request.mode !== 'incremental' && request.mode !== 'full') {
 		throw new ExportError(`Mode must be "incremental" or "full", not "${String(request.mode)}"`, 'mode');
@@ -244,13 +254,14 @@ async function prepare(source: Source, request: ExportRequest) {
 	if (!dataset.enabled) throw new ExportError(`Dataset "${dataset.id}" is disabled in the lake`, 'datasetId');
 	const problem = formatProblem(request.fileType, request.codec, dataset.schema);
 	if (problem) throw new ExportError(`File Type / Compression: ${problem}`, request.fileType === 'parquet' && dataset.schema ? 'compression' : 'fileType');
-	const encoder = createEncoder(request.fileType, request.codec, dataset.schema, {
-		rowGroupRows: request.rowGroupRows,
-		maxFileBytes: request.maxBytesPerFile,
-		gzipLevel: request.gzipLevel,
-		createdBy: GENERATOR,
-	});
-	return { dataset, encoder };
+	const encoderFor = (schema: Schema | undefined) =>
+		createEncoder(request.fileType, request.codec, schema, {
+			rowGroupRows: request.rowGroupRows,
+			maxFileBytes: request.maxBytesPerFile,
+			gzipLevel: request.gzipLevel,
+			createdBy: GENERATOR,
+		});
+	return { dataset, encoder: encoderFor(dataset.schema), encoderFor };
 }
 
 async function plan(source: Source, store: Store, request: ExportRequest, now: Date, dataset: DatasetInfo, encoder: Encoder): Promise<Plan> {
@@ -334,18 +345,13 @@ async function legacyExports(store: Store, prefix: string, datasetId: string): P
 	return { manifests, batches: [...batches.values()] };
 }
 
-interface Position {
-	/** Index into the plan's batches. */
-	batch: number;
-	/** Records of that batch before this position. */
-	record: number;
-}
-
 interface OpenFile {
 	upload: Upload;
 	file: EncodedFile;
 	path: string;
 	records: number;
+	/** Records written into the file from each batch (by index into the plan's batches). */
+	fromBatch: Map<number, number>;
 }
 
 const batchOf = (b: BatchInfo): ManifestBatch => ({ id: b.id, ingestedAt: b.ingestedAt, sizeBytes: b.sizeBytes, records: b.recordCount });
@@ -363,7 +369,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	const now = clock();
 	const policy: RetryPolicy = { ...DEFAULT_NETWORK_POLICY, ...request.retry };
 	const { signal } = request;
-	const { dataset, encoder } = await prepare(source, request);
+	const { dataset, encoder, encoderFor } = await prepare(source, request);
 	await store.check();
 	const p = await plan(source, store, request, now, dataset, encoder);
 	const runId = uuidv7();
@@ -402,6 +408,13 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		return Math.max(1, Math.min(5000, Math.floor((maxBytes - file.file.bytesPending) / perRecord / 2)));
 	};
 	const written: ExportedFile[] = [];
+	/** Records of each planned batch in the written files. */
+	const exportedFrom: number[] = [];
+	const mismatches = new MismatchHandler(request.schemaMismatch ?? 'fail', p.dataset.id, p.dataset.schema);
+	/** Encodes the files from now on: Evolve replaces it with one for the wider schema. */
+	let fileEncoder = p.encoder;
+	/** The schema and evolutions when the file being written started: a retried file goes back to them. */
+	let resumeSchema = { schema: mismatches.schema, evolutions: 0 };
 	/** Tries so far of the file at each index (a retried file gets a new name). */
 	const tries: number[] = [];
 	let current: OpenFile | undefined;
@@ -415,10 +428,10 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		tries[index] = (tries[index] ?? 0) + 1;
 		// the run id in every name: a file is known as this run's by its name alone (cleanup, Verify)
 		const attemptSuffix = tries[index] > 1 ? `-${tries[index]}` : '';
-		const name = `${namePrefix}-${String(index).padStart(5, '0')}-${runId}${attemptSuffix}${p.encoder.extension}`;
+		const name = `${namePrefix}-${String(index).padStart(5, '0')}-${runId}${attemptSuffix}${fileEncoder.extension}`;
 		const path = joinPath(p.folder, name);
-		const upload = await store.openWrite(path, { contentType: p.encoder.contentType, signal });
-		current = { upload, file: p.encoder.open(upload.stream), path, records: 0 };
+		const upload = await store.openWrite(path, { contentType: fileEncoder.contentType, signal });
+		current = { upload, file: fileEncoder.open(upload.stream), path, records: 0, fromBatch: new Map() };
 		return current;
 	};
 	const closeFile = async () => {
@@ -428,29 +441,80 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		const result = await open.upload.done;
 		current = undefined;
 		written.push({ path: result.path, name: baseName(result.path), size: result.size, records: open.records, sha256: result.sha256 });
+		for (const [b, n] of open.fromBatch) exportedFrom[b] = (exportedFrom[b] ?? 0) + n;
 		resumeAt = { ...position };
+		resumeSchema = { schema: mismatches.schema, evolutions: mismatches.evolutions.length };
 	};
-	const writeChunk = async (chunk: RecordChunk) => {
+	/** Evolve widened the schema: the file being written ends here and the next uses the wider schema. */
+	const evolve = async (previous: Schema | undefined) => {
+		const closing = !!current?.records;
+		if (closing) await closeFile();
+		else if (current) {
+			await current.upload.abort(new Error('the schema evolved before the first record')).catch(() => undefined);
+			current = undefined;
+		}
+		mismatches.evolvedAt(written.length, previous);
+		fileEncoder = encoderFor(mismatches.schema);
+		// a file written again from here starts with the evolved schema (from an earlier point, it meets the change again)
+		if (closing) resumeSchema = { schema: mismatches.schema, evolutions: mismatches.evolutions.length };
+	};
+	const writeChunk = async (read: RecordChunk) => {
+		const batch = p.batches[position.batch].id;
+		const base = position.record;
+		const before = mismatches.schema;
+		// what the reader found first (skipped records leave the chunk; `kept` maps back to the source)
+		const settled = mismatches.settleReader(read, batch, (i) => ({ batch: position.batch, record: base + i }));
+		const chunk = settled.chunk;
+		const kept = settled.kept;
+		const sourceIndex = (i: number) => (kept ? kept[i] : i);
+		if (settled.evolved) await evolve(before);
 		let offset = 0;
+		/** `n` records from `offset` were written, and the one after them consumed too when `consumed`. */
+		const advance = (n: number, consumed = 0) => {
+			offset += n + consumed;
+			position = { batch: position.batch, record: base + (offset ? sourceIndex(offset - 1) + 1 : 0) };
+		};
 		while (offset < chunk.length) {
 			const file = current ?? (await openFile());
 			const take = Math.min(chunk.length - offset, maxRecords - file.records, sliceFor(file));
-			await file.file.write(offset === 0 && take === chunk.length ? chunk : sliceChunk(chunk, offset, offset + take));
-			file.records += take;
-			offset += take;
-			totalRecords += take;
-			position = { batch: position.batch, record: position.record + take };
-			if (file.records >= maxRecords || file.file.bytesPending >= maxBytes) await closeFile();
+			const wrote = await attemptAsync(() => file.file.write(offset === 0 && take === chunk.length ? chunk : sliceChunk(chunk, offset, offset + take)));
+			if (wrote.ok) {
+				file.fromBatch.set(position.batch, (file.fromBatch.get(position.batch) ?? 0) + take);
+				file.records += take;
+				totalRecords += take;
+				advance(take);
+			} else {
+				if (!(wrote.error instanceof ValueMismatch)) throw wrote.error;
+				// the records before the one that does not fit were written, nothing of it
+				const m = wrote.error.mismatch;
+				file.fromBatch.set(position.batch, (file.fromBatch.get(position.batch) ?? 0) + m.index);
+				file.records += m.index;
+				totalRecords += m.index;
+				const at = offset + m.index;
+				const previous = mismatches.schema;
+				const decision = mismatches.decide(chunk, at, batch, { batch: position.batch, record: base + sourceIndex(at) }, { ...m, index: at });
+				if (decision === 'write') {
+					const located = mismatches.locate(chunk, at, batch, m);
+					mismatches.fail(located, m, 'The widened schema still cannot hold this value.');
+				}
+				advance(m.index, decision === 'skip' ? 1 : 0);
+				if (decision === 'evolved') await evolve(previous);
+			}
+			if (current && (current.records >= maxRecords || current.file.bytesPending >= maxBytes)) await closeFile();
 		}
+		// records the reader's mismatches left out at the end of the chunk are consumed as well
+		position = { batch: position.batch, record: base + read.length };
 	};
 	/** Stream every planned batch from `from` on: a retry starts again at the failed file's first record. */
 	const streamFrom = async (from: Position) => {
 		position = { ...from };
+		mismatches.rewind(from, resumeSchema);
+		fileEncoder = mismatches.schema === p.dataset.schema && !resumeSchema.evolutions ? p.encoder : encoderFor(mismatches.schema);
 		totalRecords = written.reduce((n, f) => n + f.records, 0);
 		for (let b = from.batch; b < p.batches.length; b++) {
 			position = { batch: b, record: b === from.batch ? from.record : 0 };
 			let skip = position.record;
-			const chunks = source.readBatch(p.dataset, p.batches[b], { signal, jsonText: p.encoder.usesJsonText, chunkSize: p.encoder.chunkRecords });
+			const chunks = source.readBatch(p.dataset, p.batches[b], { signal, jsonText: fileEncoder.usesJsonText, chunkSize: fileEncoder.chunkRecords });
 			for await (const read of chunks) {
 				signal?.throwIfAborted();
 				let chunk = read as RecordChunk;
@@ -531,6 +595,14 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	}
 
 	const totals = { files: written.length, records: totalRecords, bytes: written.reduce((n, f) => n + f.size, 0) };
+	const skipped = mismatches.skipped;
+	const skippedFrom = mismatches.skippedPerBatch();
+	const schemaEvolution = mismatches.evolutions.map((e) => ({ ...e, file: written[e.fromFile]?.name ?? null }));
+	if (skipped.records) {
+		const first = skipped.examples[0];
+		warnings.push(`${skipped.records} record(s) did not fit the schema and were skipped (On Schema Mismatch: Skip Record); the first: batch "${first.batch}"${first.file ? `, file "${first.file}"${first.line !== null ? ` line ${first.line}` : ''}` : ''}, field "${first.field}": expected ${first.expected}, got ${first.value}`);
+	}
+	for (const e of schemaEvolution) warnings.push(`the schema evolved (On Schema Mismatch: Evolve) from file ${e.file ?? e.fromFile}: ${e.changes.join('; ')}`);
 	const destination = { type: store.type, instanceName: request.destinationName || store.type, instanceId: p.instanceId };
 	const times = p.batches.map((b) => b.ingestedAt).sort();
 	const window = { from: times[0] ?? null, to: times[times.length - 1] ?? null, batches: p.batches.map((b) => b.id) };
@@ -558,6 +630,8 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		retries: { requests: store.stats.retries, files: fileRetries, commit: commitRetries },
 		stateReads: p.state.reads,
 		protocolMs,
+		skipped,
+		schemaEvolution,
 		warnings,
 		totals,
 		durationMs: Date.now() - started,
@@ -583,13 +657,16 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		exportTime: p.exportTime.toISOString(),
 		window,
 		format: { fileType: request.fileType, codec: request.codec, extension: p.encoder.extension },
-		schema: p.dataset.schema ?? null,
+		// the schema the files were written with (Evolve: the widest, which reads every file of the export)
+		schema: mismatches.schema ?? null,
+		...(schemaEvolution.length ? { schemaEvolution } : {}),
+		...(skipped.records ? { skipped } : {}),
 		layout: { folderPath: cleanPath(request.folderPath ?? ''), folderTemplate: request.folderTemplate || DEFAULT_FOLDER_TEMPLATE, folder: p.folder, statePrefix: p.prefix },
 		totals,
 		startedAt: new Date(started).toISOString(),
 		completedAt: '',
 		generator: GENERATOR,
-		batches: p.batches.map(batchOf),
+		batches: p.batches.map((b, i) => ({ ...batchOf(b), exported: exportedFrom[i] ?? 0, ...(skippedFrom[i] ? { skipped: skippedFrom[i] } : {}) })),
 		...(p.adopted ? { adopted: p.adopted } : {}),
 	};
 
@@ -684,6 +761,7 @@ async function uploadError(error: Error, upload: Upload | undefined): Promise<Er
 
 function wrapRunError(error: unknown, datasetId: string): Error {
 	if (error instanceof ExportError) return error;
+	if (error instanceof SchemaMismatchError) return new ExportError(error.message, 'schemaMismatch');
 	if (error instanceof SourceError) return new ExportError(`Dataset "${datasetId}": ${error.message}`, 'datasetId');
 	if (error instanceof StoreError) return error;
 	if ((error as Error)?.name === 'FormatError') return new ExportError(`Dataset "${datasetId}": a record does not fit the schema: ${(error as Error).message}`, 'datasetId');

@@ -1,3 +1,4 @@
+import { MISMATCHES, ORIGIN, type ChunkOrigin, type Mismatch } from '../mismatch';
 import type { Schema } from '../schema';
 
 export type DatasetRecord = Record<string, unknown>;
@@ -9,14 +10,56 @@ export type DatasetRecord = Record<string, unknown>;
  */
 export const RAW_JSON = Symbol('rawJson');
 
-export type RecordChunk = DatasetRecord[] & { [RAW_JSON]?: string[] };
+/**
+ * A chunk of records, with what a reader knows about them: their JSON text, where they come from
+ * (file, lines), and values that did not fit the schema (see lib/mismatch.ts).
+ */
+export type RecordChunk = DatasetRecord[] & { [RAW_JSON]?: string[]; [ORIGIN]?: ChunkOrigin; [MISMATCHES]?: Mismatch[] };
 
-/** A slice of a chunk that keeps the raw JSON text in step with the records. */
+/** A slice of a chunk that keeps the raw JSON text, origin and mismatches in step with the records. */
 export function sliceChunk(chunk: RecordChunk, start: number, end: number): RecordChunk {
 	const part: RecordChunk = chunk.slice(start, end);
 	const raw = chunk[RAW_JSON];
 	if (raw) part[RAW_JSON] = raw.slice(start, end);
+	const origin = chunk[ORIGIN];
+	if (origin) {
+		part[ORIGIN] = origin.lines
+			? { file: origin.file, lines: origin.lines.slice(start, end) }
+			: { file: origin.file, firstLine: origin.firstLine === undefined ? undefined : origin.firstLine + start };
+	}
+	const found = chunk[MISMATCHES];
+	if (found?.length) {
+		const inside = found.filter((m) => m.index >= start && m.index < part.length + start).map((m) => ({ ...m, index: m.index - start }));
+		if (inside.length) part[MISMATCHES] = inside;
+	}
 	return part;
+}
+
+/** The chunk without the records at `drop` (indices, ascending), everything kept in step. */
+export function withoutRecords(chunk: RecordChunk, drop: readonly number[]): RecordChunk {
+	if (!drop.length) return chunk;
+	const gone = new Set(drop);
+	const keep: number[] = [];
+	for (let i = 0; i < chunk.length; i++) if (!gone.has(i)) keep.push(i);
+	const part: RecordChunk = keep.map((i) => chunk[i]);
+	const raw = chunk[RAW_JSON];
+	if (raw) part[RAW_JSON] = keep.map((i) => raw[i]);
+	const origin = chunk[ORIGIN];
+	if (origin) part[ORIGIN] = { file: origin.file, lines: keep.map((i) => origin.lines?.[i] ?? (origin.firstLine ?? 0) + i) };
+	const found = chunk[MISMATCHES];
+	if (found?.length) {
+		const at = new Map(keep.map((i, j) => [i, j]));
+		const moved = found.filter((m) => at.has(m.index)).map((m) => ({ ...m, index: at.get(m.index)! }));
+		if (moved.length) part[MISMATCHES] = moved;
+	}
+	return part;
+}
+
+/** The 1-based line (or row) of record `index` of a chunk in its source file, when the reader said. */
+export function lineOf(chunk: RecordChunk, index: number): number | null {
+	const origin = chunk[ORIGIN];
+	if (!origin) return null;
+	return origin.lines?.[index] ?? (origin.firstLine === undefined ? null : origin.firstLine + index);
 }
 
 export type DatasetKind = 'event' | 'profile' | 'lookup';

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 process.env.N8N_USER_FOLDER ??= mkdtempSync(join(tmpdir(), 'n8n-user-'));
+// n8n 2 lets nodes use only ~/.n8n-files unless told otherwise; the tests read and write temp folders
+process.env.N8N_RESTRICT_FILE_ACCESS_TO ??= '';
 
 import { ExecutionLifecycleHooks, LoadOptionsContext, WorkflowExecute } from 'n8n-core';
 import {
