@@ -14,7 +14,8 @@ import { accessRefused, hostPath, isInside, type FileAccessCheck } from '../host
 import { attemptAsync, errnoCode } from '../errors';
 import { parseJson } from '../json';
 import { inferSchema, validateSchema, type Schema } from '../schema';
-import { formatFromName, parquetRowCount, readFile } from './readers';
+import { ORIGIN } from '../mismatch';
+import { formatFromName, parquetFileSchema, parquetRowCount, readFile } from './readers';
 import {
 	DATASET_KINDS,
 	SourceError,
@@ -22,6 +23,7 @@ import {
 	type DatasetInfo,
 	type DatasetKind,
 	type DatasetRecord,
+	type RecordChunk,
 	type ReadOptions,
 	type Source,
 } from './types';
@@ -291,6 +293,13 @@ export class LocalLakeSource implements Source {
 		const key = `${batches.length}:${dataset.lastIngestedAt}`;
 		const cached = this.inferred.get(dataset.id);
 		if (cached?.key === key) return cached.schema;
+		// Parquet files say their types (decimal precision, binary, timestamp units): read the first file's footer
+		const first = batches[0]?.files[0];
+		if (first && formatFromName(first) === 'parquet') {
+			const schema = await parquetFileSchema(await this.within(first));
+			this.inferred.set(dataset.id, { key, schema });
+			return schema;
+		}
 		const sample: DatasetRecord[] = [];
 		outer: for (const batch of batches) {
 			for await (const chunk of this.readBatch(dataset, batch, { chunkSize: SAMPLE_RECORDS })) {
@@ -379,7 +388,12 @@ export class LocalLakeSource implements Source {
 			if (!format) throw new SourceError(`lake file ${file} has no known format`, 'unreadable');
 			// checked again when read: a link swapped in since the listing is refused too
 			const real = await this.within(file);
-			yield* readFile(real, format, dataset.schema, chunkSize, options.signal, options.jsonText);
+			for await (const chunk of readFile(real, format, dataset.schema, chunkSize, options.signal, options.jsonText)) {
+				// errors name the file as the lake knows it, not by its path on this host
+				const origin = (chunk as RecordChunk)[ORIGIN];
+				(chunk as RecordChunk)[ORIGIN] = origin ? { ...origin, file } : { file };
+				yield chunk;
+			}
 		}
 	}
 }

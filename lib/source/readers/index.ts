@@ -13,7 +13,7 @@ import { readParquet } from './parquet';
 export { formatFromName, type FileFormat } from './common';
 export { readCsv } from './csv';
 export { readJsonArray, readNdjson } from './json';
-export { parquetRowCount, readParquet } from './parquet';
+export { parquetFileSchema, parquetRowCount, readParquet } from './parquet';
 
 export function readFile(
 	path: string,
