@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ExactNumber } from '../../lib/values';
 import { eligibility, filterDatasets } from '../../lib/eligibility';
 import { renderFolder, stablePrefix, validateTemplate, type TemplateValues } from '../../lib/export/template';
 import { exportTimeStamp, floorToMinute, formatDateTime, parseDate, uuidv7 } from '../../lib/export/time';
@@ -40,7 +41,8 @@ describe('lossless JSON', () => {
 		assert.deepEqual(value.n, [[-9223372036854775808n]]);
 		assert.equal(value.x, '\\');
 		assert.equal(value.y, 18446744073709551615n);
-		assert.equal(typeof value.f, 'number');
+		assert.ok(value.f instanceof ExactNumber, 'a literal a double cannot give back is kept as its text');
+		assert.equal(String(value.f), '12345678901234567.5');
 	});
 
 	it('leaves digit runs alone inside strings that look like JSON around them', () => {

@@ -141,11 +141,11 @@ describe('Parquet shredding', () => {
 
 	it('names the field of a missing required value, unless an optional parent is null', async () => {
 		const [good] = records(1);
-		await assert.rejects(encode([{ ...good, owner: { score: 1 } }], 10), /field "owner\.key": is required but missing/);
-		await assert.rejects(encode([{ ...good, tags: null }], 10), /field "tags": is required but missing/);
+		await assert.rejects(encode([{ ...good, owner: { score: 1 } }], 10), /field "owner\.key": expected a value \(the field is required\), got null/);
+		await assert.rejects(encode([{ ...good, tags: null }], 10), /field "tags": expected a value \(the field is required\), got null/);
 		await assert.rejects(
 			encode([{ ...good, owner: { key: 'k', contacts: [{ kind: 'a', flags: [true, null] }] } }], 10),
-			/field "owner\.contacts\[\]\.flags\[\]": is required but missing/,
+			/field "owner\.contacts\[\]\.flags\[\]": expected a value \(the field is required\), got null/,
 		);
 		await assert.rejects(encode([{ ...good, matrix: [1] }], 10), /field "matrix\[\]": expected a list, got 1/);
 		await assert.rejects(encode([{ ...good, owner: [] }], 10), /field "owner": expected an object/);
