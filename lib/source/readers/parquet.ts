@@ -19,7 +19,8 @@ import { compressors } from 'hyparquet-compressors';
 import { parseJson } from '../../json';
 import type { Field, Schema } from '../../schema';
 import { Binary, ExactNumber } from '../../values';
-import type { DatasetRecord } from '../types';
+import { ORIGIN } from '../../mismatch';
+import type { DatasetRecord, RecordChunk } from '../types';
 import { unreadable } from './common';
 
 type AsyncBuffer = { byteLength: number; slice(start: number, end?: number): Promise<ArrayBuffer> };
@@ -258,8 +259,13 @@ export async function* readParquet(path: string, chunkSize: number, signal?: Abo
 			} catch (error) {
 				throw unreadable(path, error);
 			}
+			for (let i = 0; i < records.length; i += chunkSize) {
+				const chunk: RecordChunk = records.slice(i, i + chunkSize);
+				// rows are numbered from 1, as a person counts them
+				chunk[ORIGIN] = { file: path, firstLine: rowStart + i + 1 };
+				yield chunk;
+			}
 			rowStart += rows;
-			for (let i = 0; i < records.length; i += chunkSize) yield records.slice(i, i + chunkSize);
 		}
 	} finally {
 		await close();
