@@ -1,21 +1,30 @@
 /**
  * Verify an export at its destination: the manifest parses and is committed (its commit record in
- * the dataset's commit log holds the same JSON); every file it lists exists with its size, SHA-256
- * and record count, and is readable (gzip decodes to the end, the Parquet footer parses and names
- * the expected codec); no object anywhere below the dataset's export prefix is unlisted (temporary
- * names and unfinished uploads included); and no batch of the export is in another committed
- * incremental export of the dataset.
+ * the dataset's commit log holds the same JSON); every file it lists exists with its size and
+ * record count, its structure is sound (lib/verify/structure.ts: every NDJSON line parses, gzip
+ * decodes to its checked end, Parquet's ends, footer and every column chunk decode), and its
+ * SHA-256 matches (Verify Checksums); no object anywhere below the dataset's export prefix is
+ * unaccounted for (lib/verify/unlisted.ts); no batch of the export is in another committed
+ * incremental export of the dataset; optionally each batch's records match the lake's count
+ * (lib/verify/reconcile.ts). A schema change since the previous export is a warning
+ * (lib/verify/schema-change.ts).
  */
-import { createGunzip } from 'node:zlib';
-import { parquetMetadataAsync } from 'hyparquet';
 import { findLatestManifest, isManifestPath, parseManifest, readManifest, runIdOf, type Manifest, type ManifestFile } from '../export/manifest';
-import { batchesOf, destinationIdentity, readState, runIdIn, STATE_DIR, statePaths, type DatasetState } from '../export/state';
+import { batchesOf, destinationIdentity, readState, statePaths, type DatasetState } from '../export/state';
 import { DEFAULT_FOLDER_TEMPLATE, renderFolder, stablePrefix, type TemplateValues } from '../export/template';
 import { floorToMinute, parseDate } from '../export/time';
 import { attempt, attemptAsync } from '../errors';
-import { parseJson, stringifyJson } from '../json';
-import { cleanPath, HashingCounter, joinPath, parentOf, readAll, readText } from '../storage/common';
+import { stringifyJson } from '../json';
+import type { Source } from '../source/types';
+import { cleanPath, joinPath, parentOf, readText } from '../storage/common';
 import { StoreError, type Store } from '../storage/types';
+import { NOT_RECONCILED, reconcile, type Reconciliation } from './reconcile';
+import { schemaChange, type SchemaChange } from './schema-change';
+import { checkNdjson, checkParquet, hashFile } from './structure';
+import { findUnlisted } from './unlisted';
+
+export type { BatchReconciliation, Reconciliation } from './reconcile';
+export type { SchemaChange } from './schema-change';
 
 export interface VerifyRequest {
 	/** The manifest to verify (e.g. Export Dataset's `manifestPath`). */
@@ -28,8 +37,12 @@ export interface VerifyRequest {
 	destinationName?: string;
 	sandboxName?: string;
 	organizationName?: string;
-	/** Stream every file through SHA-256 (default true; else only sizes, counts and footers). */
+	/** Stream every file through SHA-256 (default true). Sizes, record counts and each file's structure are checked either way. */
 	checksums?: boolean;
+	/** Decode every column chunk of Parquet files (default true); else their footers and row counts only. */
+	decodeParquet?: boolean;
+	/** Compare each batch's exported records with the count the lake's batch metadata gives (Reconcile With Lake). */
+	source?: Source;
 	checkOrphans?: boolean;
 	checkContinuity?: boolean;
 	signal?: AbortSignal;
@@ -69,11 +82,19 @@ export interface Verdict {
 	files: FileVerdict[];
 	/** Objects below the dataset's export prefix that no committed export lists. */
 	orphans: string[];
+	/** The same, each with why it is not accounted for. */
+	unlisted: Array<{ path: string; why: string }>;
 	/** Temporary files and unfinished uploads below the prefix. */
 	unfinished: string[];
 	continuity: ContinuityVerdict;
+	/** Per-batch record counts against the lake's (Reconcile With Lake). */
+	reconciliation: Reconciliation;
+	/** The schema this export wrote against the previous export's. */
+	schemaChange: SchemaChange;
 	totals: { files: number; records: number; bytes: number };
 	problems: string[];
+	/** What does not fail verification but should be known: schema changes, batches not reconciled. */
+	warnings: string[];
 	durationMs: number;
 }
 
@@ -149,68 +170,7 @@ const isLegacy = (manifest: Manifest) => (manifest.manifestVersion ?? 1) < 2 || 
 
 const isGzipName = (name: string) => name.endsWith('.gz');
 
-/** Stream a file once: hash it, and count NDJSON records / check gzip while the bytes pass. */
-async function inspectText(store: Store, path: string, gzip: boolean): Promise<{ size: number; sha256: string; records: number; problem?: string }> {
-	const input = await store.read(path);
-	const counter = new HashingCounter();
-	const hashed = input.pipe(counter);
-	input.on('error', (error) => counter.destroy(error));
-	const text = gzip ? hashed.pipe(createGunzip()) : hashed;
-	if (gzip) hashed.on('error', (error) => text.destroy(error));
-	let records = 0;
-	let lastByte = 10;
-	let first = '';
-	let tail = '';
-	let problem: string | undefined;
-	try {
-		for await (const chunk of text as AsyncIterable<Buffer>) {
-			for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) records++;
-			if (first.length < 1 << 16 && !first.includes('\n')) first += chunk.toString('utf8', 0, Math.min(chunk.length, 1 << 16));
-			tail = (tail + chunk.toString('utf8', Math.max(0, chunk.length - (1 << 16)))).slice(-(1 << 17));
-			if (chunk.length) lastByte = chunk[chunk.length - 1];
-		}
-	} catch (error) {
-		problem = `${gzip ? 'gzip stream' : 'file'} cannot be read to the end: ${(error as Error).message}`;
-	}
-	if (!problem && lastByte !== 10) problem = 'the last record is not terminated by a newline (truncated file?)';
-	if (!problem && records > 0) {
-		const firstLine = first.slice(0, first.indexOf('\n'));
-		const lines = tail.split('\n');
-		const lastLine = lines[lines.length - 2] ?? '';
-		for (const [label, line] of [
-			['first', firstLine],
-			['last', lastLine],
-		]) {
-			try {
-				parseJson(line);
-			} catch (error) {
-				problem = `the ${label} record is not valid JSON: ${(error as Error).message}`;
-				break;
-			}
-		}
-	}
-	// drain what is left so the hash covers the whole object
-	try {
-		for await (const chunk of hashed) void chunk;
-	} catch (error) {
-		problem ??= `file cannot be read to the end: ${(error as Error).message}`;
-	}
-	return { size: counter.bytes, sha256: counter.digest(), records, problem };
-}
-
-async function parquetFooter(store: Store, path: string, size: number) {
-	return parquetMetadataAsync({
-		byteLength: size,
-		async slice(start: number, end?: number) {
-			const buffer = await readAll(await store.read(path, { start, end: end ?? size }));
-			return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length) as ArrayBuffer;
-		},
-	});
-}
-
-const PARQUET_CODECS: Record<string, string> = { none: 'UNCOMPRESSED', snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD' };
-
-async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile, checksums: boolean): Promise<FileVerdict> {
+async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile, checksums: boolean, decodeParquet: boolean): Promise<FileVerdict> {
 	const path = cleanPath(joinPath(entry.sinkPath, entry.name));
 	const verdict: FileVerdict = {
 		name: entry.name,
@@ -223,40 +183,36 @@ async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile,
 		readable: false,
 		problems: [],
 	};
-	const stat = await store.stat(path);
-	if (!stat) {
+	const stat = await attemptAsync(() => store.stat(path));
+	if (!stat.ok) {
+		verdict.problems.push(`cannot be looked at: ${stat.error.message}`);
+		return verdict;
+	}
+	if (!stat.value) {
 		verdict.problems.push('file is missing');
 		return verdict;
 	}
 	verdict.exists = true;
-	verdict.size.actual = stat.size;
-	if (stat.size !== entry.size) verdict.problems.push(`size is ${stat.size} bytes, the manifest says ${entry.size}`);
-	if (stat.sha256) verdict.sha256 = { ...verdict.sha256, actual: stat.sha256, source: 'storage' };
-
-	if (manifest.format?.fileType === 'parquet' || entry.name.endsWith('.parquet')) {
-		try {
-			const metadata = await parquetFooter(store, path, stat.size);
-			verdict.records.actual = Number(metadata.num_rows);
-			verdict.readable = true;
-			const expectedCodec = PARQUET_CODECS[manifest.format?.codec ?? ''];
-			const codecs = new Set(metadata.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec)));
-			if (expectedCodec && metadata.row_groups.length && (codecs.size !== 1 || !codecs.has(expectedCodec as never))) {
-				verdict.problems.push(`Parquet codec is ${[...codecs].join('/')}, the manifest says ${expectedCodec}`);
-			}
-		} catch (error) {
-			verdict.problems.push(`Parquet footer cannot be read: ${(error as Error).message}`);
-		}
-		if (checksums && verdict.sha256.source !== 'storage') {
-			const counter = new HashingCounter();
-			for await (const chunk of (await store.read(path)).pipe(counter)) void chunk;
-			verdict.sha256 = { ...verdict.sha256, actual: counter.digest(), source: 'streamed' };
-		}
+	verdict.size.actual = stat.value.size;
+	if (stat.value.size !== entry.size) verdict.problems.push(`size is ${stat.value.size} bytes, the manifest says ${entry.size}`);
+	if (stat.value.sha256) verdict.sha256 = { ...verdict.sha256, actual: stat.value.sha256, source: 'storage' };
+	const wantHash = checksums && verdict.sha256.source !== 'storage';
+	const parquet = manifest.format?.fileType === 'parquet' || entry.name.endsWith('.parquet');
+	const size = stat.value.size;
+	const checked = await attemptAsync(async () => {
+		if (!parquet) return checkNdjson(store, path, isGzipName(entry.name), wantHash);
+		const structure = await checkParquet(store, path, size, { codec: manifest.format?.codec, schema: manifest.schema, decode: decodeParquet });
+		if (wantHash) Object.assign(structure, await hashFile(store, path));
+		return structure;
+	});
+	if (!checked.ok) {
+		verdict.problems.push(`cannot be read: ${checked.error.message}`);
 	} else {
-		const inspected = await inspectText(store, path, isGzipName(entry.name));
-		verdict.records.actual = inspected.records;
-		verdict.readable = !inspected.problem;
-		if (inspected.problem) verdict.problems.push(inspected.problem);
-		if (checksums && verdict.sha256.source !== 'storage') verdict.sha256 = { ...verdict.sha256, actual: inspected.sha256, source: 'streamed' };
+		const structure = checked.value;
+		verdict.records.actual = structure.records;
+		verdict.readable = structure.readable;
+		verdict.problems.push(...structure.problems);
+		if (wantHash && structure.sha256) verdict.sha256 = { ...verdict.sha256, actual: structure.sha256, source: 'streamed' };
 	}
 	if (verdict.sha256.expected && verdict.sha256.actual && verdict.sha256.expected !== verdict.sha256.actual) {
 		verdict.problems.push(`SHA-256 is ${verdict.sha256.actual}, the manifest says ${verdict.sha256.expected}`);
@@ -267,78 +223,6 @@ async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile,
 	}
 	verdict.ok = verdict.problems.length === 0;
 	return verdict;
-}
-
-/** The datasets whose commit logs are below a prefix: their committed run ids, for telling leftovers from exports. */
-async function committedRuns(store: Store, prefix: string, stateRoots: Set<string>, known: DatasetState): Promise<Set<string>> {
-	const runs = new Set(known.runs.keys());
-	for (const root of stateRoots) {
-		const segment = root.slice(root.lastIndexOf('/') + 1);
-		const datasetId = decodeURIComponent(segment);
-		const base = parentOf(parentOf(root));
-		if (datasetId === known.datasetId && base === prefix) continue;
-		const state = await readState(store, statePaths(base, datasetId), datasetId, { readOnly: true });
-		for (const runId of state.runs.keys()) runs.add(runId);
-	}
-	return runs;
-}
-
-/**
- * Every object below the export prefix that no committed export accounts for: files of runs that
- * never committed (their run id is in their name), files no committed manifest in their folder
- * lists (exports made before the commit log, or written by something else), manifests that were
- * never committed, temporary files and unfinished uploads. The verified export's own folder is
- * checked file by file against the manifests there; other folders by run id, reading manifests
- * only where a name is not a committed run's.
- */
-async function findUnlisted(store: Store, prefix: string, verifiedFolder: string, state: DatasetState): Promise<{ orphans: string[]; unfinished: string[] }> {
-	const objects: string[] = [];
-	const stateRoots = new Set<string>();
-	const stateDir = `/${STATE_DIR}/`;
-	for await (const object of store.list(prefix ? `${prefix}/` : '')) {
-		const relative = `/${prefix ? object.path.slice(prefix.length + 1) : object.path}`;
-		const at = relative.indexOf(stateDir);
-		if (at >= 0) {
-			// a commit log below the prefix: <somewhere>/_dataset_export/<dataset>/…
-			const segment = relative.slice(at + stateDir.length).split('/')[0];
-			if (segment && relative.slice(at + stateDir.length).includes('/')) stateRoots.add(joinPath(prefix, relative.slice(1, at), STATE_DIR, segment));
-			continue;
-		}
-		objects.push(object.path);
-	}
-	const committed = await committedRuns(store, prefix, stateRoots, state);
-	const folders = new Map<string, string[]>();
-	for (const path of objects) {
-		const folder = parentOf(path);
-		const runId = runIdIn(path);
-		if (folder !== verifiedFolder && runId && committed.has(runId)) continue;
-		folders.set(folder, [...(folders.get(folder) ?? []), path]);
-	}
-	if (!folders.has(verifiedFolder)) folders.set(verifiedFolder, []);
-	const orphans: string[] = [];
-	for (const [folder, suspects] of folders) {
-		if (!suspects.length) continue;
-		const listed = new Set<string>();
-		const goodManifests = new Set<string>();
-		for (const path of suspects.filter((p) => isManifestPath(p))) {
-			const manifest = await attemptAsync(() => readManifest(store, path));
-			// an unreadable manifest, or one never committed, lists nothing (and is itself unlisted)
-			if (!manifest.ok || !(isLegacy(manifest.value) || committed.has(manifest.value.flowRunId))) continue;
-			goodManifests.add(path);
-			for (const f of manifest.value.exportResults) listed.add(cleanPath(joinPath(f.sinkPath, f.name)));
-		}
-		if (folder !== verifiedFolder) {
-			// a committed run's files in another folder were let through above; its manifest may list others
-			for (const path of objects.filter((p) => parentOf(p) === folder && isManifestPath(p) && committed.has(runIdIn(p) ?? ''))) {
-				const manifest = await attemptAsync(() => readManifest(store, path));
-				if (manifest.ok) for (const f of manifest.value.exportResults) listed.add(cleanPath(joinPath(f.sinkPath, f.name)));
-			}
-		}
-		for (const path of suspects) if (!goodManifests.has(path) && !listed.has(path)) orphans.push(path);
-	}
-	const unfinished: string[] = [];
-	for await (const upload of store.listUnfinished(prefix ? `${prefix}/` : '')) unfinished.push(upload.detail);
-	return { orphans: orphans.sort(), unfinished: unfinished.sort() };
 }
 
 /**
@@ -382,6 +266,12 @@ async function checkCommit(store: Store, manifestPath: string, manifest: Manifes
 	return { committed, problems, continuity };
 }
 
+async function reconcileOrFail(source: Source, manifest: Manifest): Promise<Reconciliation> {
+	const result = await attemptAsync(() => reconcile(source, manifest));
+	if (!result.ok) throw new VerifyError(result.error.message, 'lakePath');
+	return result.value;
+}
+
 export async function verifyExport(store: Store, request: VerifyRequest): Promise<Verdict> {
 	const started = Date.now();
 	const manifestPath = await locate(store, request);
@@ -396,21 +286,34 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 	const files: FileVerdict[] = [];
 	for (const entry of manifest.exportResults) {
 		request.signal?.throwIfAborted();
-		files.push(await verifyFile(store, manifest, entry, request.checksums !== false));
+		files.push(await verifyFile(store, manifest, entry, request.checksums !== false, request.decodeParquet !== false));
 	}
 	const folder = parentOf(manifestPath);
 	const prefix = manifest.layout?.statePrefix ?? parentOf(folder);
 	const state = await readState(store, statePaths(prefix, manifest.datasetId), manifest.datasetId, { readOnly: true });
 	const commitCheck = await checkCommit(store, manifestPath, manifest, state);
-	const unlisted = request.checkOrphans === false ? { orphans: [], unfinished: [] } : await findUnlisted(store, prefix, folder, state);
+	const unlisted = request.checkOrphans === false ? { orphans: [], unfinished: [] } : await findUnlisted(store, prefix, state, request.signal);
+	const schema = await schemaChange(store, statePaths(prefix, manifest.datasetId), manifest);
+	const reconciliation = request.source ? await reconcileOrFail(request.source, manifest) : NOT_RECONCILED;
 	const continuity = request.checkContinuity === false ? { checked: false, ok: true, chain: [], problems: [] } : commitCheck.continuity;
 	const problems = [
 		...commitCheck.problems,
 		...files.filter((f) => !f.ok).map((f) => `${f.name}: ${f.problems.join('; ')}`),
-		...unlisted.orphans.map((o) => `unlisted file ${o} (left by a run that never committed, or written by something else)`),
+		...unlisted.orphans.map((o) => `unlisted file ${o.path} (${o.why})`),
 		...unlisted.unfinished.map((u) => `unfinished upload ${u} (left by a run that never finished; the next export run removes it)`),
 		...continuity.problems,
+		...reconciliation.batches.filter((b) => b.status === 'differs').map((b) => `batch ${b.id} does not reconcile with the lake: ${b.note}`),
 	];
+	const warnings = [...schema.warnings];
+	const unreconciled = reconciliation.batches.filter((b) => b.status === 'not reconciled');
+	if (unreconciled.length) {
+		warnings.push(
+			`${unreconciled.length} of ${reconciliation.batches.length} batch(es) not reconciled with the lake: ${unreconciled
+				.slice(0, 10)
+				.map((b) => `${b.id} (${b.note})`)
+				.join('; ')}${unreconciled.length > 10 ? '; …' : ''}`,
+		);
+	}
 	const records = manifest.exportResults.reduce((n, f) => n + (f.records ?? 0), 0);
 	if (manifest.totals && manifest.totals.records !== records) problems.push(`totals.records is ${manifest.totals.records}, the files add up to ${records}`);
 	return {
@@ -424,11 +327,15 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 		committed: commitCheck.committed,
 		commit: manifest.commit ? { sequence: manifest.commit.sequence, path: manifest.commit.path } : null,
 		files,
-		orphans: unlisted.orphans,
+		orphans: unlisted.orphans.map((o) => o.path),
+		unlisted: unlisted.orphans,
 		unfinished: unlisted.unfinished,
 		continuity,
 		totals: { files: manifest.exportResults.length, records, bytes: manifest.exportResults.reduce((n, f) => n + f.size, 0) },
+		reconciliation,
+		schemaChange: schema.change,
 		problems,
+		warnings,
 		durationMs: Date.now() - started,
 	};
 }
