@@ -271,6 +271,21 @@ describe('Parquet source reader: exact values', () => {
 	});
 });
 
+describe('doubles JSON has no number for', () => {
+	it('NaN and ±Infinity from a Parquet source travel as "NaN", "Infinity", "-Infinity": NDJSON says so, Parquet gets the doubles back', async () => {
+		const schema: Schema = { fields: [{ name: 'x', type: 'double' }] };
+		const source = await writeParquet('nan.parquet', schema, [{ x: NaN }, { x: Infinity }, { x: -Infinity }, { x: 1.5 }]);
+		const rows: DatasetRecord[] = [];
+		for await (const chunk of readParquet(source, 100)) rows.push(...chunk);
+		assert.deepEqual(rows, [{ x: 'NaN' }, { x: 'Infinity' }, { x: '-Infinity' }, { x: 1.5 }]);
+		const ndjson = readFileSync(await writeNdjson('nan.ndjson', rows), 'utf8');
+		assert.equal(ndjson, '{"x":"NaN"}\n{"x":"Infinity"}\n{"x":"-Infinity"}\n{"x":1.5}\n', 'never a silent null');
+		const again: DatasetRecord[] = [];
+		for await (const chunk of readParquet(await writeParquet('nan-again.parquet', schema, rows), 100)) again.push(...chunk);
+		assert.deepEqual(again, rows);
+	});
+});
+
 describe('schema: types of exact values, widening, evolving', () => {
 	it('types ExactNumber, Binary and big integers', () => {
 		assert.deepEqual(typeOfValue(new ExactNumber('12345678901234.5678')), { type: 'decimal', precision: 18, scale: 4 });

@@ -142,7 +142,11 @@ function leafFix(e: SchemaElement): Fix {
 	if (e.type === 'INT64' && (e.logical_type?.type === 'INTEGER' || /^(U?INT_)/.test(e.converted_type ?? ''))) {
 		return (v) => (typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v === undefined ? null : v);
 	}
-	if (e.type === 'DOUBLE' || e.type === 'FLOAT') return (v) => (v === undefined ? null : Object.is(v, -0) ? new ExactNumber('-0.0') : v);
+	// NaN and ±Infinity have no JSON number: they travel as the strings "NaN", "Infinity" and
+	// "-Infinity" (what DuckDB, Spark and pandas read back as those doubles; Parquet output takes them)
+	if (e.type === 'DOUBLE' || e.type === 'FLOAT') {
+		return (v) => (v === undefined ? null : Object.is(v, -0) ? new ExactNumber('-0.0') : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+	}
 	return same;
 }
 
