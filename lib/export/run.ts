@@ -30,6 +30,8 @@ import {
 	fold,
 	markerDir,
 	MAX_RUN_MS,
+	COMMIT_WINDOW_MS,
+	markDone,
 	readState,
 	removeRunFiles,
 	StateError,
@@ -233,6 +235,8 @@ interface Plan {
 	changedBatches: string[];
 	/** Batches exported by version 1 manifests here, adopted by this run's commit (first run after an upgrade). */
 	adopted?: { manifests: string[]; batches: ManifestBatch[] };
+	/** Version 1 manifests not adopted because files they list are missing (their batches are exported again). */
+	legacyIncomplete: string[];
 	previousManifestPath: string | null;
 	/** Time the state read took. */
 	stateMs: number;
@@ -299,12 +303,13 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 	const selected = (await source.listBatches(dataset.id)).filter(
 		(b) => (!startDate || b.ingestedAt > startDate) && (!endDate || b.ingestedAt <= endDate) && (!lookbackStart || b.ingestedAt > lookbackStart),
 	);
-	let adopted: Plan['adopted'];
+	let adopted: (NonNullable<Plan['adopted']> & { incomplete: string[] }) | undefined;
 	const changedBatches: string[] = [];
 	let batches = selected;
 	if (request.mode === 'incremental') {
 		// the first commit at a destination that version 1 manifests used: adopt what they exported
-		if (state.head === 0) adopted = await legacyExports(store, prefix, dataset.id);
+		// (until an incremental export has committed: full exports before it adopt nothing)
+		if (!state.incremental) adopted = await legacyExports(store, prefix, dataset.id);
 		const legacy = new Set(adopted?.batches.map((b) => b.id));
 		// every selected batch that no committed export holds, whatever its ingestion time
 		batches = selected.filter((b) => {
@@ -326,23 +331,35 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		state,
 		batches,
 		changedBatches,
-		adopted: adopted?.manifests.length ? adopted : undefined,
+		adopted: adopted?.manifests.length ? { manifests: adopted.manifests, batches: adopted.batches } : undefined,
+		legacyIncomplete: adopted?.incomplete ?? [],
 		previousManifestPath,
 		stateMs,
 	};
 }
 
 /** The batches version 1 incremental manifests of the dataset below `prefix` had exported. */
-async function legacyExports(store: Store, prefix: string, datasetId: string): Promise<NonNullable<Plan['adopted']>> {
+async function legacyExports(store: Store, prefix: string, datasetId: string): Promise<NonNullable<Plan['adopted']> & { incomplete: string[] }> {
 	const manifests: string[] = [];
+	const incomplete: string[] = [];
 	const batches = new Map<string, ManifestBatch>();
 	for (const path of await listManifestPaths(store, prefix)) {
 		const manifest = await readManifest(store, path);
 		if (manifest.datasetId !== datasetId || manifest.mode !== 'incremental' || (manifest.manifestVersion ?? 1) >= 2) continue;
+		// a version 1 manifest could list files its run had removed (a lost reply to the manifest's
+		// upload): adopting it would lose those batches for good, so they are exported again instead
+		let complete = true;
+		for (const f of manifest.exportResults) {
+			if (!(await store.stat(joinPath(f.sinkPath.replace(/^\/+/, ''), f.name)))) complete = false;
+		}
+		if (!complete) {
+			incomplete.push(path);
+			continue;
+		}
 		manifests.push(path);
 		for (const id of manifest.window.batches ?? []) batches.set(id, { id, ingestedAt: '', sizeBytes: null, records: null });
 	}
-	return { manifests, batches: [...batches.values()] };
+	return { manifests, batches: [...batches.values()], incomplete };
 }
 
 interface OpenFile {
@@ -384,15 +401,41 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			protocolMs += Date.now() - at;
 		}
 	};
-	const cleanup = await timed(() => cleanLeftovers(store, p.paths, p.state, {
-		safetyAgeMs: request.cleanupAfterMs ?? DEFAULT_CLEANUP_AFTER_MS,
-		now,
-		selfRunId: runId,
-		policy,
-		rollForward: (record) => writeManifestFile(store, record, policy, signal),
-		markerDir: markerDir(request.folderPath ?? ''),
-		signal,
-	}));
+	// every run leaves an intent until it is settled, also one with nothing new: it still writes a
+	// commit record and a manifest file, and a run killed in the middle of those must be found.
+	// Written first: cleanup reads the destination's clock from it.
+	const intent = {
+		protocol: 1,
+		runId,
+		datasetId: p.dataset.id,
+		folder: p.folder,
+		mode: request.mode,
+		exportTime: p.exportTime.toISOString(),
+		base: p.state.head,
+		startedAt: now.toISOString(),
+	};
+	await timed(() => writeIntent(store, p.paths, intent, policy, signal));
+	// what earlier runs left is settled best effort: a destination that refuses deletes (or a
+	// listing that fails) does not stop the export; the next run tries again
+	const cleaned = await timed(() =>
+		attemptAsync(() =>
+			cleanLeftovers(store, p.paths, p.state, {
+				safetyAgeMs: request.cleanupAfterMs ?? DEFAULT_CLEANUP_AFTER_MS,
+				now,
+				selfRunId: runId,
+				policy,
+				rollForward: (record) => writeManifestFile(store, record, policy, signal),
+				markerDir: markerDir(request.folderPath ?? ''),
+				signal,
+			}),
+		),
+	);
+	if (!cleaned.ok && signal?.aborted) throw cleaned.error;
+	const cleanup = cleaned.ok ? cleaned.value : emptyCleanup();
+	if (!cleaned.ok) warnings.push(`removing what earlier runs left failed (${cleaned.error.message}); the next run tries again (it needs permission to delete at the destination)`);
+	if (p.legacyIncomplete.length) {
+		warnings.push(`${p.legacyIncomplete.length} version 1 manifest(s) list files that are missing (${p.legacyIncomplete.slice(0, 3).join(', ')}): their batches are exported again rather than lost`);
+	}
 	if (p.changedBatches.length) {
 		warnings.push(`${p.changedBatches.length} batch(es) changed in the lake after they were exported (not exported again): ${p.changedBatches.slice(0, 10).join(', ')}`);
 	}
@@ -551,19 +594,6 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		return removed.ok;
 	};
 
-	// every run leaves an intent until it is settled, also one with nothing new: it still writes a
-	// commit record and a manifest file, and a run killed in the middle of those must be found
-	const intent = {
-		protocol: 1,
-		runId,
-		datasetId: p.dataset.id,
-		folder: p.folder,
-		mode: request.mode,
-		exportTime: p.exportTime.toISOString(),
-		base: p.state.head,
-		startedAt: now.toISOString(),
-	};
-	await timed(() => writeIntent(store, p.paths, intent, policy, signal));
 	let firstFailure = 0;
 	for (;;) {
 		const streamed = await attemptAsync(() => streamFrom(resumeAt));
@@ -638,13 +668,9 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		...extra,
 	});
 
-	if (request.includeManifest === false) {
-		// a full export without a manifest: files only, nothing committed
-		await finishRun(store, p.paths, runId).catch(() => undefined);
-		return report('written-without-manifest');
-	}
-
-	const manifestPath = joinPath(p.folder, manifestName(p.instanceId, runId));
+	// a full export without a manifest file is still committed to the log (which tools never read),
+	// so Verify knows its files and cleanup never takes them for a dead run's
+	const manifestPath = request.includeManifest === false ? null : joinPath(p.folder, manifestName(p.instanceId, runId));
 	const record: Manifest = {
 		flowRunId: runId,
 		scheduledTime: p.scheduledTime,
@@ -672,6 +698,11 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 
 	// a run older than any abandon decision is kept for must not commit; then claim the commit,
 	// so that a later run can no longer declare this one dead and remove its files
+	// the commit window opens before the claim is sent (so it closes before the claim's time at the
+	// destination says it does), measured by both clocks: a wall clock set back or a suspended
+	// machine's monotonic clock cannot stretch it
+	const windowFrom = { wall: Date.now(), mono: performance.now() };
+	const expired = () => Math.max(Date.now() - windowFrom.wall, performance.now() - windowFrom.mono) >= COMMIT_WINDOW_MS;
 	const claimed = await timed(() => attemptAsync(async () => {
 		if (Date.now() - started > MAX_RUN_MS) throw new StateError(`run ${runId} has been going for too long to commit safely`, 'abandoned');
 		const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString() }, policy, signal);
@@ -687,6 +718,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		throw claimed.error;
 	}
 
+	record.completedAt = clock().toISOString();
 	const outcome = await timed(() => attemptAsync(() =>
 		commit(
 			store,
@@ -694,11 +726,12 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 			p.state,
 			record,
 			(r, seq) => {
-				r.completedAt = clock().toISOString();
+				// completedAt is set once (below): every try of the same number writes the same JSON
 				r.commit = { protocol: 1, sequence: seq, path: p.paths.commit(seq), manifestPath };
 			},
 			policy,
 			signal,
+			expired,
 		),
 	));
 	if (!outcome.ok) {
@@ -725,14 +758,16 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	}
 	commitRetries = result.ambiguous;
 	fold(p.state, result.sequence, record);
-	// committed: the manifest file, the checkpoint when due, then the intent goes
+	// committed: the manifest file, the checkpoint when due, then the done marker (the next run
+	// after the safety age removes the intent, and any upload of this run that landed late)
 	const finished = await timed(() => attemptAsync(async () => {
-		await writeManifestFile(store, record, policy, signal);
+		if (request.includeManifest !== false) await writeManifestFile(store, record, policy, signal);
 		await checkpointIfDue(store, p.paths, p.state);
-		await finishRun(store, p.paths, runId);
+		await markDone(store, p.paths, runId, policy, signal);
 	}));
 	if (!finished.ok) warnings.push(`committed, but finishing up failed (${finished.error.message}); the next run completes it`);
-	return report(p.batches.length || request.mode === 'full' ? 'committed' : 'nothing-new', {
+	const status: ExportStatus = request.includeManifest === false ? 'written-without-manifest' : p.batches.length || request.mode === 'full' ? 'committed' : 'nothing-new';
+	return report(status, {
 		manifestPath,
 		commit: { sequence: result.sequence, path: result.path },
 		retries: { requests: store.stats.retries, files: fileRetries, commit: commitRetries },

@@ -39,24 +39,43 @@ const PROTOCOL = 1;
  */
 export const FATE_RETENTION_MS = 7 * 86_400_000;
 export const MAX_RUN_MS = FATE_RETENTION_MS - 86_400_000;
+/**
+ * A run that claimed its commit stops trying to commit this long after the claim (by its own
+ * clocks, wall and monotonic: whichever says more). A later run removes the files of a run that
+ * claimed its commit and never committed only once the claim is older than this plus
+ * LANDING_MARGIN_MS, by the destination's clock (the claim's and its own intent's modification
+ * times), so no clock of any machine running exports decides it.
+ */
+export const COMMIT_WINDOW_MS = 3_600_000;
+/** Time for a write sent before the commit window closed to land, if it ever does. */
+export const LANDING_MARGIN_MS = 3_600_000;
 const SEQ_DIGITS = 20;
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SEQ_NAME = /^(\d{20})\.json$/;
 /** A UUID (the run ids are version 7) anywhere in a name: data files carry their run's. */
-const RUN_ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+const RUN_IDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 export const pad = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
 
 /** The run id a file name carries (data files, manifests and their temporary names), if any. */
 export function runIdIn(name: string): string | undefined {
-	return RUN_ID.exec(baseName(name))?.[0];
+	// the last one: names end with the run id (and a try number, an extension, a temp suffix), while a
+	// File Name Prefix chosen by the user may hold a UUID of its own
+	const found = baseName(name).match(RUN_IDS);
+	return found?.[found.length - 1];
+}
+
+/** Milliseconds since the epoch in a UUIDv7 run id (the time its run started, by its own clock). */
+export function runIdTime(runId: string): number {
+	const ms = parseInt(runId.slice(0, 8) + runId.slice(9, 13), 16);
+	return Number.isFinite(ms) ? ms : NaN;
 }
 
 /** A lost race, a broken rule of the protocol, or a state that cannot be read: never guessed past. */
 export class StateError extends Error {
 	constructor(
 		message: string,
-		readonly code: 'unreadable' | 'abandoned' | 'unknown_outcome' | 'contention',
+		readonly code: 'unreadable' | 'abandoned' | 'unknown_outcome' | 'contention' | 'deadline',
 	) {
 		super(message);
 		this.name = 'StateError';
@@ -72,6 +91,8 @@ export interface StatePaths {
 	checkpoint(seq: number): string;
 	intent(runId: string): string;
 	fate(runId: string): string;
+	/** Written by a run that committed and finished up (its manifest file is there). */
+	done(runId: string): string;
 }
 
 export function statePaths(statePrefix: string, datasetId: string): StatePaths {
@@ -86,6 +107,7 @@ export function statePaths(statePrefix: string, datasetId: string): StatePaths {
 		checkpoint: (seq) => joinPath(root, 'checkpoints', `${pad(seq)}.json`),
 		intent: (runId) => joinPath(root, 'runs', `${runId}.json`),
 		fate: (runId) => joinPath(root, 'runs', `${runId}.fate.json`),
+		done: (runId) => joinPath(root, 'runs', `${runId}.done.json`),
 	};
 }
 
@@ -112,6 +134,8 @@ export interface DatasetState {
 	reads: number;
 	/** The checkpoint it started from (0: none). */
 	checkpoint: number;
+	/** Whether any incremental export has committed (the first one adopts version 1 exports). */
+	incremental: boolean;
 }
 
 interface CheckpointJson {
@@ -123,10 +147,11 @@ interface CheckpointJson {
 	batches: Record<string, [number, string, number | null]>;
 	runs: Record<string, number>;
 	duplicates: DatasetState['duplicates'];
+	incremental?: boolean;
 }
 
 function emptyState(datasetId: string): DatasetState {
-	return { datasetId, head: 0, batches: new Map(), runs: new Map(), duplicates: [], reads: 0, checkpoint: 0 };
+	return { datasetId, head: 0, batches: new Map(), runs: new Map(), duplicates: [], reads: 0, checkpoint: 0, incremental: false };
 }
 
 /** The commit's manifest path (where the manifest file of the export is, or should be). */
@@ -146,6 +171,7 @@ export function fold(state: DatasetState, seq: number, record: Manifest): void {
 	state.headRun = { runId: record.flowRunId, manifestPath: manifestPathOf(record), mode: record.mode, exportTime: record.exportTime };
 	state.runs.set(record.flowRunId, seq);
 	if (record.mode !== 'incremental') return;
+	state.incremental = true;
 	for (const batch of [...(record.adopted?.batches ?? []), ...batchesOf(record)]) {
 		const seen = state.batches.get(batch.id);
 		if (seen) {
@@ -169,6 +195,7 @@ function toCheckpoint(state: DatasetState): CheckpointJson {
 		batches,
 		runs: Object.fromEntries(state.runs),
 		duplicates: state.duplicates,
+		incremental: state.incremental,
 	};
 }
 
@@ -183,6 +210,8 @@ function fromCheckpoint(json: CheckpointJson, path: string): DatasetState {
 	for (const [id, [seq, ingestedAt, sizeBytes]] of Object.entries(json.batches)) state.batches.set(id, { seq, ingestedAt, sizeBytes });
 	for (const [runId, seq] of Object.entries(json.runs)) state.runs.set(runId, seq);
 	state.duplicates = json.duplicates ?? [];
+	// checkpoints from before the flag: 25 commits in, the first incremental one (if any) has adopted
+	state.incremental = json.incremental ?? true;
 	return state;
 }
 
@@ -379,29 +408,40 @@ export async function commit(
 	prepare: (record: Manifest, seq: number) => void,
 	policy: RetryPolicy,
 	signal?: AbortSignal,
+	/** True once the run's commit window (COMMIT_WINDOW_MS from its claim) has closed. */
+	expired: () => boolean = () => false,
 ): Promise<CommitOutcome> {
 	let rebased = 0;
 	let ambiguous = 0;
 	let retries = 0;
 	let firstFailure = 0;
 	/** Wait before trying again; false once the policy's tries or time are spent. */
-	const mayRetry = async () => {
-		firstFailure ||= Date.now();
-		const wait = nextRetry(policy, retries, firstFailure);
-		if (wait === undefined) return false;
-		retries++;
-		await sleep(wait, signal);
-		return true;
-	};
 	const unknown = (path: string, why: string) =>
 		new StateError(
 			`the commit of run ${record.flowRunId} (${path}) may or may not have landed (${why}); its files are kept, and the next run settles it`,
 			'unknown_outcome',
 		);
+	let lastPath = '';
+	const mayRetry = async () => {
+		firstFailure ||= Date.now();
+		const wait = nextRetry(policy, retries, firstFailure);
+		if (wait === undefined) return false;
+		retries++;
+		const slept = await attemptAsync(() => sleep(wait, signal));
+		// cancelled (n8n's timeout, a stop) after a write whose outcome is unknown: that write may
+		// still land and list our files, so this is never a plain failure that removes them
+		if (!slept.ok) throw ambiguous ? unknown(lastPath, `cancelled while retrying: ${slept.error.message}`) : slept.error;
+		return true;
+	};
 	for (;;) {
 		const seq = state.head + 1;
 		prepare(record, seq);
 		const path = paths.commit(seq);
+		lastPath = path;
+		if (expired()) {
+			if (ambiguous) throw unknown(path, 'the commit window closed while its outcome was unknown');
+			throw new StateError(`run ${record.flowRunId} could not commit within ${COMMIT_WINDOW_MS / 60_000} minutes of claiming it: nothing was committed`, 'deadline');
+		}
 		const written = await attemptAsync(() => writeText(store, path, stringifyJson(record, 2) + '\n'));
 		if (written.ok) return { status: 'committed', sequence: seq, path, rebased, ambiguous };
 		const error = written.error;
@@ -534,89 +574,139 @@ export interface CleanupOptions {
 }
 
 /**
- * Settle every run of the dataset that left an intent behind: a run that committed (and died
- * before finishing up) gets its manifest written and its intent removed; a run older than the
- * safety age that never committed is declared abandoned (its fate, decided once) and its files,
- * temporary files and unfinished uploads are removed. Nothing a commit lists is ever removed.
+ * Settle every run of the dataset that left an intent behind.
+ *
+ * - A run that committed gets its manifest file written if it is missing (it died before
+ *   finishing up); once older than the safety age, any file carrying its run id that its commit
+ *   does not list (an upload that landed after the run moved on) and its unfinished uploads are
+ *   removed, then its intent.
+ * - A run older than the safety age that never committed is declared abandoned (its fate, decided
+ *   once) and its files, temporary files and unfinished uploads are removed. One that claimed its
+ *   commit first is left alone until its commit window has closed by the destination's clock.
+ * - Nothing a commit lists is ever removed: before removing anything, the log past the state this
+ *   run read is checked for a commit of that run.
+ *
+ * Ages are judged by the destination's clock (modification times, against this run's own intent,
+ * written just before), so the clocks of the machines running exports never decide a removal.
  */
 export async function cleanLeftovers(store: Store, paths: StatePaths, state: DatasetState, options: CleanupOptions): Promise<CleanupReport> {
 	const report = emptyCleanup();
-	const names = new Set<string>();
-	for await (const object of store.list(`${paths.runsDir}/`)) names.add(baseName(object.path));
-	const intents = [...names].filter((n) => /\.json$/.test(n) && !n.endsWith('.fate.json')).map((n) => n.slice(0, -'.json'.length));
+	const found = new Map<string, Date | undefined>();
+	for await (const object of store.list(`${paths.runsDir}/`)) found.set(baseName(object.path), object.modified);
+	const names = new Set(found.keys());
+	// the destination's "now": our own intent's modification time (the clock that wrote every other one)
+	const ownModified = found.get(`${options.selfRunId}.json`) ?? (await store.stat(paths.intent(options.selfRunId)))?.modified;
+	const serverNow = ownModified?.getTime();
+	/** Age of a state object by the destination's clock, or undefined when it cannot say. */
+	const serverAge = (name: string) => {
+		const modified = found.get(name);
+		return modified && serverNow !== undefined ? serverNow - modified.getTime() : undefined;
+	};
+	const old = (age: number) => age >= options.safetyAgeMs;
+	const intents = [...names].filter((n) => /^[^.]+\.json$/.test(n)).map((n) => n.slice(0, -'.json'.length));
 	for (const runId of intents) {
 		if (runId === options.selfRunId) continue;
 		options.signal?.throwIfAborted();
+		const done = names.has(`${runId}.done.json`);
+		const seq = state.runs.get(runId);
+		let age = serverAge(`${runId}.json`);
+		// committed and finished up, and still young: nothing to do yet, nothing to read
+		if (seq !== undefined && done && age !== undefined && !old(age)) {
+			report.pending++;
+			continue;
+		}
 		const text = await readIfExists(store, paths.intent(runId));
 		if (text === null) continue;
 		const intent = attemptParse(text) as Intent | undefined;
 		if (!intent || typeof intent.folder !== 'string' || typeof intent.startedAt !== 'string') continue; // not ours to judge
-		const age = options.now.getTime() - Date.parse(intent.startedAt);
-		const seq = state.runs.get(runId);
-		if (seq !== undefined) {
-			// committed, and then died (or is still finishing up): its manifest file is written now;
-			// once it is old, what it never finished writing goes too (a temporary manifest file)
-			const record = await readCommit(store, paths, seq);
-			if (record) await options.rollForward(record);
-			if (!(age >= options.safetyAgeMs)) {
-				report.pending++;
-				continue;
-			}
-			await removeUnfinished(store, intent.folder, runId, report);
-			await finishRun(store, paths, runId);
-			report.completed++;
+		age ??= options.now.getTime() - Date.parse(intent.startedAt);
+		const record = seq !== undefined ? await readCommit(store, paths, seq) : await laterCommitOf(store, paths, state, runId);
+		if (record) {
+			await settleCommitted(store, paths, runId, intent, record, done, old(age), options, report);
 			continue;
 		}
-		if (!(age >= options.safetyAgeMs)) {
+		if (!old(age)) {
 			report.pending++;
 			continue;
 		}
 		const fate = await claimFate(store, paths, runId, { decision: 'abandon', by: options.selfRunId, at: options.now.toISOString() }, options.policy, options.signal);
 		if (fate.decision === 'commit') {
-			// it claimed its commit: it committed after our state was read, is committing now, or died
-			// while committing (its commit attempts are bounded in time): judge by the claim's age
-			const committed = await laterCommitOf(store, paths, state, runId);
-			if (committed) {
-				await options.rollForward(committed);
-				await removeUnfinished(store, intent.folder, runId, report);
-				await finishRun(store, paths, runId);
-				report.completed++;
-				continue;
-			}
-			if (options.now.getTime() - Date.parse(fate.at) < options.safetyAgeMs) {
+			// it claimed its commit and the log does not have it: it may still be committing, until its
+			// commit window has closed (and what it sent then has had time to land)
+			const claimAge = serverAge(`${runId}.fate.json`) ?? (await stat(store, paths.fate(runId), serverNow));
+			if (claimAge === undefined || claimAge < COMMIT_WINDOW_MS + LANDING_MARGIN_MS || !old(claimAge)) {
 				report.pending++;
 				continue;
 			}
 		}
+		// last look: a commit of it may have landed since this run read the log
+		const late = await laterCommitOf(store, paths, state, runId);
+		if (late) {
+			await settleCommitted(store, paths, runId, intent, late, done, false, options, report);
+			continue;
+		}
 		await removeRunFiles(store, intent.folder, runId, new Set(), report);
 		// the abandon fate stays: should the run still be alive, it finds it when it tries to commit
-		await store.delete(paths.intent(runId));
+		await finishRun(store, paths, runId);
 		report.runs++;
 	}
 	// writes into the state folders that never finished (a run killed while writing its intent,
 	// fate, commit record or checkpoint, or the destination marker): old enough, they are dead
+	const now = serverNow ?? options.now.getTime();
 	for (const [folder, recursive] of [[paths.root, true], [options.markerDir, false]] as const) {
 		if (folder === undefined) continue;
 		for await (const unfinished of store.listUnfinished(folder ? `${folder}/` : '')) {
 			if (!recursive && parentOf(unfinished.path) !== folder) continue;
-			const age = unfinished.started ? options.now.getTime() - unfinished.started.getTime() : Infinity;
+			const age = unfinished.started ? now - unfinished.started.getTime() : Infinity;
 			if (!(age >= options.safetyAgeMs)) continue;
 			await store.discardUnfinished(unfinished);
 			report.unfinished++;
 			report.removed.push(unfinished.detail);
 		}
 	}
-	// fates whose intent is gone: a commit claim of a run that finished (it could not remove it), or
-	// an abandon decision old enough that its run cannot still be running (runs give up before that)
+	// fates and done markers whose intent is gone: kept FATE_RETENTION_MS (a commit claim keeps a
+	// slower run from abandoning a committed one; an abandon decision outlives its run), then removed
 	for (const name of names) {
-		if (!name.endsWith('.fate.json')) continue;
-		const runId = name.slice(0, -'.fate.json'.length);
-		if (runId === options.selfRunId || names.has(`${runId}.json`)) continue;
-		const fate = await attemptAsync(() => readFate(store, paths, runId));
-		const stale = !fate.ok || !fate.value || fate.value.decision === 'commit' || options.now.getTime() - Date.parse(fate.value.at) > FATE_RETENTION_MS;
-		if (stale) await store.delete(paths.fate(runId)).catch(() => undefined);
+		const match = /^(.+)\.(fate|done)\.json$/.exec(name);
+		if (!match || match[1] === options.selfRunId || names.has(`${match[1]}.json`)) continue;
+		const age = serverAge(name) ?? options.now.getTime() - runIdTime(match[1]);
+		if (match[2] === 'done' || age > FATE_RETENTION_MS) await store.delete(joinPath(paths.runsDir, name)).catch(() => undefined);
 	}
 	return report;
+}
+
+/** Age by the destination's clock of an object not in the listing (undefined: unknown). */
+async function stat(store: Store, path: string, serverNow: number | undefined): Promise<number | undefined> {
+	const modified = (await store.stat(path))?.modified;
+	return modified && serverNow !== undefined ? serverNow - modified.getTime() : undefined;
+}
+
+/** A committed run's leftovers: its manifest file now, its unlisted files and intent once it is old. */
+async function settleCommitted(
+	store: Store,
+	paths: StatePaths,
+	runId: string,
+	intent: Intent,
+	record: Manifest,
+	done: boolean,
+	old: boolean,
+	options: CleanupOptions,
+	report: CleanupReport,
+): Promise<void> {
+	if (!done) {
+		await options.rollForward(record);
+		await markDone(store, paths, runId, options.policy, options.signal);
+		report.completed++;
+	}
+	if (!old) {
+		report.pending++;
+		return;
+	}
+	const keep = new Set(record.exportResults.map((f) => joinPath(f.sinkPath.replace(/^\/+/, ''), f.name)));
+	const manifest = manifestPathOf(record);
+	if (manifest) keep.add(manifest);
+	await removeRunFiles(store, intent.folder, runId, keep, report);
+	await finishRun(store, paths, runId);
 }
 
 /** A commit of `runId` that landed after `state` was read. */
@@ -628,8 +718,21 @@ async function laterCommitOf(store: Store, paths: StatePaths, state: DatasetStat
 	}
 }
 
-/** A run is settled: remove its intent, then its fate. */
+/**
+ * A run is settled: it committed nothing (its files are gone), or a later run finished what it
+ * left. Its intent and done marker go; a commit claim stays for FATE_RETENTION_MS, so a run that
+ * read the state before this one committed can never claim `abandon` over it.
+ */
 export async function finishRun(store: Store, paths: StatePaths, runId: string): Promise<void> {
 	await store.delete(paths.intent(runId));
-	await store.delete(paths.fate(runId));
+	await store.delete(paths.done(runId));
+}
+
+/**
+ * A committed run has written its manifest file: it leaves a done marker beside its intent. The
+ * next run after the safety age removes both, and with them any file of the run that its commit does
+ * not list (an upload that landed after the run had moved on).
+ */
+export async function markDone(store: Store, paths: StatePaths, runId: string, policy: RetryPolicy, signal?: AbortSignal): Promise<void> {
+	await writeOwn(store, paths.done(runId), '{}', policy, signal);
 }

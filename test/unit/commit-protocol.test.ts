@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, 
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ExportError, runExport, type ExportReport, type ExportRequest } from '../../lib/export/run';
-import { CHECKPOINT_EVERY, commit, readState, statePaths } from '../../lib/export/state';
+import { CHECKPOINT_EVERY, cleanLeftovers, commit, readState, runIdIn, statePaths, writeIntent } from '../../lib/export/state';
 import { addBatch, generateLake } from '../../lib/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
@@ -135,7 +135,12 @@ describe('commit protocol: one winner', () => {
 		}
 		await assertExactlyOnce(source, store);
 		assert.deepEqual(dataFiles(out).sort(), committed[0].files.map((f) => f.path).sort(), "no loser's file stays");
-		assert.deepEqual(filesUnder(join(out, PREFIX, '_dataset_export', DS, 'runs')), [], 'no intent or fate stays');
+		// the winner's intent and done marker stay until the safety age (then the next run sweeps its late
+		// uploads and removes them); commit claims stay a week, so no slower run can abandon a committed one
+		const runs = filesUnder(join(out, PREFIX, '_dataset_export', DS, 'runs'));
+		const winner = committed[0].runId;
+		assert.deepEqual(runs.filter((n) => !n.endsWith('.fate.json')).sort(), [`${winner}.done.json`, `${winner}.json`], "no loser's intent stays");
+		assert.deepEqual(runs.filter((n) => n.endsWith('.fate.json')).length, 4, 'every run claimed its commit');
 		assert.equal((await verifyExport(store, { manifestPath: committed[0].manifestPath! })).ok, true);
 	});
 
@@ -358,5 +363,142 @@ describe('commit protocol: identity, checkpoints, history', () => {
 		const state = await readState(store, statePaths(PREFIX, DS), DS);
 		assert.equal(state.batches.size, 4);
 		assert.equal((await runExport(source, store, base())).status, 'nothing-new');
+	});
+
+	/** The destination as version 0.1 left it: one v1 manifest, no commit log. */
+	async function legacyDestination(label: string) {
+		const { lake, out, source, store } = await setup(label, 300);
+		const report = await runExport(source, store, base());
+		const manifestFile = join(out, report.manifestPath!);
+		const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+		delete manifest.commit;
+		delete manifest.batches;
+		manifest.manifestVersion = 1;
+		writeFileSync(manifestFile, JSON.stringify(manifest));
+		rmSync(join(out, PREFIX, '_dataset_export'), { recursive: true });
+		return { lake, out, source, store, report };
+	}
+
+	it('a full export committed before the first incremental one does not stop the adoption (nothing exported twice)', async () => {
+		const { source, store } = await legacyDestination('legacy-full');
+		const full = await runExport(source, store, base({ mode: 'full', exportTime: '2026-11-23T00:00:00Z' }));
+		assert.equal(full.totals.records, 300);
+		const incremental = await runExport(source, store, base({ exportTime: '2026-11-24T00:00:00Z' }));
+		assert.equal(incremental.status, 'nothing-new', 'the v1 export already holds every batch');
+		assert.equal(incremental.totals.records, 0);
+	});
+
+	it('a v1 manifest listing a file that is gone is not adopted: its batches are exported again, with a warning', async () => {
+		const { out, source, store, report } = await legacyDestination('legacy-missing');
+		rmSync(join(out, report.files[0].path));
+		const again = await runExport(source, store, base({ exportTime: '2026-11-23T00:00:00Z' }));
+		assert.equal(again.totals.records, 300, 'exported again rather than lost');
+		assert.ok(again.warnings.some((w) => /version 1 manifest\(s\) list files that are missing/.test(w)), again.warnings.join('; '));
+	});
+});
+
+describe('commit protocol: what a review found', () => {
+	it('cleanup on a state read before another run committed never removes that run\'s files', async () => {
+		const { source, store } = await setup('stale-state');
+		const paths = statePaths(PREFIX, DS);
+		const stale = await readState(store, paths, DS);
+		const winner = await runExport(source, store, base());
+		assert.equal(winner.status, 'committed');
+		// a run that read the state before the winner committed settles leftovers with no safety age
+		const self = '01a20000-0000-7000-8000-000000000001';
+		await writeIntent(store, paths, { protocol: 1, runId: self, datasetId: DS, folder: 'x', mode: 'incremental', exportTime: '', base: 0, startedAt: new Date().toISOString() }, FAST);
+		const report = await cleanLeftovers(store, paths, stale, { safetyAgeMs: 0, now: new Date(), selfRunId: self, policy: FAST, rollForward: async () => undefined });
+		assert.equal(report.runs, 0, 'no run declared dead');
+		assert.equal(report.files, 0);
+		await assertExactlyOnce(source, store);
+	});
+
+	it('a run that claimed its commit is left alone until its commit window has closed, by the destination\'s clock', async () => {
+		const { out, source, store } = await setup('claimed');
+		// a run that dies after claiming its commit, before the commit lands
+		const dying = new FaultyStore(store, {
+			write: (path) => (/\/commits\//.test(path) ? { kind: 'fail', error: new StoreError('gone', 'config') } : undefined),
+			delete: () => new StoreError('gone', 'config'),
+		});
+		await assert.rejects(runExport(source, dying, base()), /gone/);
+		const left = dataFiles(out);
+		assert.ok(left.length > 0);
+		const next = await runExport(source, store, base({ cleanupAfterMs: 0, exportTime: '2026-11-23T00:00:00Z' }));
+		assert.equal(next.cleanup.runs, 0, 'its commit might still land: its files stay');
+		assert.ok(left.every((p) => filesUnder(out).includes(p)));
+		// two hours later by the destination's clock (the claim's modification time), the window has closed
+		const fates = readdirSync(join(out, PREFIX, '_dataset_export', DS, 'runs')).filter((n) => n.endsWith('.fate.json') && left.some((p) => p.includes(n.slice(0, 36))));
+		assert.equal(fates.length, 1);
+		const past = new Date(Date.now() - 2.5 * 3_600_000);
+		utimesSync(join(out, PREFIX, '_dataset_export', DS, 'runs', fates[0]), past, past);
+		const later = await runExport(source, store, base({ cleanupAfterMs: 0, exportTime: '2026-11-24T00:00:00Z' }));
+		assert.equal(later.cleanup.runs, 1);
+		assert.ok(left.every((p) => !filesUnder(out).includes(p)));
+		await assertExactlyOnce(source, store);
+	});
+
+	it('cancelled while retrying a commit whose outcome is unknown: the files are kept (it may still land)', async () => {
+		const { out, source, store } = await setup('cancel-commit');
+		const controller = new AbortController();
+		const faulty = new FaultyStore(store, {
+			write: (path) => {
+				if (!/\/commits\//.test(path)) return undefined;
+				setImmediate(() => controller.abort(new Error('the workflow timed out')));
+				return { kind: 'fail', error: timeoutError(path) };
+			},
+		});
+		await assert.rejects(runExport(source, faulty, base({ signal: controller.signal, retry: { ...FAST, baseDelayMs: 200, maxDelayMs: 400 } })), /may or may not have landed/);
+		assert.ok(dataFiles(out).length > 0, 'files kept');
+		const next = await runExport(source, store, base({ exportTime: '2026-11-23T00:00:00Z' }));
+		assert.equal(next.status, 'committed');
+		await assertExactlyOnce(source, store);
+	});
+
+	it('a destination that refuses deletes does not stop later runs (cleanup is best effort, with a warning)', async () => {
+		const { lake, source, store } = await setup('nodelete');
+		const noDelete = new FaultyStore(store, { delete: () => new StoreError('deleting is not allowed', 'auth') });
+		assert.equal((await runExport(source, noDelete, base())).status, 'committed');
+		await addBatch({ dir: lake, datasetId: DS, records: 30, ingestedAt: new Date('2026-02-01T00:00:00Z'), seed: 'nd' });
+		const second = await runExport(source, noDelete, base({ cleanupAfterMs: 0, exportTime: '2026-11-23T00:00:00Z' }));
+		assert.equal(second.status, 'committed');
+		assert.equal(second.totals.records, 30);
+		assert.ok(second.warnings.some((w) => /needs permission to delete/.test(w)), second.warnings.join('; '));
+	});
+
+	it('a commit retried after its read-back failed writes the same JSON: the manifest file equals the commit record', async () => {
+		const { out, source, store } = await setup('restamp');
+		let lost = 0;
+		let reads = 0;
+		const faulty = new FaultyStore(store, {
+			write: (path) => (/\/commits\//.test(path) && lost++ === 0 ? { kind: 'lose-reply' } : undefined),
+			// the read-back right after the lost reply fails too: the commit is tried again, and finds its own record
+			read: (path) => (/\/commits\//.test(path) && lost > 0 && reads++ === 0 ? timeoutError(path) : undefined),
+		});
+		const report = await runExport(source, faulty, base({ retry: { ...FAST, baseDelayMs: 30, maxDelayMs: 40 } }));
+		assert.equal(report.status, 'committed');
+		assert.equal(readFileSync(join(out, report.commit!.path), 'utf8'), readFileSync(join(out, report.manifestPath!), 'utf8'));
+	});
+
+	it('a full export without a manifest file is committed to the log: its files are never taken for a dead run\'s', async () => {
+		const { out, source, store } = await setup('nomanifest');
+		const report = await runExport(source, store, base({ mode: 'full', includeManifest: false }));
+		assert.equal(report.status, 'written-without-manifest');
+		assert.equal(report.manifestPath, null);
+		assert.ok(report.commit, 'in the commit log');
+		assert.equal(filesUnder(join(out, report.folder)).filter((n) => n.startsWith('manifest-')).length, 0, 'no manifest file');
+		const files = dataFiles(out);
+		const later = await runExport(source, store, base({ mode: 'full', includeManifest: false, cleanupAfterMs: 0, exportTime: '2026-11-23T00:00:00Z' }));
+		assert.equal(later.cleanup.runs, 0);
+		assert.ok(files.every((p) => filesUnder(out).includes(p)));
+	});
+
+	it('a File Name Prefix holding a UUID does not confuse whose file is whose', async () => {
+		const { out, source, store } = await setup('uuidprefix');
+		const prefix = 'part-0190a000-0000-7000-8000-000000000000';
+		const report = await runExport(source, store, base({ fileNamePrefix: prefix, cleanupAfterMs: 0 }));
+		const again = await runExport(source, store, base({ fileNamePrefix: prefix, cleanupAfterMs: 0, mode: 'full', exportTime: '2026-11-23T00:00:00Z' }));
+		assert.equal(again.cleanup.files, 0);
+		assert.ok(report.files.every((f) => filesUnder(out).includes(f.path)));
+		assert.equal(runIdIn(report.files[0].name), report.runId);
 	});
 });
