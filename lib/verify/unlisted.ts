@@ -31,7 +31,7 @@ export interface Unlisted {
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** What the commit protocol writes below `_dataset_export/<dataset>/`. */
-const STATE_NAME = new RegExp(`^(commits/\\d{20}\\.json|checkpoints/\\d{20}\\.json|runs/${UUID}(\\.fate)?\\.json)$`);
+const STATE_NAME = new RegExp(`^(commits/\\d{20}\\.json|checkpoints/\\d{20}\\.json|runs/${UUID}(\\.fate|\\.done)?\\.json)$`);
 
 /** A version 1 manifest: committed by being written (before the commit log). */
 const isLegacy = (manifest: Manifest) => (manifest.manifestVersion ?? 1) < 2 || !manifest.commit;

@@ -146,6 +146,8 @@ async function locate(store: Store, request: VerifyRequest): Promise<string> {
 	const state = await readState(store, statePaths(prefix, values.datasetId), values.datasetId, { readOnly: true });
 	if (!folder) {
 		if (state.headRun?.manifestPath) return state.headRun.manifestPath;
+		// an export committed without a manifest file (Include Manifest off): its commit record is the same JSON
+		if (state.headRun) return statePaths(prefix, values.datasetId).commit(state.head);
 		// exports made before the commit log: the newest manifest
 		const legacy = await findLatestManifest(store, prefix, values.datasetId, instanceId);
 		if (!legacy) throw notFound();
@@ -247,7 +249,8 @@ async function checkCommit(store: Store, manifestPath: string, manifest: Manifes
 				problems.push(`the manifest differs from its commit record ${record.path} (edited after the commit?)`);
 			}
 		}
-		if (manifestPath !== record.manifestPath) problems.push(`the manifest is at ${manifestPath}, its commit record says ${record.manifestPath}`);
+		// (an export committed without a manifest file is verified from its commit record itself)
+		if (manifestPath !== record.manifestPath && !(record.manifestPath === null && manifestPath === record.path)) problems.push(`the manifest is at ${manifestPath}, its commit record says ${record.manifestPath}`);
 	}
 	const continuity: ContinuityVerdict = { checked: false, ok: true, chain: [], problems: [] };
 	if (manifest.mode === 'incremental' && !isLegacy(manifest)) {

@@ -231,7 +231,16 @@ describe('commit protocol: lost and ambiguous replies', () => {
 				assert.equal(next.cleanup.completed, 1, 'it wrote the manifest the dead run could not');
 			} else {
 				assert.equal(next.status, 'committed');
-				assert.equal(next.cleanup.runs, 1, "the dead run's files were removed");
+				// it had claimed its commit: its files stay until its commit window has closed by the
+				// destination's clock (here: its claim's modification time set 2.5 hours back)
+				assert.equal(next.cleanup.runs, 0, 'its commit might still land');
+				const runsDir = join(out, PREFIX, '_dataset_export', DS, 'runs');
+				const dead = readdirSync(runsDir).filter((n) => /^[^.]+\.json$/.test(n) && n !== `${next.runId}.json`);
+				assert.equal(dead.length, 1);
+				const past = new Date(Date.now() - 2.5 * 3_600_000);
+				utimesSync(join(runsDir, dead[0].replace('.json', '.fate.json')), past, past);
+				const later = await runExport(source, store, base({ cleanupAfterMs: 0, exportTime: '2026-11-23T00:00:00Z' }));
+				assert.equal(later.cleanup.runs, 1, "the dead run's files were removed");
 			}
 			await assertExactlyOnce(source, store);
 			assert.equal((await verifyExport(store, { datasetId: DS, folderPath: 'exports' })).ok, true);
@@ -490,6 +499,8 @@ describe('commit protocol: what a review found', () => {
 		const later = await runExport(source, store, base({ mode: 'full', includeManifest: false, cleanupAfterMs: 0, exportTime: '2026-11-23T00:00:00Z' }));
 		assert.equal(later.cleanup.runs, 0);
 		assert.ok(files.every((p) => filesUnder(out).includes(p)));
+		const verdict = await verifyExport(store, { datasetId: DS, folderPath: 'exports' });
+		assert.equal(verdict.ok, true, JSON.stringify(verdict).slice(0, 1500));
 	});
 
 	it('a File Name Prefix holding a UUID does not confuse whose file is whose', async () => {
