@@ -1,21 +1,24 @@
 /**
  * JSON text formats: NDJSON (one record per line) and JSON files holding one array of records,
- * read as a stream and never whole.
+ * read as a stream and never whole. Both are strict UTF-8 (a byte order mark at the start is
+ * read; invalid bytes are an error naming the line), and every chunk says where its records come
+ * from (ORIGIN: the file as given, and each record's 1-based line).
  */
-import { StringDecoder } from 'node:string_decoder';
 import { attempt } from '../../errors';
 import { parseJson } from '../../json';
+import { ORIGIN } from '../../mismatch';
 import { RAW_JSON, type DatasetRecord, type RecordChunk } from '../types';
-import { malformed, openText, unreadable } from './common';
+import { InvalidUtf8, Utf8Text, invalidUtf8, jsonProblem, malformed, openText, unreadable } from './common';
 
 /** Yields the complete text lines of each decoded chunk, with the 1-based number of the first. */
 async function* lines(path: string, signal?: AbortSignal): AsyncGenerator<[string[], number]> {
-	const decoder = new StringDecoder('utf8');
+	const decoder = new Utf8Text();
 	let rest = '';
 	let lineNo = 1;
 	try {
 		for await (const chunk of await openText(path)) {
 			signal?.throwIfAborted();
+			// the bytes of this chunk start on line lineNo (`rest` holds no line feed)
 			const text = rest + decoder.write(chunk as Buffer);
 			const cut = text.lastIndexOf('\n');
 			if (cut < 0) {
@@ -29,6 +32,7 @@ async function* lines(path: string, signal?: AbortSignal): AsyncGenerator<[strin
 		}
 		rest += decoder.end();
 	} catch (error) {
+		if (error instanceof InvalidUtf8) throw invalidUtf8(path, lineNo + error.newlines, error);
 		throw unreadable(path, error);
 	}
 	if (rest.length) yield [[rest], lineNo];
@@ -49,35 +53,39 @@ export async function* readNdjson(path: string, chunkSize: number, signal?: Abor
 	const parse = jsonText ? JSON.parse : parseJson;
 	let chunk: RecordChunk = [];
 	let texts: string[] = [];
+	let lineNos: number[] = [];
+	const finish = () => {
+		chunk[RAW_JSON] = texts;
+		chunk[ORIGIN] = { file: path, lines: lineNos };
+		return chunk;
+	};
 	for await (const [block, firstLine] of lines(path, signal)) {
 		for (let i = 0; i < block.length; i++) {
 			let line = block[i];
 			if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
 			if (!line.trim()) continue;
 			const value = attempt(() => parse(line));
-			if (!value.ok) throw malformed(path, firstLine + i, value.error.message);
+			if (!value.ok) throw malformed(path, firstLine + i, jsonProblem(value.error, line));
 			chunk.push(asRecord(value.value, path, firstLine + i));
 			texts.push(line);
+			lineNos.push(firstLine + i);
 			if (chunk.length >= chunkSize) {
-				chunk[RAW_JSON] = texts;
-				yield chunk;
+				yield finish();
 				chunk = [];
 				texts = [];
+				lineNos = [];
 			}
 		}
 	}
-	if (chunk.length) {
-		chunk[RAW_JSON] = texts;
-		yield chunk;
-	}
+	if (chunk.length) yield finish();
 }
 
 /**
  * A JSON document that is an array of objects, read element by element: a small scanner finds
  * each top-level element's text (tracking strings and nesting) and parses only that.
  */
-export async function* readJsonArray(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<DatasetRecord[]> {
-	const decoder = new StringDecoder('utf8');
+export async function* readJsonArray(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<RecordChunk> {
+	const decoder = new Utf8Text();
 	let state: 'start' | 'between' | 'element' | 'end' = 'start';
 	let depth = 0;
 	let inString = false;
@@ -85,16 +93,18 @@ export async function* readJsonArray(path: string, chunkSize: number, signal?: A
 	let element = '';
 	let line = 1;
 	let elementLine = 1;
-	let chunk: DatasetRecord[] = [];
+	let chunk: RecordChunk = [];
+	let lineNos: number[] = [];
 	const finishElement = () => {
-		let value: unknown;
-		try {
-			value = parseJson(element);
-		} catch (error) {
-			throw malformed(path, elementLine, (error as Error).message);
-		}
-		chunk.push(asRecord(value, path, elementLine));
+		const value = attempt(() => parseJson(element));
+		if (!value.ok) throw malformed(path, elementLine, jsonProblem(value.error, element));
+		chunk.push(asRecord(value.value, path, elementLine));
+		lineNos.push(elementLine);
 		element = '';
+	};
+	const finish = () => {
+		chunk[ORIGIN] = { file: path, lines: lineNos };
+		return chunk;
 	};
 	const consume = (text: string) => {
 		let elementStart = 0;
@@ -128,7 +138,7 @@ export async function* readJsonArray(path: string, chunkSize: number, signal?: A
 				}
 				continue;
 			}
-			if (c === 32 || c === 10 || c === 13 || c === 9 || c === 0xfeff) continue;
+			if (c === 32 || c === 10 || c === 13 || c === 9) continue;
 			if (state === 'start') {
 				if (c !== 91) throw malformed(path, line, 'a JSON file must hold one array of records, or one record per line');
 				state = 'between';
@@ -156,20 +166,23 @@ export async function* readJsonArray(path: string, chunkSize: number, signal?: A
 			signal?.throwIfAborted();
 			consume(decoder.write(buf as Buffer));
 			if (chunk.length >= chunkSize) {
-				yield chunk;
+				yield finish();
 				chunk = [];
+				lineNos = [];
 			}
 		}
 		consume(decoder.end());
 	} catch (error) {
+		// `line` is where this chunk's bytes start: consume never saw them
+		if (error instanceof InvalidUtf8) throw invalidUtf8(path, line + error.newlines, error);
 		throw unreadable(path, error);
 	}
 	if ((state as string) !== 'end') throw malformed(path, line, (state as string) === 'start' ? 'the file is empty' : 'the array is not closed');
-	if (chunk.length) yield chunk;
+	if (chunk.length) yield finish();
 }
 
 /** `.json` files hold either one array of records or one record per line: the first byte decides. */
-export async function* readJsonOrNdjson(path: string, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<DatasetRecord[]> {
+export async function* readJsonOrNdjson(path: string, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<RecordChunk> {
 	let first = '';
 	try {
 		for await (const buf of await openText(path)) {
