@@ -19,11 +19,11 @@
  * bytes of Snappy/ZSTD blocks when the page has no CRC).
  */
 import { createGunzip } from 'node:zlib';
-import { parquetMetadataAsync, parquetRead, type FileMetaData } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import { parquetMetadataAsync, type FileMetaData } from 'hyparquet';
 import type { Schema } from '../schema';
 import { HashingCounter, readAll } from '../storage/common';
 import type { Store } from '../storage/types';
+import { decodeRowGroup } from './decode-worker';
 
 /** A line longer than this is not parsed (it cannot be one of our records): the line count goes on. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -162,6 +162,8 @@ export interface ParquetExpectations {
 	schema?: Schema | null;
 	/** Decode every column chunk (default true). */
 	decode?: boolean;
+	/** Time one row group may take to decode (default 60 s plus 2 s per MiB of it). */
+	decodeTimeoutMs?: number;
 }
 
 const damaged = (what: string) => `not a readable Parquet file: ${what}`;
@@ -194,23 +196,27 @@ export async function checkParquet(store: Store, path: string, size: number, exp
 	const footerStart = size - 8 - footerLength;
 	const problems: string[] = [];
 	let rows = 0n;
-	for (const [g, group] of metadata.row_groups.entries()) {
-		rows += BigInt(group.num_rows);
-		for (const column of group.columns ?? []) {
-			const meta = column.meta_data;
-			const name = meta?.path_in_schema?.join('.') ?? '?';
-			if (!meta) {
-				problems.push(`the footer is damaged (row group ${g}, column ${name}: no column metadata)`);
-				continue;
-			}
-			const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
-			const end = start + Number(meta.total_compressed_size);
-			if (!(start >= 4 && end <= footerStart && end > start)) {
-				problems.push(`the footer is damaged (row group ${g}, column ${name}: bytes ${start}–${end} lie outside the data area 4–${footerStart})`);
+	try {
+		for (const [g, group] of metadata.row_groups.entries()) {
+			rows += BigInt(group.num_rows);
+			for (const column of group.columns ?? []) {
+				const meta = column.meta_data;
+				const name = meta?.path_in_schema?.join('.') ?? '?';
+				if (!meta) {
+					problems.push(`the footer is damaged (row group ${g}, column ${name}: no column metadata)`);
+					continue;
+				}
+				const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+				const end = start + Number(meta.total_compressed_size);
+				if (!(start >= 4 && end <= footerStart && end > start)) {
+					problems.push(`the footer is damaged (row group ${g}, column ${name}: bytes ${start}–${end} lie outside the data area 4–${footerStart})`);
+				}
 			}
 		}
+		if (rows !== BigInt(metadata.num_rows)) problems.push(`the footer is damaged (its row groups hold ${rows} rows, its total says ${metadata.num_rows})`);
+	} catch (error) {
+		return fail(`the footer is damaged (${short((error as Error).message)})`);
 	}
-	if (rows !== BigInt(metadata.num_rows)) problems.push(`the footer is damaged (its row groups hold ${rows} rows, its total says ${metadata.num_rows})`);
 	if (problems.length) {
 		result.problems.push(...problems.slice(0, 3).map(damaged));
 		return result;
@@ -235,12 +241,29 @@ export async function checkParquet(store: Store, path: string, size: number, exp
 		if (unknown.length) result.problems.push(`Parquet column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(short(n))).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not in the manifest's schema (a changed byte in the footer, or another file)`);
 	}
 	if (expect.decode !== false) {
+		const columns = [...new Set(metadata.row_groups[0]?.columns.map((c) => c.meta_data?.path_in_schema?.[0]).filter((n): n is string => !!n))];
 		let groupStart = 0;
 		for (const [g, group] of metadata.row_groups.entries()) {
 			const groupRows = Number(group.num_rows);
-			const decoded = await attemptDecode(file, metadata, groupStart, groupStart + groupRows);
-			if (decoded) {
-				result.problems.push(damaged(`row group ${g} (rows ${groupStart + 1}–${groupStart + groupRows}) cannot be decoded: ${decoded}`));
+			const chunks = group.columns.map((c) => Number(c.meta_data!.dictionary_page_offset ?? c.meta_data!.data_page_offset));
+			const from = Math.min(...chunks);
+			const to = Math.max(...group.columns.map((c, i) => chunks[i] + Number(c.meta_data!.total_compressed_size)));
+			// one row group's bytes in memory at a time, decoded off the main thread
+			const bytes = groupRows && group.columns.length ? await file.slice(from, to) : new ArrayBuffer(0);
+			const problem = groupRows
+				? await decodeRowGroup({
+						metadata,
+						size,
+						base: from,
+						bytes,
+						start: groupStart,
+						end: groupStart + groupRows,
+						columns,
+						timeoutMs: expect.decodeTimeoutMs ?? 60_000 + Math.ceil((to - from) / 1048576) * 2000,
+					})
+				: undefined;
+			if (problem) {
+				result.problems.push(damaged(`row group ${g} (rows ${groupStart + 1}–${groupStart + groupRows}) cannot be decoded: ${problem}`));
 				return result;
 			}
 			groupStart += groupRows;
@@ -248,39 +271,6 @@ export async function checkParquet(store: Store, path: string, size: number, exp
 	}
 	result.readable = true;
 	return result;
-}
-
-/**
- * Decode the rows [start, end) of one row group, column by column as hyparquet hands them over,
- * and check each column yields every row. Returns what is wrong, in words, or undefined.
- */
-async function attemptDecode(file: AsyncBuffer, metadata: FileMetaData, start: number, end: number): Promise<string | undefined> {
-	const counts = new Map<string, number>();
-	try {
-		await parquetRead({
-			file,
-			metadata,
-			rowStart: start,
-			rowEnd: end,
-			compressors,
-			onChunk: ({ columnName, rowStart, rowEnd }) => counts.set(columnName, (counts.get(columnName) ?? 0) + (Math.min(rowEnd, end) - Math.max(rowStart, start))),
-		});
-	} catch (error) {
-		// name the column: decode them one by one
-		const columns = [...new Set(metadata.row_groups[0]?.columns.map((c) => c.meta_data?.path_in_schema?.[0]).filter((n): n is string => !!n))];
-		for (const column of columns) {
-			const one = await parquetRead({ file, metadata, rowStart: start, rowEnd: end, columns: [column], compressors }).then(
-				() => undefined,
-				(e: Error) => e,
-			);
-			if (one) return `column ${JSON.stringify(column)}: ${short(one.message)}`;
-		}
-		return short((error as Error).message);
-	}
-	for (const [column, count] of counts) {
-		if (count !== end - start) return `column ${JSON.stringify(column)} holds ${count} values, the row group ${end - start} rows`;
-	}
-	return undefined;
 }
 
 /** Stream a file once through SHA-256 (Parquet, whose structure is read by ranges). */
