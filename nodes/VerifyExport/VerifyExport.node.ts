@@ -1,7 +1,7 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { verifyExport } from '../../lib/verify/verify';
-import { credentialTest, ownWords, searchExportedDatasets, storeFrom, toNodeError } from '../shared/context';
+import { credentialTest, ownWords, searchExportedDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
 import {
 	bucketProperty,
 	containerProperty,
@@ -12,13 +12,32 @@ import {
 	layoutOptions,
 	docs,
 	networkOptions,
+	sourceProperties,
 } from '../shared/properties';
+
+/** Reconcile With Lake: the lake's fields as Export Dataset shows them, shown when reconciling. */
+const reconcileProperties: INodeProperties[] = [
+	{
+		displayName: 'Reconcile With Lake',
+		name: 'reconcile',
+		type: 'boolean',
+		default: false,
+		noDataExpression: true,
+		description:
+			"Whether to compare each exported batch's record count with the count in the lake's batch metadata (batches whose count the lake cannot give without reading them are listed as not reconciled)",
+	},
+	...sourceProperties.map((property) => ({
+		...property,
+		displayOptions: { show: { ...(property.displayOptions?.show ?? {}), reconcile: [true] } },
+	})),
+];
 
 interface VerifyOptions {
 	timeoutSeconds?: number;
 	retries?: number;
 	maxRetrySeconds?: number;
 	checksums?: boolean;
+	decodeParquet?: boolean;
 	checkOrphans?: boolean;
 	checkContinuity?: boolean;
 	folderTemplate?: string;
@@ -35,7 +54,7 @@ export class VerifyExport implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["verify"] }}',
-		description: 'Check an export at its destination: manifest, files, sizes, checksums, record counts and window continuity',
+		description: 'Check an export at its destination: manifest, files, sizes, structure, checksums, record counts, unlisted files, batches and schema changes',
 		documentationUrl: docs('verify-export'),
 		defaults: { name: 'Verify Export' },
 		usableAsTool: true,
@@ -139,6 +158,7 @@ export class VerifyExport implements INodeType {
 				description: 'Export time of the export to check (floored to the minute, UTC)',
 				displayOptions: { show: { verify: ['exportTime'] } },
 			},
+			...reconcileProperties,
 			{
 				displayName: 'Options',
 				name: 'options',
@@ -162,11 +182,20 @@ export class VerifyExport implements INodeType {
 							"Whether objects below the dataset's export folder that no committed export lists fail the check (files of runs that never committed, temporary files, unfinished uploads)",
 					},
 					{
+						displayName: 'Decode Parquet Data',
+						name: 'decodeParquet',
+						type: 'boolean',
+						default: true,
+						description:
+							"Whether to decode every column chunk of Parquet files (one row group in memory at a time); otherwise their ends, footers and row counts only",
+					},
+					{
 						displayName: 'Verify Checksums',
 						name: 'checksums',
 						type: 'boolean',
 						default: true,
-						description: 'Whether to read every file to check its SHA-256 (otherwise sizes, record counts and footers only)',
+						description:
+							"Whether to read every file to check its SHA-256. Without it, sizes, record counts and each file's structure are still checked, but a changed byte that leaves the file valid goes unseen.",
 					},
 					{ ...folderTemplateOption, displayOptions: { show: { '/verify': ['latest', 'exportTime'] } } },
 					...layoutOptions,
@@ -183,6 +212,7 @@ export class VerifyExport implements INodeType {
 		const out: INodeExecutionData[] = [];
 		const signal = this.getExecutionCancelSignal?.();
 		let passed = 0;
+		const warnings: string[] = [];
 		for (let i = 0; i < items.length; i++) {
 			try {
 				const verify = this.getNodeParameter('verify', i) as string;
@@ -194,6 +224,7 @@ export class VerifyExport implements INodeType {
 						description: 'Map the manifestPath of Export Dataset\'s output. An export written without a manifest cannot be verified.',
 					});
 				}
+				const source = this.getNodeParameter('reconcile', i, false) === true ? sourceFrom(this, i) : undefined;
 				const store = await storeFrom(this, i);
 				const verdict = await verifyExport(store, {
 					manifestPath,
@@ -202,6 +233,8 @@ export class VerifyExport implements INodeType {
 					exportTime: verify === 'exportTime' ? this.getNodeParameter('exportTime', i) : undefined,
 					signal,
 					checksums: options.checksums,
+					decodeParquet: options.decodeParquet,
+					source,
 					checkOrphans: options.checkOrphans,
 					checkContinuity: options.checkContinuity,
 					folderTemplate: options.folderTemplate,
@@ -211,6 +244,7 @@ export class VerifyExport implements INodeType {
 				}).finally(() => store.close());
 				const item: INodeExecutionData = { json: verdict as unknown as IDataObject, pairedItem: { item: i } };
 				if (verdict.ok) passed++;
+				for (const warning of verdict.warnings) warnings.push(`${verdict.datasetId}: ${warning}`);
 				if (!verdict.ok) {
 					const failure = new NodeOperationError(this.getNode(), ownWords(`Export of ${verdict.datasetId} failed verification: ${verdict.problems[0]}`), {
 						itemIndex: i,
@@ -233,6 +267,13 @@ export class VerifyExport implements INodeType {
 			type: failed ? 'warning' : 'info',
 			location: 'outputPane',
 		});
+		if (warnings.length) {
+			this.addExecutionHints?.({
+				message: `${warnings.length} warning${warnings.length === 1 ? '' : 's'}: ${warnings.slice(0, 3).join(' | ')}${warnings.length > 3 ? ' | …' : ''}`,
+				type: 'warning',
+				location: 'outputPane',
+			});
+		}
 		return [out];
 	}
 }
