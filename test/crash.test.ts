@@ -68,6 +68,8 @@ async function crashSequence(label: string, destination: DestinationConfig, kill
 	}
 	const store = openStore(destination);
 	const source = new LocalLakeSource(lake);
+	// a run killed after claiming its commit is left alone until its commit window has closed
+	await new Promise((resolve) => setTimeout(resolve, 4_500));
 	const clean = await runExport(source, store, { datasetId: DS, mode: 'incremental', fileType: 'json', codec: 'gzip', folderPath: 'exports', cleanupAfterMs: 0 });
 	console.log(`${label}: ${kills} kills; runs that ended before a kill: ${JSON.stringify(Object.fromEntries(ends))}; clean run ${clean.status} with ${clean.totals.records} records, removed ${clean.cleanup.runs} dead runs (${clean.cleanup.files} files, ${clean.cleanup.unfinished} unfinished), completed ${clean.cleanup.completed}`);
 	const ledger = await committedLedger(store, `exports/${DS}`, DS);

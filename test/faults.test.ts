@@ -47,6 +47,7 @@ interface Backend {
 const DATA = /part-\d{5}-/;
 const COMMIT = /commits(\/|%2F)\d{20}\.json/;
 const FATE = /\.fate\.json/;
+const COMMIT_WINDOW = { windowMs: 5_000, landingMs: 500 };
 const INTENT = /runs(\/|%2F)[0-9a-f-]{36}\.json/;
 const MANIFEST = /manifest-[0-9a-f]+-/;
 
@@ -159,6 +160,9 @@ describe('exactly once under faults, on every backend', () => {
 					maxRecordsPerFile: 150,
 					retry: POLICY,
 					cleanupAfterMs: 0,
+					// a run that claimed its commit and failed without knowing whether it landed is left
+					// alone until its commit window closes (1 h + 1 h by default; short here)
+					commitWindow: COMMIT_WINDOW,
 					...over,
 				});
 				const outcomes = new Map<string, { runs: number; fired: number; committed: number; failed: number; nothingNew: number; maxMs: number; errors: Set<string> }>();
@@ -200,7 +204,9 @@ describe('exactly once under faults, on every backend', () => {
 				const fired = [...outcomes.values()].reduce((n, o) => n + o.fired, 0);
 				assert.ok(fired >= FAULTED_RUNS * 0.75, `faults fired in ${fired} of ${FAULTED_RUNS} runs`);
 
-				// the clean run removes what failed runs left and exports what they did not commit
+				// the clean run removes what failed runs left and exports what they did not commit (once the
+				// commit windows of runs that claimed a commit have closed)
+				await new Promise((resolve) => setTimeout(resolve, COMMIT_WINDOW.windowMs + COMMIT_WINDOW.landingMs + 1000));
 				const clean = await runExport(source, store, request({ exportTime: '2026-12-01T00:00:00Z' }));
 				console.log(`${backend.name}: clean run ${clean.status}, ${clean.totals.records} records; removed ${clean.cleanup.runs} dead runs (${clean.cleanup.files} files, ${clean.cleanup.unfinished} unfinished uploads)`);
 				const lakeSet = await lakeIds(source, DS);

@@ -30,7 +30,7 @@ import {
 	fold,
 	markerDir,
 	MAX_RUN_MS,
-	COMMIT_WINDOW_MS,
+	DEFAULT_COMMIT_WINDOW,
 	markDone,
 	readState,
 	removeRunFiles,
@@ -39,6 +39,7 @@ import {
 	writeIntent,
 	writeOwn,
 	type CleanupReport,
+	type CommitWindow,
 	type DatasetState,
 	type StatePaths,
 } from './state';
@@ -85,6 +86,12 @@ export interface ExportRequest {
 	 * the record (counted in the report and the manifest).
 	 */
 	schemaMismatch?: SchemaMismatchPolicy;
+	/**
+	 * How long this run tries to commit after claiming its commit, and how long a write sent before
+	 * then may take to land (default 1 hour each). Recorded in the claim: a later run leaves the
+	 * files of a run that claimed and never committed alone until both have passed. For tests.
+	 */
+	commitWindow?: CommitWindow;
 	signal?: AbortSignal;
 	/** Called after each chunk with running totals. */
 	onProgress?: (progress: { records: number; bytes: number; files: number }) => void;
@@ -702,10 +709,11 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	// destination says it does), measured by both clocks: a wall clock set back or a suspended
 	// machine's monotonic clock cannot stretch it
 	const windowFrom = { wall: Date.now(), mono: performance.now() };
-	const expired = () => Math.max(Date.now() - windowFrom.wall, performance.now() - windowFrom.mono) >= COMMIT_WINDOW_MS;
+	const commitWindow = request.commitWindow ?? DEFAULT_COMMIT_WINDOW;
+	const expired = () => Math.max(Date.now() - windowFrom.wall, performance.now() - windowFrom.mono) >= commitWindow.windowMs;
 	const claimed = await timed(() => attemptAsync(async () => {
 		if (Date.now() - started > MAX_RUN_MS) throw new StateError(`run ${runId} has been going for too long to commit safely`, 'abandoned');
-		const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString() }, policy, signal);
+		const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString(), ...commitWindow }, policy, signal);
 		if (fate.decision === 'abandon') {
 			throw new StateError(
 				`run ${runId} was declared abandoned by run ${fate.by} at ${fate.at} (it had been running for longer than the cleanup safety age): nothing was committed, and the next run exports these batches`,

@@ -325,7 +325,17 @@ export interface Fate {
 	/** The run that decided (the run itself for commit, a later run for abandon). */
 	by: string;
 	at: string;
+	/** A commit claim: how long the run tries to commit after claiming, and how long a write sent before then may take to land. */
+	windowMs?: number;
+	landingMs?: number;
 }
+
+/** The commit window a run keeps (COMMIT_WINDOW_MS, LANDING_MARGIN_MS unless a caller of the library chooses shorter, e.g. tests). */
+export interface CommitWindow {
+	windowMs: number;
+	landingMs: number;
+}
+export const DEFAULT_COMMIT_WINDOW: CommitWindow = { windowMs: COMMIT_WINDOW_MS, landingMs: LANDING_MARGIN_MS };
 
 /**
  * Write an object only this run writes (its name carries the run id): transient failures are
@@ -408,7 +418,7 @@ export async function commit(
 	prepare: (record: Manifest, seq: number) => void,
 	policy: RetryPolicy,
 	signal?: AbortSignal,
-	/** True once the run's commit window (COMMIT_WINDOW_MS from its claim) has closed. */
+	/** True once the run's commit window (from its claim) has closed. */
 	expired: () => boolean = () => false,
 ): Promise<CommitOutcome> {
 	let rebased = 0;
@@ -440,7 +450,7 @@ export async function commit(
 		lastPath = path;
 		if (expired()) {
 			if (ambiguous) throw unknown(path, 'the commit window closed while its outcome was unknown');
-			throw new StateError(`run ${record.flowRunId} could not commit within ${COMMIT_WINDOW_MS / 60_000} minutes of claiming it: nothing was committed`, 'deadline');
+			throw new StateError(`run ${record.flowRunId} could not commit within its commit window after claiming it: nothing was committed`, 'deadline');
 		}
 		const written = await attemptAsync(() => writeText(store, path, stringifyJson(record, 2) + '\n'));
 		if (written.ok) return { status: 'committed', sequence: seq, path, rebased, ambiguous };
@@ -634,7 +644,8 @@ export async function cleanLeftovers(store: Store, paths: StatePaths, state: Dat
 			// it claimed its commit and the log does not have it: it may still be committing, until its
 			// commit window has closed (and what it sent then has had time to land)
 			const claimAge = serverAge(`${runId}.fate.json`) ?? (await stat(store, paths.fate(runId), serverNow));
-			if (claimAge === undefined || claimAge < COMMIT_WINDOW_MS + LANDING_MARGIN_MS || !old(claimAge)) {
+			const closesAfter = (fate.windowMs ?? COMMIT_WINDOW_MS) + (fate.landingMs ?? LANDING_MARGIN_MS);
+			if (claimAge === undefined || claimAge < closesAfter || !old(claimAge)) {
 				report.pending++;
 				continue;
 			}

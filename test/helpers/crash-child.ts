@@ -20,6 +20,8 @@ async function main() {
 			codec: 'gzip',
 			folderPath: 'exports',
 			maxRecordsPerFile: 100,
+			// short, so the clean run after the kills may remove what a killed committer left
+			commitWindow: { windowMs: 3_000, landingMs: 500 },
 			exportTime: new Date(Date.UTC(2026, 10, 1) + run * 60_000).toISOString(),
 		}).catch((error: Error) => ({ status: `failed: ${error.message}` }));
 		process.stdout.write(`end ${run} ${report.status}\n`);
