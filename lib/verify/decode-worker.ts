@@ -31,20 +31,11 @@ parentPort.on('message', async (m) => {
 				return bytes.slice(s - m.base, e - m.base);
 			},
 		};
-		const read = async (columns) => {
-			const counts = new Map();
-			await parquetRead({
-				file, metadata: m.metadata, rowStart: m.start, rowEnd: m.end, columns, compressors,
-				onChunk: ({ columnName, rowStart, rowEnd }) => counts.set(columnName, (counts.get(columnName) ?? 0) + (Math.min(rowEnd, m.end) - Math.max(rowStart, m.start))),
-			});
-			return counts;
-		};
+		// no onChunk or onComplete: hyparquet decodes every page and skips assembling rows (a third faster)
+		const read = (columns) => parquetRead({ file, metadata: m.metadata, rowStart: m.start, rowEnd: m.end, columns, compressors });
 		let problem;
 		try {
-			const counts = await read(undefined);
-			for (const [column, count] of counts) {
-				if (count !== m.end - m.start) { problem = 'column ' + JSON.stringify(column) + ' holds ' + count + ' values, the row group ' + (m.end - m.start) + ' rows'; break; }
-			}
+			await read(undefined);
 		} catch (error) {
 			problem = short(String(error && error.message || error));
 			// name the column: decode them one by one

@@ -9,7 +9,8 @@
  * Parquet: `PAR1` at both ends, the footer length fits the file, the footer parses, the row groups'
  * rows add up to the footer's count (and to the manifest's), every column chunk lies inside the
  * data area, the codec is the manifest's, the top-level columns are fields of the manifest's
- * schema, and (`decode`) every column chunk of every row group decodes to the group's row count,
+ * schema, and (`decode`) every page of every column chunk of every row group decodes (in a worker
+ * thread with a heap limit and a watchdog, lib/verify/decode-worker.ts),
  * one row group in memory at a time.
  *
  * What only a checksum catches: a change that leaves the structure valid. In plain NDJSON, a byte
