@@ -263,6 +263,11 @@ describe('CSV: origins and text', () => {
 		assert.deepEqual(records.map((r) => r.a), [1, 3, 4, 6]);
 		assert.deepEqual(lines, [2, 4, 7, 10]);
 		assert.deepEqual([...files], [path]);
+		// CRLF files, CRLF inside quoted cells (csv-parse counts CR and LF apart: corrected)
+		for (const eol of ['\n', '\r\n']) {
+			const crlf = await read(`a,b${eol}1,2${eol}${eol}3,"x\r\ny"${eol}4,5${eol}6,"p\nq\r\n\r\nr"${eol}7,8${eol}`);
+			assert.deepEqual(crlf.lines, [2, 4, 6, 7, 11], JSON.stringify(eol));
+		}
 	});
 
 	it('a UTF-8 byte order mark is read, plain and gzip', async () => {
@@ -279,6 +284,23 @@ describe('CSV: origins and text', () => {
 			assert.match(error.message, /malformed record in .*\.csv at line 3: byte 0xff is not valid UTF-8/);
 			return true;
 		});
+	});
+
+	it('UTF-8 checked across 1 MiB reads and gzip: a split character is fine, a broken one named by its line, a truncated end too', async () => {
+		const row = 'x'.repeat(99) + '\n';
+		const rows = Math.floor(((1 << 20) - 2) / row.length);
+		const pad = 'y'.repeat((1 << 20) - 2 - 2 - rows * row.length - 1) + '\n';
+		const lead = Buffer.from('v\n' + row.repeat(rows) + pad);
+		assert.equal(lead.length, (1 << 20) - 2);
+		const line = rows + 3;
+		const ok = await read(Buffer.concat([lead, Buffer.from('😀\nend\n')]));
+		assert.equal(ok.records.at(-2)!.v, '😀');
+		assert.equal(ok.lines.at(-2), line);
+		const broken = Buffer.concat([lead, Buffer.from('😀').subarray(0, 2), Buffer.from('\nend\n')]);
+		await assert.rejects(read(broken), new RegExp(`at line ${line}: byte 0xf0 is not valid UTF-8`));
+		await assert.rejects(read(gzipSync(broken)), new RegExp(`at line ${line}: byte 0xf0 is not valid UTF-8`));
+		await assert.rejects(read(Buffer.concat([Buffer.from('v\n1\n'), Buffer.from('€').subarray(0, 2)])), /at line 3: the file ends inside a UTF-8 character/);
+		await assert.rejects(read(Buffer.concat([Buffer.from('v\n1\n'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\n')])), /at line 3: byte 0xed is not valid UTF-8/);
 	});
 
 	it('structure errors name the line and quote at most a bounded excerpt', async () => {

@@ -2,6 +2,7 @@
  * What every lake-file reader shares: format by name, opening text (gunzipped when gzip), decoding
  * it as strict UTF-8, and the two errors a reader raises (unreadable file, malformed record).
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
@@ -181,21 +182,62 @@ export class Utf8Text {
 	private locate(chunk: Uint8Array): InvalidUtf8 {
 		// the previous chunk's unfinished character, if any, goes with this one
 		const prev = this.previous;
-		let carry = 0;
-		for (let k = 1; k <= Math.min(3, prev.length); k++) {
-			const n = sequenceLength(prev[prev.length - k]);
-			if (n > 1) {
-				carry = n > k ? k : 0;
-				break;
-			}
-			if (n === 1) break;
-		}
-		const bytes = new Uint8Array(carry + chunk.length);
-		bytes.set(prev.subarray(prev.length - carry), 0);
-		bytes.set(chunk, carry);
-		const at = firstInvalid(bytes);
-		const offset = at < 0 || at >= bytes.length ? bytes.length : at;
-		return new InvalidUtf8(countNewlines(bytes, offset), offset < bytes.length ? bytes[offset] : undefined);
+		return locateInvalid(prev.subarray(incompleteTail(prev, Math.max(0, prev.length - 3))), chunk);
 	}
 }
+
+/** Where the bytes end with an unfinished character (looking at most 3 bytes back from `from`), or their length. */
+function incompleteTail(bytes: Uint8Array, from: number): number {
+	for (let p = bytes.length - 1; p >= from && p >= bytes.length - 3; p--) {
+		const b = bytes[p];
+		if (b < 0x80) break;
+		if (b >= 0xc0) return p + sequenceLength(b) > bytes.length && sequenceLength(b) > 0 ? p : bytes.length;
+	}
+	return bytes.length;
+}
+
+/** The error for the first invalid byte of `carry` + `chunk` (carry: an unfinished character from before). */
+function locateInvalid(carry: Uint8Array, chunk: Uint8Array): InvalidUtf8 {
+	const bytes = new Uint8Array(carry.length + chunk.length);
+	bytes.set(carry, 0);
+	bytes.set(chunk, carry.length);
+	const at = firstInvalid(bytes);
+	const offset = at < 0 || at >= bytes.length ? bytes.length : at;
+	return new InvalidUtf8(countNewlines(bytes, offset), offset < bytes.length ? bytes[offset] : undefined);
+}
+
+/**
+ * Strict UTF-8 validation of a byte stream that is passed on as bytes (for parsers that decode
+ * themselves): `check` throws InvalidUtf8 at the first invalid byte; a character split between
+ * chunks is checked when its end arrives. Native (isUtf8) on the fast path.
+ */
+export class Utf8Check {
+	/** The previous chunk's unfinished character (0–3 bytes). */
+	private carry: Uint8Array = new Uint8Array(0);
+
+	check(chunk: Uint8Array): void {
+		let start = 0;
+		if (this.carry.length) {
+			const need = sequenceLength(this.carry[0]) - this.carry.length;
+			const joined = new Uint8Array(this.carry.length + Math.min(need, chunk.length));
+			joined.set(this.carry, 0);
+			joined.set(chunk.subarray(0, need), this.carry.length);
+			if (chunk.length < need) {
+				if (firstInvalid(joined) !== joined.length) throw locateInvalid(this.carry, chunk);
+				this.carry = joined;
+				return;
+			}
+			if (!isUtf8(joined)) throw locateInvalid(this.carry, chunk);
+			start = need;
+		}
+		const cut = incompleteTail(chunk, start);
+		if (!isUtf8(chunk.subarray(start, cut))) throw locateInvalid(this.carry, chunk);
+		this.carry = chunk.slice(cut);
+	}
+
+	end(): void {
+		if (this.carry.length) throw new InvalidUtf8(0, undefined);
+	}
+}
+
 

@@ -32,7 +32,7 @@ import { MISMATCHES, ORIGIN, type Mismatch } from '../../mismatch';
 import type { Field, Schema } from '../../schema';
 import { Binary, ExactNumber } from '../../values';
 import { SourceError, type DatasetRecord, type RecordChunk } from '../types';
-import { InvalidUtf8, Utf8Text, invalidUtf8, malformed, openText, unreadable } from './common';
+import { InvalidUtf8, Utf8Check, invalidUtf8, malformed, openText, unreadable } from './common';
 
 /** A cell that does not fit its field's type (with why, when the expected type alone does not say). */
 class Rejected {
@@ -65,9 +65,18 @@ function validDate(y: number, m: number, d: number): boolean {
 	return d <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
 }
 
+/**
+ * Whether a number literal is surely exact as a double, without a closer look: under 16
+ * characters (so at most 15 significant digits, which a double round-trips), no exponent, not a
+ * negative zero.
+ */
+function surelyExact(text: string): boolean {
+	return text.length < 16 && text.indexOf('e') < 0 && text.indexOf('E') < 0 && !(text.charCodeAt(0) === 45 && text.charCodeAt(1) === 48);
+}
+
 /** A number literal as the value contract carries it: exact when a double does not give it back. */
 function numberValue(text: string): unknown {
-	if (!isInexactLiteral(text)) return Number(text);
+	if (surelyExact(text) || !isInexactLiteral(text)) return Number(text);
 	return INTEGER.test(text) ? BigInt(text) : new ExactNumber(text);
 }
 
@@ -112,7 +121,7 @@ function strictCaster(field: Field): Caster {
 			return {
 				expected: 'a number',
 				cast: (t) => {
-					if (NUMBER.test(t)) return isInexactLiteral(t) ? new ExactNumber(t) : Number(t);
+					if (NUMBER.test(t)) return surelyExact(t) || !isInexactLiteral(t) ? Number(t) : new ExactNumber(t);
 					if (SPECIAL_DOUBLE.test(t)) return /^n/i.test(t) ? 'NaN' : t[0] === '-' ? '-Infinity' : 'Infinity';
 					return REJECTED;
 				},
@@ -142,8 +151,10 @@ function strictCaster(field: Field): Caster {
 					const m = TIMESTAMP.exec(t);
 					if (!m) return REJECTED;
 					if (!validDate(Number(m[1]), Number(m[2]), Number(m[3]))) return new Rejected('no such calendar date');
-					const [h, mi, s, oh, om] = [m[4], m[5], m[6], m[7], m[8]].map((x) => Number(x ?? 0));
-					if (h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return new Rejected('no such time of day or offset');
+					// two-digit groups: compared as text, no numbers needed
+					if (m[4] > '23' || m[5] > '59' || (m[6] !== undefined && m[6] > '59') || (m[7] !== undefined && m[7] > '23') || (m[8] !== undefined && m[8] > '59')) {
+						return new Rejected('no such time of day or offset');
+					}
 					return t;
 				},
 			};
@@ -230,23 +241,22 @@ interface Column {
 	unknown: boolean;
 }
 
-/** Strict UTF-8 (a BOM at the start dropped), counting lines so invalid bytes are named by line. */
-class DecodeUtf8 extends Transform {
-	private readonly text = new Utf8Text();
+/** Strict UTF-8, checked as the bytes pass (csv-parse decodes them), counting lines so invalid bytes are named by line. */
+class CheckUtf8 extends Transform {
+	private readonly utf8 = new Utf8Check();
 	private line = 1;
 	constructor(private readonly path: string) {
-		super({ decodeStrings: true, readableObjectMode: false });
+		super();
 	}
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-		const text = attempt(() => this.text.write(chunk));
-		if (!text.ok) return callback(this.fail(text.error));
+		const checked = attempt(() => this.utf8.check(chunk));
+		if (!checked.ok) return callback(this.fail(checked.error));
 		for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) this.line++;
-		callback(null, text.value);
+		callback(null, chunk);
 	}
 	override _flush(callback: TransformCallback): void {
-		const text = attempt(() => this.text.end());
-		if (!text.ok) return callback(this.fail(text.error));
-		callback(null, text.value || undefined);
+		const checked = attempt(() => this.utf8.end());
+		callback(checked.ok ? null : this.fail(checked.error));
 	}
 	private fail(error: Error): Error {
 		return error instanceof InvalidUtf8 ? invalidUtf8(this.path, this.line + error.newlines, error) : error;
@@ -263,10 +273,22 @@ function inferTypes(chunk: DatasetRecord[]): void {
 	}
 }
 
-function countLineFeeds(text: string): number {
-	let n = 0;
-	for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-	return n;
+/**
+ * Line breaks in a cell as csv-parse counts them (every CR and every LF) and as a person does
+ * (CRLF is one): csv-parse's line numbers run ahead by one for each CRLF inside a quoted cell.
+ */
+function lineBreaks(text: string): [counted: number, crlf: number] {
+	let counted = 0;
+	let crlf = 0;
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (c === 10) counted++;
+		else if (c === 13) {
+			counted++;
+			if (text.charCodeAt(i + 1) === 10) crlf++;
+		}
+	}
+	return [counted, crlf];
 }
 
 /**
@@ -298,8 +320,12 @@ export async function* readCsv(path: string, schema: Schema | undefined, chunkSi
 		bom: true,
 		skip_empty_lines: true,
 		relax_quotes: false,
-		info: true,
 	});
+	// Each record with the line it ends on: csv-parse pushes a record the moment it is complete, so
+	// its live `info.lines` is that line (its `info: true` option, a copy of all counters per
+	// record, costs more than the parsing)
+	const push = parser.push.bind(parser);
+	parser.push = (record: unknown) => push(record === null ? null : [record, parser.info.lines]);
 	let input: NodeJS.ReadableStream;
 	try {
 		input = await openText(path);
@@ -307,8 +333,8 @@ export async function* readCsv(path: string, schema: Schema | undefined, chunkSi
 		throw unreadable(path, error);
 	}
 	// pipeline owns the streams' errors and closes them all when the consumer stops early
-	pipeline(input, new DecodeUtf8(path), parser, () => undefined);
-	const rows = (parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>)[Symbol.asyncIterator]();
+	pipeline(input, new CheckUtf8(path), parser, () => undefined);
+	const rows = (parser as AsyncIterable<[Record<string, string>, number]>)[Symbol.asyncIterator]();
 	let chunk: RecordChunk = [];
 	let lineNos: number[] = [];
 	let found: Mismatch[] = [];
@@ -318,7 +344,9 @@ export async function* readCsv(path: string, schema: Schema | undefined, chunkSi
 		if (found.length) chunk[MISMATCHES] = found;
 		return chunk;
 	};
+	/** csv-parse's line of the previous record's end, and how far its count runs ahead of the real one. */
 	let previousEnd = 1;
+	let ahead = 0;
 	for (;;) {
 		signal?.throwIfAborted();
 		const next = await attemptAsync(() => rows.next());
@@ -329,12 +357,17 @@ export async function* readCsv(path: string, schema: Schema | undefined, chunkSi
 			throw line !== undefined ? malformed(path, line, error.message) : unreadable(path, error);
 		}
 		if (next.value.done) break;
-		const { record: row, info } = next.value.value;
-		// info.lines is the record's last line; a record longer than one line (or after skipped
-		// blank lines) starts where its cells' line feeds say
-		let line = info.lines;
-		if (line - previousEnd > 1) for (const key in row) line -= countLineFeeds(row[key]);
-		previousEnd = info.lines;
+		const [row, lastLine] = next.value.value;
+		// a record longer than one line (or after skipped blank lines) starts where its cells' line breaks say
+		let line = lastLine - ahead;
+		if (lastLine - previousEnd > 1) {
+			for (const key in row) {
+				const [counted, crlf] = lineBreaks(row[key]);
+				line -= counted;
+				ahead += crlf;
+			}
+		}
+		previousEnd = lastLine;
 		const index = chunk.length;
 		const record: DatasetRecord = {};
 		for (const key in row) {
