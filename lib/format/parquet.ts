@@ -241,6 +241,15 @@ function isoDays(text: string): number | undefined {
 	return validDate(y, mo, d) ? daysFromCivil(y, mo, d) : undefined;
 }
 
+/** The shortest digits of a whole double, written out in full (`1.4272920223260322e+21` → `1427292022326032200000`). */
+export function integerDigits(n: number): string {
+	const text = String(n);
+	const e = /^(-?)(\d)(?:\.(\d+))?e\+(\d+)$/.exec(text);
+	if (!e) return text;
+	const digits = e[2] + (e[3] ?? '');
+	return e[1] + digits + '0'.repeat(Number(e[4]) - (digits.length - 1));
+}
+
 /**
  * A converter from a non-null record value to what hyparquet-writer takes for a leaf column:
  * timestamps and dates become plain integers (µs as bigint, days) rather than Date objects, so
@@ -298,7 +307,11 @@ function leafConverter(field: Omit<Field, 'name'>, path: string): Convert {
 				if (typeof v === 'number') return v;
 				if (typeof v === 'bigint') {
 					const n = Number(v);
-					if (BigInt(n) !== v) throw unrepresentable('a double', v, 'a double cannot hold this integer exactly (declare the field long or decimal)');
+					// a whole double of 2^53 or more, as JSON writers print it (its shortest digits, e.g.
+					// 18886071834445870 for the double 18886071834445868): those digits give that double back
+					if (BigInt(n) !== v && integerDigits(n) !== v.toString()) {
+						throw unrepresentable('a double', v, 'a double cannot hold this integer exactly (declare the field long or decimal)');
+					}
 					return n;
 				}
 				const text = v instanceof ExactNumber ? v.text : typeof v === 'string' ? v.trim() : undefined;

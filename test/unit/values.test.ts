@@ -271,6 +271,15 @@ describe('Parquet source reader: exact values', () => {
 	});
 });
 
+describe('strings from Parquet sources', () => {
+	it('keep a leading U+FEFF (hyparquet\'s default decoder drops it)', async () => {
+		const schema: Schema = { fields: [{ name: 's', type: 'string' }] };
+		const rows: DatasetRecord[] = [];
+		for await (const chunk of readParquet(await writeParquet('bom.parquet', schema, [{ s: '\ufeffbom' }, { s: 'x\ufeff' }]), 100)) rows.push(...chunk);
+		assert.deepEqual(rows, [{ s: '\ufeffbom' }, { s: 'x\ufeff' }]);
+	});
+});
+
 describe('doubles JSON has no number for', () => {
 	it('NaN and ±Infinity from a Parquet source travel as "NaN", "Infinity", "-Infinity": NDJSON says so, Parquet gets the doubles back', async () => {
 		const schema: Schema = { fields: [{ name: 'x', type: 'double' }] };

@@ -64,13 +64,16 @@ export function isoFromUnits(count: bigint, digits: 3 | 6 | 9): string {
 	return `${dateText(Number(days))}T${time}.${fraction.toString().padStart(digits, '0')}Z`;
 }
 
-const decoder = new TextDecoder();
+// a leading U+FEFF is part of the value (the default decoder drops it), and bytes that are not
+// UTF-8 in a string column are an error (the default decoder replaces them with U+FFFD, silently)
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
 
 const PARSERS = {
 	timestampFromMilliseconds: (v: bigint) => isoFromUnits(BigInt(v), 3),
 	timestampFromMicroseconds: (v: bigint) => isoFromUnits(BigInt(v), 6),
 	timestampFromNanoseconds: (v: bigint) => isoFromUnits(BigInt(v), 9),
 	dateFromDays: (days: number) => dateText(days),
+	stringFromBytes: (bytes: Uint8Array) => bytes && decoder.decode(bytes),
 	jsonFromBytes: (bytes: Uint8Array) => bytes && parseJson(decoder.decode(bytes)),
 };
 
