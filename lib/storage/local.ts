@@ -204,9 +204,9 @@ export class LocalFolderStore implements Store {
 			for await (const entry of opened.value) entries.push(entry);
 			for (const entry of sortEntries(entries, (e) => e.isDirectory())) {
 				const file = rel ? `${rel}/${entry.name}` : entry.name;
+				// a temporary file is one named as this store names them; any other name is a file, listed
 				const stands = entry.isFile() && entry.name.startsWith(TEMP_PREFIX) ? finalNameOf(entry.name) : undefined;
-				if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX) !== temps) continue;
-				if (temps && entry.isFile() && !stands) continue;
+				if (entry.isFile() && !!stands !== temps) continue;
 				const path = stands ? (rel ? `${rel}/${stands}` : stands) : file;
 				if (!folderPrefix && rel === base && !path.startsWith(clean)) continue;
 				if (entry.isDirectory()) yield* walk(join(dir, entry.name), file);

@@ -407,10 +407,9 @@ export class SftpStore implements Store {
 			for (const entry of entries) {
 				const isFile = kindOf(entry.mode) === FILE;
 				const file = rel ? `${rel}/${entry.name}` : entry.name;
-				const isTemp = isFile && entry.name.startsWith(TEMP_PREFIX);
-				if (isFile && isTemp !== temps) continue;
-				const stands = isTemp ? finalNameOf(entry.name) : undefined;
-				if (isTemp && !stands) continue;
+				// a temporary file is one named as this store names them; any other name is a file, listed
+				const stands = isFile && entry.name.startsWith(TEMP_PREFIX) ? finalNameOf(entry.name) : undefined;
+				if (isFile && !!stands !== temps) continue;
 				const path = stands ? (rel ? `${rel}/${stands}` : stands) : file;
 				if (!folderPrefix && rel === base && !path.startsWith(clean)) continue;
 				if (kindOf(entry.mode) === FOLDER) yield* walk.call(this, file);
