@@ -9,7 +9,7 @@
  * ingested at the file's modification time.
  */
 import { access, constants as fsConstants, readdir, readFile as readText, realpath, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { accessRefused, hostPath, isInside, type FileAccessCheck } from '../host-path';
 import { attemptAsync, errnoCode } from '../errors';
 import { parseJson } from '../json';
@@ -388,11 +388,27 @@ export class LocalLakeSource implements Source {
 			if (!format) throw new SourceError(`lake file ${file} has no known format`, 'unreadable');
 			// checked again when read: a link swapped in since the listing is refused too
 			const real = await this.within(file);
-			for await (const chunk of readFile(real, format, dataset.schema, chunkSize, options.signal, options.jsonText)) {
-				// errors name the file as the lake knows it, not by its path on this host
-				const origin = (chunk as RecordChunk)[ORIGIN];
-				(chunk as RecordChunk)[ORIGIN] = origin ? { ...origin, file } : { file };
-				yield chunk;
+			// errors and mismatches name the file as the lake knows it (relative to Lake Path), not by
+			// where it is on this host
+			const name = isAbsolute(file) ? relative(this.root, file) || file : file;
+			const chunks = readFile(real, format, dataset.schema, chunkSize, options.signal, options.jsonText);
+			try {
+				for (;;) {
+					const next = await attemptAsync(() => chunks.next());
+					if (!next.ok) {
+						const error = next.error;
+						if (error instanceof SourceError) throw new SourceError(error.message.split(real).join(name), error.code);
+						throw error;
+					}
+					if (next.value.done) break;
+					const chunk = next.value.value as RecordChunk;
+					const origin = chunk[ORIGIN];
+					chunk[ORIGIN] = origin ? { ...origin, file: name } : { file: name };
+					yield chunk;
+				}
+			} finally {
+				// the consumer stopped early (an error, a cancel): the reader closes its file
+				await chunks.return(undefined);
 			}
 		}
 	}

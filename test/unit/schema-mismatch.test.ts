@@ -148,6 +148,23 @@ describe('On Schema Mismatch', () => {
 		assert.equal(rows.find((r) => Number(r.id) === 6)!.extra, 'new');
 	});
 
+	it('a plain-folder lake: a CSV cell that does not fit the inferred type names the file relative to Lake Path and its line', async () => {
+		const dir = tempDir('mm-plain-lake');
+		mkdirSync(join(dir, 'plain'), { recursive: true });
+		const rows = ['id,ok', ...Array.from({ length: 600 }, (_, i) => `${i},${i === 549 ? 'maybe' : i % 2 === 0}`)];
+		writeFileSync(join(dir, 'plain', 'data.csv'), rows.join('\n') + '\n');
+		const out = tempDir('mm-plain-out');
+		const failed = await runExport(new LocalLakeSource(dir), new LocalFolderStore(out), request({ datasetId: 'plain' })).then(
+			() => assert.fail('the run should fail'),
+			(error: unknown) => error as Error,
+		);
+		assert.match(failed.message, /file "plain\/data\.csv" line 551: field "ok": expected a boolean, got "maybe"/);
+		assert.ok(!failed.message.includes(dir), 'no host path in the message');
+		const skipped = await runExport(new LocalLakeSource(dir), new LocalFolderStore(out), request({ datasetId: 'plain', schemaMismatch: 'skip' }));
+		assert.equal(skipped.totals.records, 599);
+		assert.deepEqual(skipped.skipped.examples.map((e) => [e.file, e.line, e.field]), [['plain/data.csv', 551, 'ok']]);
+	});
+
 	it('NDJSON output imposes no schema: records are written as they are, nothing is a mismatch', async () => {
 		const out = tempDir('mm-json-out');
 		const source = new LocalLakeSource(lake('mm-json', batches()));
