@@ -158,7 +158,7 @@ describe('On Schema Mismatch', () => {
 			() => assert.fail('the run should fail'),
 			(error: unknown) => error as Error,
 		);
-		assert.match(failed.message, /file "plain\/data\.csv" line 551: field "ok": expected a boolean, got "maybe"/);
+		assert.match(failed.message, /file "plain\/data\.csv" line 551\): field "ok": expected a boolean, got "maybe"/);
 		assert.ok(!failed.message.includes(dir), 'no host path in the message');
 		const skipped = await runExport(new LocalLakeSource(dir), new LocalFolderStore(out), request({ datasetId: 'plain', schemaMismatch: 'skip' }));
 		assert.equal(skipped.totals.records, 599);
