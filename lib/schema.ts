@@ -129,6 +129,18 @@ export function schemaSummary(schema: Schema | undefined): string {
 	return schema.fields.map((f) => `${f.name}: ${typeName(f)}`).join(', ');
 }
 
+/** Whether an ISO date (and time) names a real day and a clock time (hours < 24, minutes and seconds < 60, offsets within ±18:00). */
+function realDateTime(text: string): boolean {
+	const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?[^+-]*(?:[+-](\d{2}):?(\d{2}))?$/.exec(text);
+	if (!m) return false;
+	const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+	const day = new Date(Date.UTC(2000, mo - 1, d));
+	day.setUTCFullYear(y);
+	if (mo < 1 || mo > 12 || day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return false;
+	if (Number(m[4] ?? 0) > 23 || Number(m[5] ?? 0) > 59 || Number(m[6] ?? 0) > 59) return false;
+	return Number(m[7] ?? 0) <= 18 && Number(m[8] ?? 0) <= 59;
+}
+
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DECIMAL_LITERAL = /^-?(\d+)(?:\.(\d+))?$/;
@@ -173,8 +185,9 @@ export function typeOfValue(value: unknown): FieldShape | undefined {
 	if (value instanceof Binary || value instanceof Uint8Array) return { type: 'binary' };
 	if (value instanceof Date) return { type: 'timestamp' };
 	if (typeof value === 'string') {
-		if (ISO_TIMESTAMP.test(value)) return { type: 'timestamp' };
-		if (ISO_DATE.test(value)) return { type: 'date' };
+		// only real calendar dates and clock times: `2026-02-30` is text, not a date that fails later
+		if (ISO_TIMESTAMP.test(value) && realDateTime(value)) return { type: 'timestamp' };
+		if (ISO_DATE.test(value) && realDateTime(value)) return { type: 'date' };
 		return { type: 'string' };
 	}
 	if (Array.isArray(value)) {
