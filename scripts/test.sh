@@ -29,5 +29,7 @@ NODES_FROM_DIST=1 node --import tsx --test --test-reporter=spec test/workflow.te
 node24=$(bash scripts/node24.sh)
 echo "== DuckDB round-trip on $("$node24" --version)"
 "$node24" --import tsx --test --test-reporter=spec test/roundtrip.test.ts
+echo "== property round trip on Node 24 (every format × codec, zstd included)"
+"$node24" --import tsx --test --test-reporter=spec test/property.test.ts
 echo "== end to end in real n8n"
 bash scripts/e2e.sh
