@@ -136,7 +136,9 @@ export class LocalFolderStore implements Store {
 		const final = (await this.safe(clean, true)) as string;
 		const dir = join(final, '..');
 		const temp = join(dir, tempName(baseName(clean), randomUUID()));
-		const file = createWriteStream(temp, { flags: 'wx', signal: options.signal });
+		// flushed to disk before it is linked: after a power loss a published name never holds a
+		// short or empty file (a commit record most of all)
+		const file = createWriteStream(temp, { flags: 'wx', flush: true, signal: options.signal });
 		return hashedUpload(
 			clean,
 			async (counter, { aborted }) => {
