@@ -245,7 +245,7 @@ export function finalNameOf(tempFileName: string): string | undefined {
 
 /** Write a small text object (a manifest) in one go. */
 export async function writeText(store: Store, path: string, text: string, contentType = 'application/json'): Promise<WriteResult> {
-	const upload = await store.openWrite(path, { contentType });
+	const upload = await store.openWrite(path, { contentType, whole: true });
 	const sent = await attemptAsync(async () => {
 		await writeTo(upload.stream, Buffer.from(text, 'utf8'));
 		await endSink(upload.stream);

@@ -284,7 +284,7 @@ export class S3Store implements Store {
 	async openWrite(path: string, options: WriteOptions = {}): Promise<StoreUpload> {
 		const clean = cleanPath(path);
 		const key = this.key(clean);
-		return hashedUpload(clean, (counter, context) => this.send(counter, key, clean, options.contentType, context), {
+		return hashedUpload(clean, (counter, context) => this.send(counter, key, clean, options.contentType, context, options.whole), {
 			signal: options.signal,
 			idleTimeoutMs: this.policy.idleTimeoutMs,
 		});
@@ -302,7 +302,13 @@ export class S3Store implements Store {
 		return context.guard(retrying(this.policy, this.stats, attempt, { signal: context.signal }));
 	}
 
-	private async send(counter: HashingCounter, key: string, clean: string, contentType: string | undefined, context: UploadContext): Promise<void> {
+	private async send(counter: HashingCounter, key: string, clean: string, contentType: string | undefined, context: UploadContext, whole = false): Promise<void> {
+		if (whole) {
+			// one PutObject whatever the size (up to S3's 5 GiB): a commit record of a long history stays atomic
+			const all: Buffer[] = [];
+			for await (const part of fixedParts(counter, PART_SIZE)) all.push(part);
+			return this.putWhole(Buffer.concat(all), key, clean, contentType, context);
+		}
 		const parts = fixedParts(counter, PART_SIZE)[Symbol.asyncIterator]();
 		const first = await parts.next();
 		const second = await parts.next();

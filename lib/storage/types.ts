@@ -32,6 +32,11 @@ export interface Upload {
 export interface WriteOptions {
 	contentType?: string;
 	signal?: AbortSignal;
+	/**
+	 * The whole object is in memory anyway (a commit record, a manifest): send it in one request, so
+	 * its create-if-absent is atomic also where a multipart completion's is not (Ceph).
+	 */
+	whole?: boolean;
 }
 
 /**

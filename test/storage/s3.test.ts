@@ -121,6 +121,18 @@ describe('S3 conditional creates on Ceph RGW', () => {
 		assert.equal(await get(bucket, 'race'), `w${won[0]}`);
 	});
 
+	it('a commit record larger than a part (writeText: whole) goes as one PutObject: of 4 racing 9 MiB writers exactly one wins on Ceph', async () => {
+		const bucket = await freshBucket('inm-whole');
+		const store = resilient(new S3Store(config(bucket)), networkPolicy(TEST_NETWORK));
+		const texts = [0, 1, 2, 3].map((i) => String(i).repeat(9 * 1024 * 1024));
+		const racers = await Promise.allSettled(texts.map((t) => writeText(store, 'commits/00000000000000000001.json', t)));
+		const won = racers.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+		assert.equal(won.length, 1, racers.map((r) => r.status).join(', '));
+		for (const r of racers) if (r.status === 'rejected') assert.equal((r.reason as StoreError).code, 'exists');
+		assert.equal((await get(bucket, 'commits/00000000000000000001.json')).slice(0, 1), String(won[0]));
+		await store.close();
+	});
+
 	it('CompleteMultipartUpload with If-None-Match: * is ignored by Ceph 16 (it overwrites); the adapter looks before completing', async () => {
 		const bucket = await freshBucket('inm-mpu');
 		await (await multipart(bucket, 'm', 'a'))();
