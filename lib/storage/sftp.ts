@@ -285,9 +285,14 @@ export class SftpStore implements Store {
 	private async ensureDir(dir: string): Promise<void> {
 		if (!dir || dir === '.' || this.madeDirs.has(dir)) return;
 		const parts = dir.split('/');
+		const root = this.remote('');
 		for (let i = 1; i <= parts.length; i++) {
 			const level = parts.slice(0, i).join('/');
 			if (!level || this.madeDirs.has(level)) continue;
+			// the folder above, when it is below the root, is checked before anything is made in it:
+			// a symbolic link on the way must not get folders made outside the root
+			const above = parts.slice(0, i - 1).join('/');
+			if (above && (root === '.' || above === root || above.startsWith(`${root}/`))) await this.assertInside(above);
 			const made = await attemptAsync(() => this.op<void>(`creating the folder ${level}`, (sftp, done) => sftp.mkdir(level, done)));
 			if (!made.ok && (made.error as StoreError).code !== 'io') throw made.error;
 		}

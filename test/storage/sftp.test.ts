@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import SftpClient from 'ssh2-sftp-client';
 import { SftpStore, type SftpConfig } from '../../lib/storage/sftp';
+import { readText, writeText } from '../../lib/storage/common';
 import { StoreError } from '../../lib/storage/types';
 import { sftpFolder, sftpServer } from '../helpers/servers';
 import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
@@ -36,6 +38,31 @@ faultSuite('SFTP (OpenSSH sshd)', async () => {
 		// 25 cut points: before the fix, every one of 25 mid-transfer cuts left the upload waiting for ever
 		cuts: Array.from({ length: 25 }, (_, i) => 16 * 1024 + i * 200 * 1024),
 	};
+});
+
+describe('SFTP never goes outside the root through a symbolic link (the server resolves real paths)', () => {
+	it('refuses to write or read through a link that leads out, makes no folder out there, and follows one that stays inside', async () => {
+		const rootPath = sftpFolder(server, 'links');
+		const outside = sftpFolder(server, 'outside');
+		writeFileSync(join(outside, 'secret.txt'), 'not yours');
+		symlinkSync(outside, join(rootPath, 'out'));
+		lchownSync(join(rootPath, 'out'), server.uid, server.gid);
+		mkdirSync(join(rootPath, 'real'));
+		symlinkSync(join(rootPath, 'real'), join(rootPath, 'inner'));
+		for (const p of ['real', 'inner']) lchownSync(join(rootPath, p), server.uid, server.gid);
+		const store = new SftpStore({ ...base, rootPath });
+		try {
+			for (const path of ['out/x.json', 'out/a/b/x.json']) {
+				await assert.rejects(writeText(store, path, '{}'), (error: StoreError) => error.code === 'config' && /outside the credential's root folder/.test(error.message), path);
+			}
+			assert.deepEqual(readdirSync(outside), ['secret.txt'], 'nothing written or made outside the root');
+			await assert.rejects(readText(store, 'out/secret.txt'), (error: StoreError) => error.code === 'config' && !error.message.includes('not yours'));
+			await writeText(store, 'inner/y.json', '{}');
+			assert.ok(existsSync(join(rootPath, 'real', 'y.json')), 'a link that stays inside is followed');
+		} finally {
+			await store.close();
+		}
+	});
 });
 
 describe('SFTP conditional creates on OpenSSH', () => {
