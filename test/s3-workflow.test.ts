@@ -112,7 +112,11 @@ describe('workflows exporting to S3 (Ceph RADOS Gateway on 127.0.0.1)', () => {
 		assert.equal(report.status, 'committed');
 		assert.equal(result.output('Verify Export')[0].ok, true);
 		const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
-		assert.equal(listed.KeyCount, (report.totals as { files: number }).files + 3, 'the data files, the manifest, its commit record and the destination marker');
+		assert.equal(
+			listed.KeyCount,
+			(report.totals as { files: number }).files + 6,
+			'the data files, the manifest, its commit record, the destination marker, and the run\'s intent, done marker and commit claim (kept until the next run after the safety age)',
+		);
 
 		const other = await freshBucket('wf-role-bad');
 		const failed = await runWorkflow(workflowTo(lake, other), { s3: { ...role, roleArn: 'arn:aws:iam:::role/not-a-role' } });
