@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { generateLake } from '../lib/sample/generator';
+import { generateLake } from '../scripts/sample/generator';
 
 interface Result {
 	size: number;

@@ -15,7 +15,7 @@ import { createEncoder, type Codec, type FileType } from '../lib/format';
 import { gzipOptions } from '../lib/format/ndjson';
 import { endSink, writeTo } from '../lib/format/types';
 import { stringifyLines } from '../lib/json';
-import { rng, sampleRecords } from '../lib/sample/generator';
+import { rng, sampleRecords } from '../scripts/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { LocalFolderStore } from '../lib/storage/local';
 import { networkPolicy } from '../lib/storage/network';

@@ -11,7 +11,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { runExport } from '../lib/export/run';
 import { checkpointIfDue, commit, fold, readState, statePaths } from '../lib/export/state';
 import type { Manifest } from '../lib/export/manifest';
-import { addBatch, generateLake } from '../lib/sample/generator';
+import { addBatch, generateLake } from '../scripts/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { openStore, readText } from '../lib/storage';
 import type { Store } from '../lib/storage/types';

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { addBatch, generateLake } from '../lib/sample/generator';
+import { addBatch, generateLake } from './sample/generator';
 import { runWorkflow, type WorkflowJson } from '../test/harness/engine';
 
 const root = resolve('demo-output');

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { generateLake, type BatchFileFormat } from '../lib/sample/generator';
+import { generateLake, type BatchFileFormat } from './sample/generator';
 
 const { values } = parseArgs({
 	options: {

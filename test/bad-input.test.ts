@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { IDataObject, INode } from 'n8n-workflow';
-import { generateLake } from '../lib/sample/generator';
+import { generateLake } from '../scripts/sample/generator';
 import { tempDir } from './helpers/fixtures';
 
 // n8n 2's default limits nodes to ~/.n8n-files; these cases set the restriction themselves

@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, IDataObject, NodeOperationError } from 'n8n-workflow';
-import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
+import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
 import { parseAbfss } from '../lib/storage';
 import { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest, googleCloudStorageConnectionTest, sftpConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';

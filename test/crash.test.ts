@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runExport } from '../lib/export/run';
-import { rng, addBatch, generateLake } from '../lib/sample/generator';
+import { rng, addBatch, generateLake } from '../scripts/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { openStore, type DestinationConfig } from '../lib/storage';
 import { verifyExport } from '../lib/verify/verify';

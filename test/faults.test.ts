@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { runExport, type ExportReport, type ExportRequest } from '../lib/export/run';
-import { addBatch, generateLake } from '../lib/sample/generator';
+import { addBatch, generateLake } from '../scripts/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { openStore, type DestinationConfig } from '../lib/storage';
 import type { NetworkPolicy, Store } from '../lib/storage/types';

@@ -15,7 +15,7 @@ import { runExport } from '../lib/export/run';
 import { parquetCodecProblem } from '../lib/format/parquet';
 import type { Codec, FileType } from '../lib/format';
 import type { Field } from '../lib/schema';
-import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
+import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { LocalFolderStore } from '../lib/storage/local';
 import { canonicalRecords, query, readFiles } from './helpers/duckdb';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { ICredentialsDecrypted, NodeOperationError } from 'n8n-workflow';
-import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
+import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
 import { googleCloudStorageConnectionTest, s3ConnectionTest } from '../nodes/shared/context';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { NodeOperationError } from 'n8n-workflow';
-import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../lib/sample/generator';
+import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
 import { sftpFolder, sftpServer } from './helpers/servers';

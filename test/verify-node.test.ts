@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { INode, NodeOperationError } from 'n8n-workflow';
-import { generateLake } from '../lib/sample/generator';
+import { generateLake } from '../scripts/sample/generator';
 import { tempDir } from './helpers/fixtures';
 import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 

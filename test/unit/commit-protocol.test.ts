@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ExportError, runExport, type ExportReport, type ExportRequest } from '../../lib/export/run';
 import { CHECKPOINT_EVERY, cleanLeftovers, commit, readState, runIdIn, statePaths, writeIntent } from '../../lib/export/state';
-import { addBatch, generateLake } from '../../lib/sample/generator';
+import { addBatch, generateLake } from '../../scripts/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
 import { StoreError } from '../../lib/storage/types';

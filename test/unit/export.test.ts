@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ExportError, runExport, type ExportRequest } from '../../lib/export/run';
 import { readState, statePaths } from '../../lib/export/state';
-import { addBatch, generateLake } from '../../lib/sample/generator';
+import { addBatch, generateLake } from '../../scripts/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
 import { filesUnder, tempDir } from '../helpers/fixtures';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { generateLake, SAMPLE_DATASETS } from '../../lib/sample/generator';
+import { generateLake, SAMPLE_DATASETS } from '../../scripts/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { filesUnder, tempDir } from '../helpers/fixtures';
 

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import type { Manifest } from '../../lib/export/manifest';
 import { runExport, type ExportRequest } from '../../lib/export/run';
 import { statePaths } from '../../lib/export/state';
-import { generateLake } from '../../lib/sample/generator';
+import { generateLake } from '../../scripts/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
 import { checkNdjson, checkParquet } from '../../lib/verify/structure';
@@ -78,7 +78,7 @@ describe('Verify: unlisted objects anywhere below the export', () => {
 
 	it('files of earlier exports in other folders are accounted for by their own commit records', async () => {
 		const { lake, store, report, request, source } = await exported('unlisted-chain');
-		const { addBatch } = await import('../../lib/sample/generator');
+		const { addBatch } = await import('../../scripts/sample/generator');
 		await addBatch({ dir: lake, datasetId: DS, records: 10, ingestedAt: new Date('2026-02-01T00:00:00Z'), seed: 'b4' });
 		const second = await runExport(source, store, { ...request, exportTime: '2026-11-22T06:00:00Z' });
 		assert.notEqual(second.folder, report.folder);

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { Manifest } from '../../lib/export/manifest';
 import { runExport, type ExportReport, type ExportRequest } from '../../lib/export/run';
 import { statePaths } from '../../lib/export/state';
-import { addBatch, generateLake } from '../../lib/sample/generator';
+import { addBatch, generateLake } from '../../scripts/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
 import { verifyExport } from '../../lib/verify/verify';

@@ -9,11 +9,11 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
-import { createEncoder } from '../format';
-import { endSink, writeTo } from '../format/types';
-import { stringifyJson } from '../json';
-import type { Field, Schema } from '../schema';
-import type { DatasetKind, DatasetRecord } from '../source/types';
+import { createEncoder } from '../../lib/format';
+import { endSink, writeTo } from '../../lib/format/types';
+import { stringifyJson } from '../../lib/json';
+import type { Field, Schema } from '../../lib/schema';
+import type { DatasetKind, DatasetRecord } from '../../lib/source/types';
 
 export type BatchFileFormat = 'ndjson.gz' | 'ndjson' | 'json' | 'json.gz' | 'csv' | 'csv.gz' | 'parquet';
 
