@@ -14,8 +14,9 @@ export default [
 	{
 		// Command-line scripts, benchmarks and tests print their results; the shipped code
 		// (nodes/, credentials/, lib/) keeps n8n's no-console rule.
+		// They also start processes (servers, n8n, npm pack), which the package itself never does.
 		files: ['scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
-		rules: { 'no-console': 'off' },
+		rules: { 'no-console': 'off', '@n8n/community-nodes/no-dangerous-functions': 'off' },
 	},
 ];
 
