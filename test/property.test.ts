@@ -29,20 +29,13 @@ import type { Field, FieldShape } from '../lib/schema';
 import { Binary, ExactNumber } from '../lib/values';
 import { caseArb, type PropertyCase } from './helpers/arbitraries';
 import { canonicalRecords, Literal, query, READER, readFiles } from './helpers/duckdb';
-import { tempDir } from './helpers/fixtures';
+import { everyFormat, tempDir } from './helpers/fixtures';
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20260210);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
 const SHRINK = process.env.PROPERTY_SHRINK !== '0';
 
-const COMBOS: Array<[FileType, Codec]> = [
-	['json', 'none'],
-	['json', 'gzip'],
-	['parquet', 'none'],
-	['parquet', 'snappy'],
-	['parquet', 'gzip'],
-	['parquet', 'zstd'],
-];
+const COMBOS = everyFormat();
 const comboName = ([fileType, codec]: [FileType, Codec]) => `${fileType}-${codec}`;
 const available = (combo: [FileType, Codec]) => combo[0] !== 'parquet' || parquetCodecProblem(combo[1]) === undefined;
 

@@ -13,27 +13,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { runExport } from '../lib/export/run';
 import { parquetCodecProblem } from '../lib/format/parquet';
-import type { Codec, FileType } from '../lib/format';
 import type { Field } from '../lib/schema';
 import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { LocalFolderStore } from '../lib/storage/local';
 import { canonicalRecords, query, readFiles } from './helpers/duckdb';
-import { filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
+import { everyFormat, filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
 import { runWorkflow, type WorkflowJson } from './harness/engine';
 
 // n8n 2 lets nodes use only ~/.n8n-files unless told otherwise: these tests' lakes are temp folders
 process.env.N8N_RESTRICT_FILE_ACCESS_TO ??= '';
 
 const DATASETS = ['ajo_message_feedback_event_dataset', 'ajo_email_tracking_experience_event_dataset', 'journeys', 'ajo_consent_service_dataset', 'journey_step_events'];
-const COMBOS: Array<[FileType, Codec]> = [
-	['json', 'none'],
-	['json', 'gzip'],
-	['parquet', 'none'],
-	['parquet', 'snappy'],
-	['parquet', 'gzip'],
-	['parquet', 'zstd'],
-];
+const COMBOS = everyFormat();
 
 describe('DuckDB reads back every format × codec exactly', () => {
 	const lake = tempDir('rt-lake');

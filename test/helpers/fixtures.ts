@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { CODECS, type Codec, type FileType } from '../../lib/format';
 
 const made: string[] = [];
 after(async () => {
@@ -38,4 +39,9 @@ export function lakeFiles(lake: string, datasetId: string): string[] {
 	return filesUnder(join(lake, datasetId))
 		.filter((p) => p.startsWith('batches/') && !p.endsWith('batch.json'))
 		.map((p) => join(lake, datasetId, p));
+}
+
+/** Every file type × codec the package writes (a format or codec added there is tested everywhere this is used). */
+export function everyFormat(): Array<[FileType, Codec]> {
+	return (Object.keys(CODECS) as FileType[]).flatMap((fileType) => CODECS[fileType].map((codec): [FileType, Codec] => [fileType, codec]));
 }

@@ -355,25 +355,6 @@ describe('commit protocol: identity, checkpoints, history', () => {
 		await assertExactlyOnce(source, store);
 	});
 
-	it('adopts what exports made before the commit log held, and exports only the rest', async () => {
-		const { lake, out, source, store } = await setup('legacy', 300);
-		const report = await runExport(source, store, base());
-		// turn the destination into one written by version 0.1: a v1 manifest and no commit log
-		const manifestFile = join(out, report.manifestPath!);
-		const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-		delete manifest.commit;
-		delete manifest.batches;
-		manifest.manifestVersion = 1;
-		writeFileSync(manifestFile, JSON.stringify(manifest));
-		rmSync(join(out, PREFIX, '_dataset_export'), { recursive: true });
-		await addBatch({ dir: lake, datasetId: DS, records: 25, ingestedAt: new Date('2026-02-01T00:00:00Z'), seed: 'after' });
-		const upgraded: ExportReport = await runExport(source, store, base({ exportTime: '2026-11-23T00:00:00Z' }));
-		assert.equal(upgraded.totals.records, 25, 'only the batch the old manifests did not hold');
-		const state = await readState(store, statePaths(PREFIX, DS), DS);
-		assert.equal(state.batches.size, 4);
-		assert.equal((await runExport(source, store, base())).status, 'nothing-new');
-	});
-
 	/** The destination as version 0.1 left it: one v1 manifest, no commit log. */
 	async function legacyDestination(label: string) {
 		const { lake, out, source, store } = await setup(label, 300);
@@ -387,6 +368,16 @@ describe('commit protocol: identity, checkpoints, history', () => {
 		rmSync(join(out, PREFIX, '_dataset_export'), { recursive: true });
 		return { lake, out, source, store, report };
 	}
+
+	it('adopts what exports made before the commit log held, and exports only the rest', async () => {
+		const { lake, source, store } = await legacyDestination('legacy');
+		await addBatch({ dir: lake, datasetId: DS, records: 25, ingestedAt: new Date('2026-02-01T00:00:00Z'), seed: 'after' });
+		const upgraded: ExportReport = await runExport(source, store, base({ exportTime: '2026-11-23T00:00:00Z' }));
+		assert.equal(upgraded.totals.records, 25, 'only the batch the old manifests did not hold');
+		const state = await readState(store, statePaths(PREFIX, DS), DS);
+		assert.equal(state.batches.size, 4);
+		assert.equal((await runExport(source, store, base())).status, 'nothing-new');
+	});
 
 	it('a full export committed before the first incremental one does not stop the adoption (nothing exported twice)', async () => {
 		const { source, store } = await legacyDestination('legacy-full');
