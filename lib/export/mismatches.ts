@@ -8,7 +8,7 @@
 import { describeMismatch, excerpt, MISMATCHES, ORIGIN, type Mismatch, type MismatchKind } from '../mismatch';
 import { evolveSchema, type Schema } from '../schema';
 import { describeDiff, diffSchemas } from '../schema-diff';
-import { lineOf, withoutRecords, type RecordChunk } from '../source/types';
+import { lineOf, pickRecords, type RecordChunk } from '../source/types';
 
 const schemaChanges = (a: Schema, b: Schema) => describeDiff(diffSchemas(a, b));
 
@@ -169,11 +169,16 @@ export class MismatchHandler {
 			if (decision === 'skip') drop.push(m.index);
 			if (decision === 'evolved') evolved = true;
 		}
-		const rest = withoutRecords(chunk, drop);
-		delete rest[MISMATCHES];
+		if (!drop.length) {
+			// settled: the chunk (this run's alone) goes on as it is
+			delete chunk[MISMATCHES];
+			return { chunk, kept: null, evolved };
+		}
 		const gone = new Set(drop);
 		const kept: number[] = [];
 		for (let i = 0; i < chunk.length; i++) if (!gone.has(i)) kept.push(i);
+		const rest = pickRecords(chunk, kept);
+		delete rest[MISMATCHES];
 		return { chunk: rest, kept, evolved };
 	}
 }

@@ -35,12 +35,8 @@ export function sliceChunk(chunk: RecordChunk, start: number, end: number): Reco
 	return part;
 }
 
-/** The chunk without the records at `drop` (indices, ascending), everything kept in step. */
-export function withoutRecords(chunk: RecordChunk, drop: readonly number[]): RecordChunk {
-	if (!drop.length) return chunk;
-	const gone = new Set(drop);
-	const keep: number[] = [];
-	for (let i = 0; i < chunk.length; i++) if (!gone.has(i)) keep.push(i);
+/** The records at `keep` (indices, ascending) of a chunk, with their text, lines and mismatches in step. */
+export function pickRecords(chunk: RecordChunk, keep: readonly number[]): RecordChunk {
 	const part: RecordChunk = keep.map((i) => chunk[i]);
 	const raw = chunk[RAW_JSON];
 	if (raw) part[RAW_JSON] = keep.map((i) => raw[i]);
