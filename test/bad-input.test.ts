@@ -398,12 +398,12 @@ describe('bad input: a clear error naming the field, the error output, nothing c
 		writeFileSync(
 			probe,
 			`import { LocalLakeSource } from ${JSON.stringify(join(__dirname, '..', 'lib', 'source', 'local-lake'))};
-import { toNodeError } from ${JSON.stringify(join(__dirname, '..', 'nodes', 'shared', 'context'))};
+import { toNodeError } from ${JSON.stringify(join(__dirname, '..', 'nodes', 'shared', 'errors'))};
 const node = { id: '1', name: 'Export Dataset', type: 't', typeVersion: 1, position: [0, 0], parameters: {} };
 async function main() {
 	for (const [lake, id] of [[${JSON.stringify(join(dir, 'lake'))}, ${JSON.stringify(DATASET)}], [${JSON.stringify(join(dir, 'lake', DATASET))}, 'x']]) {
 		const error = await new LocalLakeSource(lake).getDataset(id).then(() => undefined, (e) => e);
-		const n = toNodeError(node as never, error, 0);
+		const n = toNodeError(node as never, error, 0, {}, { source: 'lakePath' });
 		console.log(JSON.stringify({ message: n.message, description: n.description, parameter: n.context.parameter }));
 	}
 }

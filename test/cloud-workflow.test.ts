@@ -12,7 +12,9 @@ import { Storage } from '@google-cloud/storage';
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, IDataObject, NodeOperationError } from 'n8n-workflow';
 import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
 import { parseAbfss } from '../lib/storage';
-import { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest, googleCloudStorageConnectionTest, sftpConnectionTest } from '../nodes/shared/context';
+import { credentialTest } from '../nodes/shared/methods/credentialTest';
+
+const { adlsGen2ConnectionTest, azureBlobConnectionTest, dataLandingZoneConnectionTest, googleCloudStorageConnectionTest, sftpConnectionTest } = credentialTest;
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { azuriteOAuthServer, azuriteServer, sftpServer, type AzuriteOAuthServer } from './helpers/servers';

@@ -6,7 +6,9 @@ import { before, describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { ICredentialsDecrypted, NodeOperationError } from 'n8n-workflow';
 import { generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
-import { googleCloudStorageConnectionTest, s3ConnectionTest } from '../nodes/shared/context';
+import { credentialTest } from '../nodes/shared/methods/credentialTest';
+
+const { googleCloudStorageConnectionTest, amazonS3ConnectionTest: s3ConnectionTest } = credentialTest;
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { lakeFiles, tempDir } from './helpers/fixtures';
 import { freshBucket, s3Server } from './helpers/servers';

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { ICredentialsDecrypted, INode, NodeOperationError } from 'n8n-workflow';
 import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
-import { localFolderConnectionTest } from '../nodes/shared/context';
+import { credentialTest } from '../nodes/shared/methods/credentialTest';
+
+const { localFolderConnectionTest } = credentialTest;
 import { canonicalRecords, readFiles } from './helpers/duckdb';
 import { filesUnder, lakeFiles, tempDir } from './helpers/fixtures';
 import { listSearch, runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';

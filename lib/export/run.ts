@@ -9,7 +9,7 @@
  * the run, which removes its own files. A run that dies leaves an intent the next run settles.
  */
 import { createEncoder, CODECS, formatProblem, type Codec, type Encoder, type EncodedFile, type FileType } from '../format';
-import { attempt, attemptAsync } from '../errors';
+import { attempt, attemptAsync, RequestError } from '../errors';
 import { stringifyJson } from '../json';
 import { nextRetry, sleep, type RetryPolicy } from '../retry';
 import { ValueMismatch } from '../mismatch';
@@ -157,60 +157,49 @@ export interface ExportReport {
 	durationMs: number;
 }
 
-/** A bad parameter value: `parameter` is the node parameter's name, the message says what is wrong. */
-export class ExportError extends Error {
-	constructor(
-		message: string,
-		readonly parameter?: string,
-	) {
-		super(message);
-		this.name = 'ExportError';
-	}
-}
-
 const positiveInt = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value > 0;
 
 /** Check every parameter before anything is read or written. */
 export function validateRequest(request: ExportRequest): void {
 	if (typeof request.datasetId !== 'string' || !request.datasetId.trim()) {
-		throw new ExportError('Dataset is empty: pick a dataset or map its id (e.g. {{ $json.id }})', 'datasetId');
+		throw new RequestError('Dataset is empty: pick a dataset or map its id (e.g. {{ $json.id }})', 'datasetId');
 	}
 	if (request.schemaMismatch !== undefined && !['fail', 'evolve', 'skip'].includes(request.schemaMismatch)) {
-		throw new ExportError(`On Schema Mismatch must be "fail", "evolve" or "skip", not "${String(request.schemaMismatch)}"`, 'schemaMismatch');
+		throw new RequestError(`On Schema Mismatch must be "fail", "evolve" or "skip", not "${String(request.schemaMismatch)}"`, 'schemaMismatch');
 	}
 	if (request.mode !== 'incremental' && request.mode !== 'full') {
-		throw new ExportError(`Mode must be "incremental" or "full", not "${String(request.mode)}"`, 'mode');
+		throw new RequestError(`Mode must be "incremental" or "full", not "${String(request.mode)}"`, 'mode');
 	}
-	if (!CODECS[request.fileType]) throw new ExportError(`File Type must be "json" or "parquet", not "${String(request.fileType)}"`, 'fileType');
+	if (!CODECS[request.fileType]) throw new RequestError(`File Type must be "json" or "parquet", not "${String(request.fileType)}"`, 'fileType');
 	if (!CODECS[request.fileType].includes(request.codec)) {
-		throw new ExportError(
+		throw new RequestError(
 			`Compression "${String(request.codec)}" is not available for ${request.fileType === 'json' ? 'JSON' : 'Parquet'} (choose ${CODECS[request.fileType].join(', ')})`,
-			'compression',
+			'codec',
 		);
 	}
 	if (request.includeManifest === false && request.mode === 'incremental') {
-		throw new ExportError('Include Manifest must be on for incremental exports: the manifest is where the next run finds its starting point', 'includeManifest');
+		throw new RequestError('Include Manifest must be on for incremental exports: the manifest is where the next run finds its starting point', 'includeManifest');
 	}
 	if (!attempt(() => cleanPath(request.folderPath ?? '')).ok) {
-		throw new ExportError(`Folder Path "${request.folderPath}" must not contain ".." segments`, 'folderPath');
+		throw new RequestError(`Folder Path "${request.folderPath}" must not contain ".." segments`, 'folderPath');
 	}
 	const template = attempt(() => validateTemplate(request.folderTemplate || DEFAULT_FOLDER_TEMPLATE));
-	if (!template.ok) throw new ExportError(`Folder Template: ${template.error.message}`, 'folderTemplate');
+	if (!template.ok) throw new RequestError(`Folder Template: ${template.error.message}`, 'folderTemplate');
 	// absent means "no limit"; a limit that is given must be usable
 	if (request.maxRecordsPerFile !== undefined && !positiveInt(request.maxRecordsPerFile)) {
-		throw new ExportError(`Max Records per File must be a whole number above 0 (remove the option for no limit), not ${request.maxRecordsPerFile}`, 'maxRecordsPerFile');
+		throw new RequestError(`Max Records per File must be a whole number above 0 (remove the option for no limit), not ${request.maxRecordsPerFile}`, 'maxRecordsPerFile');
 	}
 	if (request.maxBytesPerFile !== undefined && !(typeof request.maxBytesPerFile === 'number' && request.maxBytesPerFile > 0)) {
-		throw new ExportError(`Max File Size must be above 0 (remove the option for no limit), not ${request.maxBytesPerFile}`, 'maxFileSizeMb');
+		throw new RequestError(`Max File Size must be above 0 (remove the option for no limit), not ${request.maxBytesPerFile}`, 'maxBytesPerFile');
 	}
 	if (request.lookbackDays !== undefined && !(typeof request.lookbackDays === 'number' && request.lookbackDays > 0)) {
-		throw new ExportError(`Lookback Days must be above 0 (remove the option for no limit), not ${request.lookbackDays}`, 'lookbackDays');
+		throw new RequestError(`Lookback Days must be above 0 (remove the option for no limit), not ${request.lookbackDays}`, 'lookbackDays');
 	}
 	if (request.cleanupAfterMs !== undefined && !(typeof request.cleanupAfterMs === 'number' && request.cleanupAfterMs >= 0)) {
-		throw new ExportError(`Remove Leftovers After must be 0 hours or more, not ${request.cleanupAfterMs / 3_600_000}`, 'cleanupAfterHours');
+		throw new RequestError(`Remove Leftovers After must be 0 hours or more, not ${request.cleanupAfterMs / 3_600_000}`, 'cleanupAfterMs');
 	}
 	if (request.fileNamePrefix !== undefined && !/^[A-Za-z0-9._-]*$/.test(request.fileNamePrefix)) {
-		throw new ExportError('File Name Prefix may only hold letters, digits, ".", "_" and "-"', 'fileNamePrefix');
+		throw new RequestError('File Name Prefix may only hold letters, digits, ".", "_" and "-"', 'fileNamePrefix');
 	}
 	const dates: Record<string, Date | undefined> = {};
 	for (const [key, label] of [
@@ -219,11 +208,11 @@ export function validateRequest(request: ExportRequest): void {
 		['exportTime', 'Export Time'],
 	] as const) {
 		const date = attempt(() => parseDate(request[key]));
-		if (!date.ok) throw new ExportError(`${label}: ${date.error.message}`, key);
+		if (!date.ok) throw new RequestError(`${label}: ${date.error.message}`, key);
 		dates[key] = date.value;
 	}
 	if (dates.startDate && dates.endDate && dates.endDate < dates.startDate) {
-		throw new ExportError(`End Date (${dates.endDate.toISOString()}) is before Start Date (${dates.startDate.toISOString()})`, 'endDate');
+		throw new RequestError(`End Date (${dates.endDate.toISOString()}) is before Start Date (${dates.startDate.toISOString()})`, 'endDate');
 	}
 }
 
@@ -256,15 +245,15 @@ async function prepare(source: Source, request: ExportRequest) {
 	if (!found.ok) {
 		const error = found.error;
 		if (error instanceof SourceError && (error.code === 'not_found' || error.code === 'invalid')) {
-			throw new ExportError(`Dataset: ${error.message}`, 'datasetId');
+			throw new RequestError(`Dataset: ${error.message}`, 'datasetId');
 		}
 		throw error;
 	}
 	const dataset: DatasetInfo = found.value;
-	if (dataset.problem) throw new ExportError(`Dataset "${dataset.id}" cannot be exported: ${dataset.problem}`, 'datasetId');
-	if (!dataset.enabled) throw new ExportError(`Dataset "${dataset.id}" is disabled in the lake`, 'datasetId');
+	if (dataset.problem) throw new RequestError(`Dataset "${dataset.id}" cannot be exported: ${dataset.problem}`, 'datasetId');
+	if (!dataset.enabled) throw new RequestError(`Dataset "${dataset.id}" is disabled in the lake`, 'datasetId');
 	const problem = formatProblem(request.fileType, request.codec, dataset.schema);
-	if (problem) throw new ExportError(`File Type / Compression: ${problem}`, request.fileType === 'parquet' && dataset.schema ? 'compression' : 'fileType');
+	if (problem) throw new RequestError(`File Type / Compression: ${problem}`, request.fileType === 'parquet' && dataset.schema ? 'codec' : 'fileType');
 	const encoderFor = (schema: Schema | undefined) =>
 		createEncoder(request.fileType, request.codec, schema, {
 			rowGroupRows: request.rowGroupRows,
@@ -293,7 +282,7 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		prefix: stablePrefix(request.folderPath ?? '', template, values),
 	}));
 	if (!rendered.ok) {
-		if (rendered.error instanceof TemplateError) throw new ExportError(`Folder Template: ${rendered.error.message}`, 'folderTemplate');
+		if (rendered.error instanceof TemplateError) throw new RequestError(`Folder Template: ${rendered.error.message}`, 'folderTemplate');
 		throw rendered.error;
 	}
 	const { folder, prefix } = rendered.value;
@@ -386,7 +375,7 @@ export async function writeManifestFile(store: Store, record: Manifest, policy: 
 	if (path) await writeOwn(store, path, stringifyJson(record, 2) + '\n', policy, signal);
 }
 
-/** Run one dataset's export. Throws ExportError for bad parameters; leaves nothing committed on failure. */
+/** Run one dataset's export. Throws RequestError for bad parameters; leaves nothing committed on failure. */
 export async function runExport(source: Source, store: Store, request: ExportRequest): Promise<ExportReport> {
 	const started = Date.now();
 	const clock = request.now ?? (() => new Date());
@@ -788,7 +777,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
  * (retryable or not, in words that name the destination). Prefer it, waiting briefly for it.
  */
 async function uploadError(error: Error, upload: Upload | undefined): Promise<Error> {
-	const ours = error instanceof StoreError || error instanceof SourceError || error instanceof ExportError || error.name === 'FormatError' || error.name === 'AbortError';
+	const ours = error instanceof StoreError || error instanceof SourceError || error instanceof RequestError || error.name === 'FormatError' || error.name === 'AbortError';
 	if (ours || !upload) return error;
 	let timer: NodeJS.Timeout | undefined;
 	const settled = await Promise.race([
@@ -803,10 +792,10 @@ async function uploadError(error: Error, upload: Upload | undefined): Promise<Er
 }
 
 function wrapRunError(error: unknown, datasetId: string): Error {
-	if (error instanceof ExportError) return error;
-	if (error instanceof SchemaMismatchError) return new ExportError(error.message, 'schemaMismatch');
-	if (error instanceof SourceError) return new ExportError(`Dataset "${datasetId}": ${error.message}`, 'datasetId');
+	if (error instanceof RequestError) return error;
+	if (error instanceof SchemaMismatchError) return new RequestError(error.message, 'schemaMismatch');
+	if (error instanceof SourceError && error.code !== 'location') return new RequestError(`Dataset "${datasetId}": ${error.message}`, 'datasetId');
 	if (error instanceof StoreError) return error;
-	if ((error as Error)?.name === 'FormatError') return new ExportError(`Dataset "${datasetId}": a record does not fit the schema: ${(error as Error).message}`, 'datasetId');
+	if ((error as Error)?.name === 'FormatError') return new RequestError(`Dataset "${datasetId}": a record does not fit the schema: ${(error as Error).message}`, 'datasetId');
 	return error as Error;
 }

@@ -117,7 +117,12 @@ export interface Source {
 	readBatch(dataset: DatasetInfo, batch: BatchInfo, options?: ReadOptions): AsyncIterable<DatasetRecord[]>;
 }
 
-export type SourceErrorCode = 'not_found' | 'invalid' | 'unreadable' | 'malformed';
+/**
+ * `location`: the source itself (a lake's folder, a server) cannot be opened, as configured;
+ * `not_found`: a dataset or batch that does not exist; `invalid`: a bad name or metadata;
+ * `unreadable`: data that cannot be read; `malformed`: a record that cannot be parsed.
+ */
+export type SourceErrorCode = 'location' | 'not_found' | 'invalid' | 'unreadable' | 'malformed';
 
 export class SourceError extends Error {
 	constructor(

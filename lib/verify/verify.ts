@@ -13,7 +13,7 @@ import { findLatestManifest, isManifestPath, parseManifest, readManifest, runIdO
 import { batchesOf, destinationIdentity, readState, statePaths, type DatasetState } from '../export/state';
 import { DEFAULT_FOLDER_TEMPLATE, renderFolder, stablePrefix, type TemplateValues } from '../export/template';
 import { floorToMinute, parseDate } from '../export/time';
-import { attempt, attemptAsync } from '../errors';
+import { attempt, attemptAsync, RequestError } from '../errors';
 import { stringifyJson } from '../json';
 import type { Source } from '../source/types';
 import { cleanPath, joinPath, parentOf, readText } from '../storage/common';
@@ -98,29 +98,19 @@ export interface Verdict {
 	durationMs: number;
 }
 
-export class VerifyError extends Error {
-	constructor(
-		message: string,
-		readonly parameter?: string,
-	) {
-		super(message);
-		this.name = 'VerifyError';
-	}
-}
-
 /** Find the manifest a request points at. */
 async function locate(store: Store, request: VerifyRequest): Promise<string> {
 	if (request.manifestPath) {
 		const clean = attempt(() => cleanPath(request.manifestPath as string));
-		if (!clean.ok) throw new VerifyError(`Manifest Path: ${clean.error.message}`, 'manifestPath');
+		if (!clean.ok) throw new RequestError(`Manifest Path: ${clean.error.message}`, 'manifestPath');
 		return clean.value;
 	}
-	if (!request.datasetId?.trim()) throw new VerifyError('give either a Manifest Path or a Dataset to verify', 'datasetId');
+	if (!request.datasetId?.trim()) throw new RequestError('give either a Manifest Path or a Dataset to verify', 'datasetId');
 	const folderPath = request.folderPath ?? '';
 	// read only: Verify never writes (the marker is written by the first export)
 	const instanceId = await destinationIdentity(store, folderPath, false);
 	const time = attempt(() => parseDate(request.exportTime));
-	if (!time.ok) throw new VerifyError(`Export Time: ${time.error.message}`, 'exportTime');
+	if (!time.ok) throw new RequestError(`Export Time: ${time.error.message}`, 'exportTime');
 	const exportTime = time.value;
 	const values: TemplateValues = {
 		datasetId: request.datasetId.trim(),
@@ -136,10 +126,10 @@ async function locate(store: Store, request: VerifyRequest): Promise<string> {
 		prefix: stablePrefix(folderPath, template, values),
 		folder: exportTime ? renderFolder(folderPath, template, values) : undefined,
 	}));
-	if (!rendered.ok) throw new VerifyError(`Folder Template: ${rendered.error.message}`, 'folderTemplate');
+	if (!rendered.ok) throw new RequestError(`Folder Template: ${rendered.error.message}`, 'folderTemplate');
 	const { prefix, folder } = rendered.value;
 	const notFound = () =>
-		new VerifyError(
+		new RequestError(
 			`no committed export of dataset "${values.datasetId}" found under "${prefix || '/'}"${exportTime ? ` for export time ${values.exportTime.toISOString()}` : ''}`,
 			'datasetId',
 		);
@@ -271,7 +261,7 @@ async function checkCommit(store: Store, manifestPath: string, manifest: Manifes
 
 async function reconcileOrFail(source: Source, manifest: Manifest): Promise<Reconciliation> {
 	const result = await attemptAsync(() => reconcile(source, manifest));
-	if (!result.ok) throw new VerifyError(result.error.message, 'lakePath');
+	if (!result.ok) throw new RequestError(result.error.message, 'source');
 	return result.value;
 }
 
@@ -281,9 +271,9 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 	const read = await attemptAsync(() => readManifest(store, manifestPath));
 	if (!read.ok) {
 		if (read.error instanceof StoreError && read.error.code === 'not_found') {
-			throw new VerifyError(`manifest ${manifestPath} does not exist: the export was never committed (or was removed)`, 'manifestPath');
+			throw new RequestError(`manifest ${manifestPath} does not exist: the export was never committed (or was removed)`, 'manifestPath');
 		}
-		throw new VerifyError(read.error.message, 'manifestPath');
+		throw new RequestError(read.error.message, 'manifestPath');
 	}
 	const manifest: Manifest = read.value;
 	const files: FileVerdict[] = [];

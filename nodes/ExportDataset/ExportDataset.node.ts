@@ -6,13 +6,16 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { ExportError, runExport, type ExportMode, type SchemaMismatchPolicy } from '../../lib/export/run';
+import { attempt, RequestError } from '../../lib/errors';
+import { runExport, type ExportMode, type SchemaMismatchPolicy } from '../../lib/export/run';
 import { checkDatasetId, checkFileNamePrefix, checkFolderPath, checkFolderTemplate, codecOf, fileTypeOf, numericOption, pathText, schemaMismatchOf, FILE_TYPES } from './parameters';
-import { credentialTest, networkPolicy, searchDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
+import { toNodeError, type ParameterTerms } from '../shared/errors';
+import { credentialTest } from '../shared/methods/credentialTest';
+import { searchDatasets } from '../shared/methods/listSearch';
+import { networkPolicy, sourceFrom, sourceTerms, storeFrom } from '../shared/transport';
 import {
-	bucketProperty,
-	containerProperty,
 	credentialFor,
+	destinationFieldProperties,
 	destinationProperty,
 	folderPathProperty,
 	folderTemplateOption,
@@ -58,49 +61,16 @@ export class ExportDataset implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
+		// the destination registry's credentials (nodes/shared/destinations), spelled out because n8n's
+		// lint reads credential lists and their Test buttons only as literals in node files
 		credentials: [
-			{
-				name: 'datasetExportLocalFolderApi',
-				required: true,
-				displayOptions: credentialFor('localFolder'),
-				testedBy: 'localFolderConnectionTest',
-			},
-			{
-				name: 'datasetExportS3Api',
-				required: true,
-				displayOptions: credentialFor('amazonS3'),
-				testedBy: 's3ConnectionTest',
-			},
-			{
-				name: 'datasetExportSftpApi',
-				required: true,
-				displayOptions: credentialFor('sftp'),
-				testedBy: 'sftpConnectionTest',
-			},
-			{
-				name: 'datasetExportAzureBlobApi',
-				required: true,
-				displayOptions: credentialFor('azureBlob'),
-				testedBy: 'azureBlobConnectionTest',
-			},
-			{
-				name: 'datasetExportDataLandingZoneApi',
-				required: true,
-				displayOptions: credentialFor('dataLandingZone'),
-				testedBy: 'dataLandingZoneConnectionTest',
-			},
-			{
-				name: 'datasetExportAdlsGen2Api',
-				required: true,
-				displayOptions: credentialFor('adlsGen2'),
-				testedBy: 'adlsGen2ConnectionTest',
-			},
-			{
-				name: 'datasetExportGoogleCloudStorageApi',
-				required: true,
-				displayOptions: credentialFor('googleCloudStorage'),
-				testedBy: 'googleCloudStorageConnectionTest',
-			},
+			{ name: 'datasetExportLocalFolderApi', required: true, displayOptions: credentialFor('localFolder'), testedBy: 'localFolderConnectionTest' },
+			{ name: 'datasetExportS3Api', required: true, displayOptions: credentialFor('amazonS3'), testedBy: 'amazonS3ConnectionTest' },
+			{ name: 'datasetExportSftpApi', required: true, displayOptions: credentialFor('sftp'), testedBy: 'sftpConnectionTest' },
+			{ name: 'datasetExportAzureBlobApi', required: true, displayOptions: credentialFor('azureBlob'), testedBy: 'azureBlobConnectionTest' },
+			{ name: 'datasetExportAdlsGen2Api', required: true, displayOptions: credentialFor('adlsGen2'), testedBy: 'adlsGen2ConnectionTest' },
+			{ name: 'datasetExportDataLandingZoneApi', required: true, displayOptions: credentialFor('dataLandingZone'), testedBy: 'dataLandingZoneConnectionTest' },
+			{ name: 'datasetExportGoogleCloudStorageApi', required: true, displayOptions: credentialFor('googleCloudStorage'), testedBy: 'googleCloudStorageConnectionTest' },
 		],
 		properties: [
 			...sourceProperties,
@@ -123,8 +93,7 @@ export class ExportDataset implements INodeType {
 				],
 			},
 			destinationProperty,
-			bucketProperty,
-			containerProperty,
+			...destinationFieldProperties,
 			folderPathProperty,
 			{
 				displayName: 'Mode',
@@ -383,7 +352,7 @@ export class ExportDataset implements INodeType {
 				out.push({ json: report as unknown as IDataObject, pairedItem: { item: i } });
 			} catch (caught) {
 				const error = explainExportTime(caught, optionsOf(this, i), items[i].json);
-				const nodeError = toNodeError(this.getNode(), error, i, { datasetId });
+				const nodeError = toNodeError(this.getNode(), error, i, { datasetId }, exportTerms(this, i));
 				summary.failed++;
 				if (!this.continueOnFail()) throw nodeError;
 				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: { item: i } });
@@ -403,6 +372,13 @@ function exportTimeOf(options: ExportOptions, input: IDataObject): unknown {
 	return options.exportTime || input.scheduledTime || input.timestamp || undefined;
 }
 
+/** The engine's fields in this node's terms: the source's parameter, and the chosen file type's Compression for `codec`. */
+function exportTerms(context: IExecuteFunctions, itemIndex: number): ParameterTerms {
+	const terms = sourceTerms(context, itemIndex);
+	const fileType = attempt(() => fileTypeOf(context.getNodeParameter('fileType', itemIndex)));
+	return fileType.ok ? { ...terms, codec: FILE_TYPES[fileType.value].parameter } : terms;
+}
+
 function optionsOf(context: IExecuteFunctions, itemIndex: number): ExportOptions {
 	try {
 		return context.getNodeParameter('options', itemIndex, {}) as ExportOptions;
@@ -413,9 +389,9 @@ function optionsOf(context: IExecuteFunctions, itemIndex: number): ExportOptions
 
 /** An unreadable export time that came from the input item, not the option: say where it came from. */
 function explainExportTime(error: unknown, options: ExportOptions, input: IDataObject): unknown {
-	if (!(error instanceof ExportError) || error.parameter !== 'exportTime' || options.exportTime) return error;
+	if (!(error instanceof RequestError) || error.field !== 'exportTime' || options.exportTime) return error;
 	const field = input.scheduledTime ? 'scheduledTime' : 'timestamp';
-	return new ExportError(error.message.replace(/^Export Time:/, `Export Time (from the input item's ${field}; set Options › Export Time to override it):`), 'exportTime');
+	return new RequestError(error.message.replace(/^Export Time:/, `Export Time (from the input item's ${field}; set Options › Export Time to override it):`), 'exportTime');
 }
 
 /** Options › Remove Leftovers After (Hours), in milliseconds (the engine checks the value). */

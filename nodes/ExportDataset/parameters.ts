@@ -4,8 +4,8 @@
  * (lib/export/run.ts validateRequest); these checks come first so the message speaks in the
  * node's terms: megabytes, not bytes; the option's label; "not a number" for text.
  */
-import { attempt } from '../../lib/errors';
-import { ExportError, type SchemaMismatchPolicy } from '../../lib/export/run';
+import { attempt, RequestError } from '../../lib/errors';
+import type { SchemaMismatchPolicy } from '../../lib/export/run';
 import { datasetIdProblem } from '../../lib/source/local-lake';
 import { DEFAULT_FOLDER_TEMPLATE, checkFolderName, renderFolder, TemplateError } from '../../lib/export/template';
 import type { Codec, FileType } from '../../lib/format';
@@ -44,7 +44,7 @@ const number = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits:
 
 /**
  * A numeric option as given: absent stays absent; anything else must be a finite number within
- * [min, max] (and whole when `whole`), else an ExportError naming the option, in its unit.
+ * [min, max] (and whole when `whole`), else an RequestError naming the option, in its unit.
  */
 export function numericOption(
 	value: unknown,
@@ -58,58 +58,58 @@ export function numericOption(
 	const { min, max } = LIMITS[parameter];
 	const inUnit = (n: number) => (unit ? `${number(n)} ${n === 1 ? unit.one : unit.many}` : number(n));
 	if (typeof value !== 'number') {
-		throw new ExportError(`${label} must be a number${unit ? ` of ${unit.many}` : ''}, not ${typeof value === 'string' ? `the text ${shown(value)}` : shown(value)}`, parameter);
+		throw new RequestError(`${label} must be a number${unit ? ` of ${unit.many}` : ''}, not ${typeof value === 'string' ? `the text ${shown(value)}` : shown(value)}`, parameter);
 	}
-	if (Number.isNaN(value)) throw new ExportError(`${label} must be a number${unit ? ` of ${unit.many}` : ''}, not NaN (not a number)`, parameter);
-	if (!Number.isFinite(value)) throw new ExportError(`${label} must be at most ${inUnit(max)}, not ${value}${why}`, parameter);
-	if (whole && !Number.isInteger(value)) throw new ExportError(`${label} must be a whole number, not ${value}`, parameter);
+	if (Number.isNaN(value)) throw new RequestError(`${label} must be a number${unit ? ` of ${unit.many}` : ''}, not NaN (not a number)`, parameter);
+	if (!Number.isFinite(value)) throw new RequestError(`${label} must be at most ${inUnit(max)}, not ${value}${why}`, parameter);
+	if (whole && !Number.isInteger(value)) throw new RequestError(`${label} must be a whole number, not ${value}`, parameter);
 	if (value < min) {
 		const noLimit = ['maxFileSizeMb', 'maxRecordsPerFile', 'lookbackDays'].includes(parameter) ? ' (remove the option for no limit)' : '';
-		if (whole && min === 1) throw new ExportError(`${label} must be a whole number above 0${noLimit}, not ${value}`, parameter);
-		throw new ExportError(`${label} must be at least ${inUnit(min)}${noLimit}, not ${inUnit(value)}`, parameter);
+		if (whole && min === 1) throw new RequestError(`${label} must be a whole number above 0${noLimit}, not ${value}`, parameter);
+		throw new RequestError(`${label} must be at least ${inUnit(min)}${noLimit}, not ${inUnit(value)}`, parameter);
 	}
-	if (value > max) throw new ExportError(`${label} must be at most ${inUnit(max)}, not ${inUnit(value)}${why}`, parameter);
+	if (value > max) throw new RequestError(`${label} must be at most ${inUnit(max)}, not ${inUnit(value)}${why}`, parameter);
 	return value;
 }
 
 /** File Type as resolved (an expression can give anything). */
 export function fileTypeOf(value: unknown): FileType {
 	if (value === 'json' || value === 'parquet') return value;
-	throw new ExportError(`File Type must be "json" (JSON, newline-delimited) or "parquet", not ${shown(value)}`, 'fileType');
+	throw new RequestError(`File Type must be "json" (JSON, newline-delimited) or "parquet", not ${shown(value)}`, 'fileType');
 }
 
 /** The compression for a file type, checked against the codecs it has. */
 export function codecOf(fileType: FileType, value: unknown): Codec {
 	const { codecs, label } = FILE_TYPES[fileType];
 	if (typeof value === 'string' && (codecs as string[]).includes(value)) return value as Codec;
-	throw new ExportError(`Compression for ${label} must be one of ${codecs.map((c) => `"${c}"`).join(', ')}, not ${shown(value)}`, FILE_TYPES[fileType].parameter);
+	throw new RequestError(`Compression for ${label} must be one of ${codecs.map((c) => `"${c}"`).join(', ')}, not ${shown(value)}`, FILE_TYPES[fileType].parameter);
 }
 
 /** On Schema Mismatch as resolved. */
 export function schemaMismatchOf(value: unknown): SchemaMismatchPolicy | undefined {
 	if (value === undefined || value === '') return undefined;
 	if ((SCHEMA_MISMATCH as unknown[]).includes(value)) return value as SchemaMismatchPolicy;
-	throw new ExportError(`On Schema Mismatch must be "fail", "evolve" or "skip", not ${shown(value)}`, 'schemaMismatch');
+	throw new RequestError(`On Schema Mismatch must be "fail", "evolve" or "skip", not ${shown(value)}`, 'schemaMismatch');
 }
 
 /** A text parameter that ends up in paths: a string without control characters. */
 export function pathText(value: unknown, parameter: string, label: string): string {
 	if (value === undefined || value === null) return '';
-	if (typeof value !== 'string') throw new ExportError(`${label} must be text, not ${shown(value)}`, parameter);
+	if (typeof value !== 'string') throw new RequestError(`${label} must be text, not ${shown(value)}`, parameter);
 	// eslint-disable-next-line no-control-regex
 	const control = /[\u0000-\u001f\u007f]/.exec(value);
 	if (control) {
 		const what = control[0] === '\u0000' ? 'a NUL character (\\0)' : `a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`;
-		throw new ExportError(`${label} must not contain ${what}`, parameter);
+		throw new RequestError(`${label} must not contain ${what}`, parameter);
 	}
 	return value;
 }
 
 /** Folder Path: each folder name a name every destination accepts, the whole short enough for object keys. */
 export function checkFolderPath(folderPath: string): void {
-	if (folderPath.split('/').some((p) => p === '..')) throw new ExportError(`Folder Path "${folderPath}" must not contain ".." segments`, 'folderPath');
+	if (folderPath.split('/').some((p) => p === '..')) throw new RequestError(`Folder Path "${folderPath}" must not contain ".." segments`, 'folderPath');
 	const problem = checkFolderName(folderPath, 'Folder Path');
-	if (problem) throw new ExportError(problem, 'folderPath');
+	if (problem) throw new RequestError(problem, 'folderPath');
 }
 
 export interface FolderValues {
@@ -138,19 +138,19 @@ export function checkFolderTemplate(folderPath: string, template: string | undef
 	);
 	if (!rendered.ok) {
 		const why = rendered.error instanceof TemplateError ? rendered.error.message : `cannot be rendered: ${rendered.error.message}`;
-		throw new ExportError(`Folder Template: ${why}`, 'folderTemplate');
+		throw new RequestError(`Folder Template: ${why}`, 'folderTemplate');
 	}
 	const problem = checkFolderName(rendered.value, 'Folder Path with Folder Template');
-	if (problem) throw new ExportError(problem.replace('Folder Path with Folder Template', 'Folder Template (below Folder Path)'), 'folderTemplate');
+	if (problem) throw new RequestError(problem.replace('Folder Path with Folder Template', 'Folder Template (below Folder Path)'), 'folderTemplate');
 }
 
 /** The dataset id, when given, follows the id rule (before it is used in folder names). */
 export function checkDatasetId(datasetId: string): void {
 	const problem = datasetId.trim() ? datasetIdProblem(datasetId.trim()) : undefined;
-	if (problem) throw new ExportError(`Dataset: ${problem}`, 'datasetId');
+	if (problem) throw new RequestError(`Dataset: ${problem}`, 'datasetId');
 }
 
 /** File Name Prefix: short enough for a file name (the engine checks its characters). */
 export function checkFileNamePrefix(prefix: string | undefined): void {
-	if (prefix !== undefined && prefix.length > 100) throw new ExportError(`File Name Prefix may be at most 100 characters, not ${prefix.length}`, 'fileNamePrefix');
+	if (prefix !== undefined && prefix.length > 100) throw new RequestError(`File Name Prefix may be at most 100 characters, not ${prefix.length}`, 'fileNamePrefix');
 }

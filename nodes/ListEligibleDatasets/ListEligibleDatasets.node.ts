@@ -3,7 +3,8 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { eligibility, filterDatasets, type Tier } from '../../lib/eligibility';
 import type { FileType } from '../../lib/format';
 import type { DatasetKind } from '../../lib/source/types';
-import { sourceFrom, toNodeError } from '../shared/context';
+import { toNodeError } from '../shared/errors';
+import { sourceFrom, sourceTerms } from '../shared/transport';
 import { docs, sourceProperties } from '../shared/properties';
 
 export class ListEligibleDatasets implements INodeType {
@@ -105,7 +106,7 @@ export class ListEligibleDatasets implements INodeType {
 					out.push({ json, pairedItem: { item: i } });
 				}
 			} catch (error) {
-				const nodeError = toNodeError(this.getNode(), error, i);
+				const nodeError = toNodeError(this.getNode(), error, i, {}, sourceTerms(this, i));
 				if (!this.continueOnFail()) throw nodeError;
 				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: { item: i } });
 			}

@@ -1,11 +1,13 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { verifyExport } from '../../lib/verify/verify';
-import { credentialTest, ownWords, searchExportedDatasets, sourceFrom, storeFrom, toNodeError } from '../shared/context';
+import { ownWords, toNodeError } from '../shared/errors';
+import { credentialTest } from '../shared/methods/credentialTest';
+import { searchExportedDatasets } from '../shared/methods/listSearch';
+import { sourceFrom, sourceTerms, storeFrom } from '../shared/transport';
 import {
-	bucketProperty,
-	containerProperty,
-	credentialFor,
+	destinationCredentials,
+	destinationFieldProperties,
 	destinationProperty,
 	folderPathProperty,
 	folderTemplateOption,
@@ -60,54 +62,10 @@ export class VerifyExport implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [
-			{
-				name: 'datasetExportLocalFolderApi',
-				required: true,
-				displayOptions: credentialFor('localFolder'),
-				testedBy: 'localFolderConnectionTest',
-			},
-			{
-				name: 'datasetExportS3Api',
-				required: true,
-				displayOptions: credentialFor('amazonS3'),
-				testedBy: 's3ConnectionTest',
-			},
-			{
-				name: 'datasetExportSftpApi',
-				required: true,
-				displayOptions: credentialFor('sftp'),
-				testedBy: 'sftpConnectionTest',
-			},
-			{
-				name: 'datasetExportAzureBlobApi',
-				required: true,
-				displayOptions: credentialFor('azureBlob'),
-				testedBy: 'azureBlobConnectionTest',
-			},
-			{
-				name: 'datasetExportDataLandingZoneApi',
-				required: true,
-				displayOptions: credentialFor('dataLandingZone'),
-				testedBy: 'dataLandingZoneConnectionTest',
-			},
-			{
-				name: 'datasetExportAdlsGen2Api',
-				required: true,
-				displayOptions: credentialFor('adlsGen2'),
-				testedBy: 'adlsGen2ConnectionTest',
-			},
-			{
-				name: 'datasetExportGoogleCloudStorageApi',
-				required: true,
-				displayOptions: credentialFor('googleCloudStorage'),
-				testedBy: 'googleCloudStorageConnectionTest',
-			},
-		],
+		credentials: destinationCredentials,
 		properties: [
 			destinationProperty,
-			bucketProperty,
-			containerProperty,
+			...destinationFieldProperties,
 			{
 				displayName: 'Verify',
 				name: 'verify',
@@ -256,7 +214,7 @@ export class VerifyExport implements INodeType {
 				}
 				out.push(item);
 			} catch (error) {
-				const nodeError = toNodeError(this.getNode(), error, i);
+				const nodeError = toNodeError(this.getNode(), error, i, {}, sourceTerms(this, i));
 				if (!this.continueOnFail()) throw nodeError;
 				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: { item: i } });
 			}

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ExportError, runExport, type ExportReport, type ExportRequest } from '../../lib/export/run';
+import { RequestError } from '../../lib/errors';
+import { runExport, type ExportReport, type ExportRequest } from '../../lib/export/run';
 import { CHECKPOINT_EVERY, cleanLeftovers, commit, readState, runIdIn, statePaths, writeIntent } from '../../lib/export/state';
 import { addBatch, generateLake } from '../../scripts/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
@@ -98,8 +99,8 @@ describe('commit protocol: state by batch', () => {
 		const { out, source, store } = await setup('dates', 60);
 		for (const [field, parameter] of [['startDate', 'startDate'], ['endDate', 'endDate'], ['exportTime', 'exportTime']] as const) {
 			await assert.rejects(runExport(source, store, base({ [field]: '03/04/2026' })), (error: unknown) => {
-				assert.ok(error instanceof ExportError);
-				assert.equal(error.parameter, parameter);
+				assert.ok(error instanceof RequestError);
+				assert.equal(error.field, parameter);
 				assert.match(error.message, /03\/04\/2026/);
 				return true;
 			});

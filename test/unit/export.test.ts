@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ExportError, runExport, type ExportRequest } from '../../lib/export/run';
+import { RequestError } from '../../lib/errors';
+import { runExport, type ExportRequest } from '../../lib/export/run';
 import { readState, statePaths } from '../../lib/export/state';
 import { addBatch, generateLake } from '../../scripts/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
@@ -142,13 +143,13 @@ describe('export engine', () => {
 			['unknown macro', { folderTemplate: '%DATASET_ID%/%NOPE%' }, 'folderTemplate', /unknown macro %NOPE%/],
 			['zero max records', { maxRecordsPerFile: 0 }, 'maxRecordsPerFile', /Max Records per File must be a whole number above 0 \(remove the option for no limit\), not 0/],
 			['negative max records', { maxRecordsPerFile: -5 }, 'maxRecordsPerFile', /Max Records per File must be a whole number above 0/],
-			['zero max size', { maxBytesPerFile: 0 }, 'maxFileSizeMb', /Max File Size must be above 0/],
+			['zero max size', { maxBytesPerFile: 0 }, 'maxBytesPerFile', /Max File Size must be above 0/],
 			['zero lookback', { lookbackDays: 0 }, 'lookbackDays', /Lookback Days must be above 0/],
 			['fractional max records', { maxRecordsPerFile: 2.5 }, 'maxRecordsPerFile', /whole number/],
-			['negative max size', { maxBytesPerFile: -1 }, 'maxFileSizeMb', /Max File Size must be above 0/],
+			['negative max size', { maxBytesPerFile: -1 }, 'maxBytesPerFile', /Max File Size must be above 0/],
 			['end before start', { startDate: '2026-02-01', endDate: '2026-01-01' }, 'endDate', /End Date .* is before Start Date/],
 			['bad date', { startDate: 'yesterday-ish' }, 'startDate', /Start Date: "yesterday-ish" is not a valid date/],
-			['codec of another format', { fileType: 'json', codec: 'snappy' }, 'compression', /not available for JSON/],
+			['codec of another format', { fileType: 'json', codec: 'snappy' }, 'codec', /not available for JSON/],
 			['unknown mode', { mode: 'sometimes' as never }, 'mode', /Mode must be/],
 			['incremental without manifest', { includeManifest: false }, 'includeManifest', /Include Manifest must be on/],
 			['negative lookback', { lookbackDays: -3 }, 'lookbackDays', /Lookback Days must be above 0/],
@@ -156,8 +157,8 @@ describe('export engine', () => {
 		for (const [label, over, parameter, message] of cases) {
 			it(label, async () => {
 				await assert.rejects(runExport(source, store, base(over)), (error: unknown) => {
-					assert.ok(error instanceof ExportError, `ExportError, got ${(error as Error).name}: ${(error as Error).message}`);
-					assert.equal(error.parameter, parameter);
+					assert.ok(error instanceof RequestError, `RequestError, got ${(error as Error).name}: ${(error as Error).message}`);
+					assert.equal(error.field, parameter);
 					assert.match(error.message, message);
 					return true;
 				});
@@ -177,8 +178,8 @@ describe('export engine', () => {
 			mkdirSync(bad);
 			writeFileSync(join(bad, 'batch.json'), JSON.stringify({ id: 'zz-bad', ingestedAt: '2026-03-02T00:00:00Z' }));
 			writeFileSync(join(bad, 'part-0000.ndjson'), '{"_id":"a","timestamp":"2026-03-02T00:00:00Z"}\n{"_id": oops}\n');
-			await assert.rejects(runExport(source, store, base({ exportTime: '2026-11-22T06:00:00Z', maxRecordsPerFile: 1000 })), (error: ExportError) => {
-				assert.equal(error.parameter, 'datasetId');
+			await assert.rejects(runExport(source, store, base({ exportTime: '2026-11-22T06:00:00Z', maxRecordsPerFile: 1000 })), (error: RequestError) => {
+				assert.equal(error.field, 'datasetId');
 				assert.match(error.message, /malformed record in .*zz-bad\/part-0000\.ndjson at line 2/);
 				return true;
 			});

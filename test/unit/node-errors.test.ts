@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeOperationError, type INode } from 'n8n-workflow';
-import { ownWords, toNodeError } from '../../nodes/shared/context';
+import { ownWords, toNodeError } from '../../nodes/shared/errors';
 import { StoreError } from '../../lib/storage';
 
 const node: INode = { id: '1', name: 'Export Dataset', type: 'n8n-nodes-dataset-export.exportDataset', typeVersion: 1, position: [0, 0], parameters: {} };

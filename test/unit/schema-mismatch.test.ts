@@ -8,7 +8,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { ExportError, runExport, type ExportRequest } from '../../lib/export/run';
+import { RequestError } from '../../lib/errors';
+import { runExport, type ExportRequest } from '../../lib/export/run';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
 import { FaultyStore, timeoutError } from '../helpers/faulty-store';
@@ -73,8 +74,8 @@ describe('On Schema Mismatch', () => {
 			() => assert.fail('the run should fail'),
 			(error: unknown) => error,
 		);
-		assert.ok(failed instanceof ExportError, String(failed));
-		assert.equal(failed.parameter, 'schemaMismatch');
+		assert.ok(failed instanceof RequestError, String(failed));
+		assert.equal(failed.field, 'schemaMismatch');
 		for (const part of ['"ds"', '"b1"', 'part.ndjson', 'line 3', '"ok"', 'a boolean', '"maybe"', 'Skip Record']) {
 			assert.ok(failed.message.includes(part), `the message names ${part}: ${failed.message}`);
 		}

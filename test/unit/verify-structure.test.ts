@@ -287,8 +287,8 @@ describe('Verify: reconciliation with the lake', () => {
 	it('a lake that cannot list the dataset blames Lake Path', async () => {
 		const { store, report } = await exported('reconcile-missing');
 		const empty = tempDir('empty-lake');
-		await assert.rejects(verifyExport(store, { manifestPath: report.manifestPath!, source: new LocalLakeSource(empty) }), (error: Error & { parameter?: string }) => {
-			assert.equal(error.parameter, 'lakePath');
+		await assert.rejects(verifyExport(store, { manifestPath: report.manifestPath!, source: new LocalLakeSource(empty) }), (error: Error & { field?: string }) => {
+			assert.equal(error.field, 'source');
 			assert.match(error.message, /Reconcile With Lake: the lake cannot list the batches of dataset/);
 			return true;
 		});

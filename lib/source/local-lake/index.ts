@@ -10,12 +10,12 @@
  */
 import { access, constants as fsConstants, readdir, readFile as readText, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { accessRefused, hostPath, isInside, type FileAccessCheck } from '../host-path';
-import { attemptAsync, errnoCode } from '../errors';
-import { parseJson } from '../json';
-import { inferSchema, validateSchema, type Schema } from '../schema';
-import { ORIGIN } from '../mismatch';
-import { formatFromName, parquetFileSchema, parquetRowCount, readFile } from './readers';
+import { accessRefused, hostPath, isInside, type FileAccessCheck } from '../../host-path';
+import { attemptAsync, errnoCode } from '../../errors';
+import { parseJson } from '../../json';
+import { inferSchema, validateSchema, type Schema } from '../../schema';
+import { ORIGIN } from '../../mismatch';
+import { formatFromName, parquetFileSchema, parquetRowCount, readFile } from '../readers';
 import {
 	DATASET_KINDS,
 	SourceError,
@@ -26,7 +26,7 @@ import {
 	type RecordChunk,
 	type ReadOptions,
 	type Source,
-} from './types';
+} from '../types';
 
 const SAMPLE_RECORDS = 500;
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
@@ -46,14 +46,6 @@ export function datasetIdProblem(id: string): string | undefined {
  * A problem with Lake Path itself (missing, not a folder, unreadable, refused by n8n's file-access
  * settings): the nodes blame the Lake Path parameter, not the dataset.
  */
-export class LakePathError extends SourceError {
-	readonly parameter = 'lakePath';
-	constructor(message: string) {
-		super(message, 'unreadable');
-		this.name = 'LakePathError';
-	}
-}
-
 interface BatchJson {
 	id?: string;
 	ingestedAt?: string;
@@ -115,7 +107,7 @@ export class LocalLakeSource implements Source {
 	}
 
 	/**
-	 * Lake Path as a real folder that may be read: a LakePathError naming what is wrong otherwise
+	 * Lake Path as a real folder that may be read: a SourceError ('location') naming what is wrong otherwise
 	 * (missing, a file, permission denied, refused by n8n's file-access settings).
 	 */
 	check(): Promise<string> {
@@ -128,23 +120,23 @@ export class LocalLakeSource implements Source {
 
 	private async openRoot(): Promise<string> {
 		const root = this.root;
-		if (root.includes('\0')) throw new LakePathError(`Lake Path must not contain a NUL character`);
+		if (root.includes('\0')) throw new SourceError(`Lake Path must not contain a NUL character`, 'location');
 		const info = await attemptAsync(() => stat(root));
 		if (!info.ok) {
 			const code = errnoCode(info.error);
-			if (code === 'ENOENT') throw new LakePathError(`Lake Path: the folder ${root} does not exist`);
-			if (code === 'ENOTDIR') throw new LakePathError(`Lake Path: ${root} is not a folder (a part of the path is a file)`);
+			if (code === 'ENOENT') throw new SourceError(`Lake Path: the folder ${root} does not exist`, 'location');
+			if (code === 'ENOTDIR') throw new SourceError(`Lake Path: ${root} is not a folder (a part of the path is a file)`, 'location');
 			if (code === 'EACCES' || code === 'EPERM') {
-				throw new LakePathError(`Lake Path: permission denied: the user n8n runs as may not open ${root} (or a folder above it)`);
+				throw new SourceError(`Lake Path: permission denied: the user n8n runs as may not open ${root} (or a folder above it)`, 'location');
 			}
-			if (code === 'ENAMETOOLONG') throw new LakePathError(`Lake Path: the path is too long`);
-			throw new LakePathError(`Lake Path: cannot open ${root}: ${info.error.message}`);
+			if (code === 'ENAMETOOLONG') throw new SourceError(`Lake Path: the path is too long`, 'location');
+			throw new SourceError(`Lake Path: cannot open ${root}: ${info.error.message}`, 'location');
 		}
-		if (!info.value.isDirectory()) throw new LakePathError(`Lake Path: ${root} is a file, not a folder`);
+		if (!info.value.isDirectory()) throw new SourceError(`Lake Path: ${root} is a file, not a folder`, 'location');
 		const readable = await attemptAsync(() => access(root, fsConstants.R_OK | fsConstants.X_OK));
-		if (!readable.ok) throw new LakePathError(`Lake Path: permission denied: the user n8n runs as may not read the folder ${root}`);
+		if (!readable.ok) throw new SourceError(`Lake Path: permission denied: the user n8n runs as may not read the folder ${root}`, 'location');
 		const real = await realpath(root);
-		if (this.isBlocked(real)) throw new LakePathError(`Lake Path: ${accessRefused(`the folder ${root}`)}`);
+		if (this.isBlocked(real)) throw new SourceError(`Lake Path: ${accessRefused(`the folder ${root}`)}`, 'location');
 		return real;
 	}
 
@@ -198,7 +190,7 @@ export class LocalLakeSource implements Source {
 	async listDatasets(): Promise<DatasetInfo[]> {
 		const realRoot = await this.check();
 		const listed = await attemptAsync(() => readdir(realRoot, { withFileTypes: true }));
-		if (!listed.ok) throw new LakePathError(`Lake Path: cannot read the folder ${this.root}: ${listed.error.message}`);
+		if (!listed.ok) throw new SourceError(`Lake Path: cannot read the folder ${this.root}: ${listed.error.message}`, 'location');
 		const names = listed.value
 			.filter((e) => !isHidden(e.name) && (e.isDirectory() || e.isSymbolicLink()))
 			.map((e) => e.name)

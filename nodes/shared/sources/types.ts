@@ -1,0 +1,30 @@
+/**
+ * A source as the nodes offer it: one descriptor per kind of source (./index.ts registers them).
+ * Its parameters are shown only when it is chosen; `open` builds the library's Source from them.
+ */
+import type { INode, INodeProperties } from 'n8n-workflow';
+import type { FileAccessCheck } from '../../../lib/host-path';
+import type { Source } from '../../../lib/source/types';
+
+/** What a source descriptor may use to build its Source. */
+export interface SourceContext {
+	/** A node parameter's value (for the item being processed, or as set in the editor). */
+	get(name: string): unknown;
+	node: INode;
+	itemIndex: number;
+	/** n8n's file-access rule, for sources that read the n8n host's files. */
+	fileAccess: FileAccessCheck;
+}
+
+export interface SourceOption {
+	/** The Source parameter's value, e.g. `localLake`. */
+	value: string;
+	name: string;
+	description: string;
+	/** The source's own parameters, shown only when it is chosen (the registry adds displayOptions). */
+	properties: INodeProperties[];
+	/** The parameter a SourceError with code `location` points at (the source cannot be opened as configured). */
+	locationParameter: string;
+	/** Throws a NodeOperationError naming the parameter at fault. */
+	open(context: SourceContext): Source;
+}
