@@ -24,8 +24,8 @@ import type { Readable } from 'node:stream';
 import { ClientSecretCredential } from '@azure/identity';
 import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential, type BlockBlobClient } from '@azure/storage-blob';
 import { attempt, attemptAsync } from '../errors';
-import { cleanPath, fixedParts, hashedUpload, mapStreamErrors, type HashingCounter, type UploadContext } from './common';
-import { isHostNotFound, networkPolicy, retrying, transientKind, transientStatus, type StoreOptions } from './network';
+import { cleanPath, fixedParts, hashedUpload, mapStreamErrors, rootedKey, rootedPrefix, sendParts, unrooted, type HashingCounter, type UploadContext } from './common';
+import { networkFailure, networkPolicy, retrying, transientStatus, type NetworkFailure, type StoreOptions } from './network';
 import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
 
 export interface AzureBlobConfig extends StoreOptions {
@@ -178,8 +178,7 @@ export class AzureBlobStore implements Store {
 	}
 
 	private name(path: string): string {
-		const clean = cleanPath(path);
-		return this.root ? (clean ? `${this.root}/${clean}` : this.root) : clean;
+		return rootedKey(this.root, path);
 	}
 
 	/** Removes known secrets and secret-looking parameters from text meant for a message. */
@@ -202,8 +201,8 @@ export class AzureBlobStore implements Store {
 		const aadsts = `AADSTS${code}${said ? `: ${said}` : ''}`;
 		const refused = (text: string) => new StoreError(`${this.label}: ${text}`, 'auth');
 		// Entra ID could not be reached (not a refusal): worth another try
-		const kind = code ? undefined : transientKind(message);
-		if (kind) return new StoreError(`${this.label}: cannot reach ${sp.authorityHost} to sign in the service principal (${message.split('\n')[0]}); check Authority Host`, kind, !isHostNotFound(message));
+		const network = code ? undefined : networkFailure(message);
+		if (network) return new StoreError(`${this.label}: cannot reach ${sp.authorityHost} to sign in the service principal (${message.split('\n')[0]}); check Authority Host`, network.code, network.retryable);
 		switch (code) {
 			case '7000215':
 				return refused(`Client Secret was refused by Microsoft Entra ID (${aadsts}); use the secret's Value, not its Secret ID`);
@@ -245,9 +244,8 @@ export class AzureBlobStore implements Store {
 			const cause = (got.error as Error & { cause?: { code?: string; message?: string } }).cause;
 			const why = this.scrub(cause?.code ?? cause?.message ?? got.error.message);
 			// refused, unreachable, timed out: worth another try; an untrusted certificate or an unknown host: not
-			const kind = transientKind(cause ?? got.error) ?? (got.error.name === 'TimeoutError' ? 'timeout' : undefined);
-			const code = kind ?? (isHostNotFound(cause) ? 'unavailable' : 'auth');
-			return new StoreError(`${this.label}: cannot reach the Authority Host ${sp.authorityHost} (${why}); check Authority Host (and the network, proxy or certificate trust)`, code, kind !== undefined && !isHostNotFound(cause));
+			const network: NetworkFailure | undefined = networkFailure(cause ?? got.error) ?? (got.error.name === 'TimeoutError' ? { code: 'timeout', retryable: true } : undefined);
+			return new StoreError(`${this.label}: cannot reach the Authority Host ${sp.authorityHost} (${why}); check Authority Host (and the network, proxy or certificate trust)`, network?.code ?? 'auth', network?.retryable ?? false);
 		}
 		const body = await attemptAsync(async () => (await got.value.json()) as { error_description?: unknown });
 		const description = body.ok ? String(body.value?.error_description ?? '') : '';
@@ -280,10 +278,8 @@ export class AzureBlobStore implements Store {
 			return new StoreError(`${this.label}: container "${this.container.containerName}" does not exist`, 'not_found');
 		}
 		if (e.statusCode === 409 || e.statusCode === 412) return new StoreError(`${what}: the blob already exists; refusing to overwrite it`, 'exists');
-		const kind = e.statusCode === undefined ? transientKind(e) : undefined;
-		if (kind || (e.statusCode === undefined && isHostNotFound(e))) {
-			return new StoreError(`${this.label}: cannot reach ${this.host} while ${what} (${detail}); check the endpoint or account`, kind ?? 'unavailable', !isHostNotFound(e));
-		}
+		const network = e.statusCode === undefined ? networkFailure(e) : undefined;
+		if (network) return new StoreError(`${this.label}: cannot reach ${this.host} while ${what} (${detail}); check the endpoint or account`, network.code, network.retryable);
 		if (transientStatus(e.statusCode)) return new StoreError(`${this.label}: ${what} failed (HTTP ${e.statusCode}: ${detail})`, 'unavailable');
 		return new StoreError(`${this.label}: ${what} failed (${detail})`, 'io');
 	}
@@ -357,15 +353,13 @@ export class AzureBlobStore implements Store {
 	}
 
 	private async send(counter: HashingCounter, blob: BlockBlobClient, clean: string, contentType: string | undefined, context: UploadContext): Promise<void> {
-		const whole = createHash('md5');
 		const blocks = fixedParts(counter, BLOCK_SIZE)[Symbol.asyncIterator]();
 		const first = await blocks.next();
 		const head = first.done ? Buffer.alloc(0) : first.value;
-		whole.update(head);
 		const second = await blocks.next();
 		if (second.done) {
 			// one Put Blob
-			const md5 = whole.digest();
+			const md5 = createHash('md5').update(head).digest();
 			return this.create(clean, blob, md5, context, (abortSignal, onProgress) =>
 				blob.upload(head, head.length, { abortSignal, onProgress, conditions: { ifNoneMatch: '*' }, blobHTTPHeaders: { blobContentType: contentType, blobContentMD5: md5 } }),
 			);
@@ -373,38 +367,19 @@ export class AzureBlobStore implements Store {
 		// staged blocks, then one Put Block List; block ids have one length per blob (Azure requires it)
 		const prefix = randomUUID();
 		const ids: string[] = [];
-		const inFlight = new Set<Promise<void>>();
-		let failure: { error: unknown } | undefined;
-		const stage = (body: Buffer) => {
-			const id = Buffer.from(`${prefix}-${String(ids.length).padStart(6, '0')}`).toString('base64');
-			ids.push(id);
+		const whole = createHash('md5');
+		// at most BLOCKS_IN_FLIGHT blocks held and sending, the writer waiting meanwhile (back-pressure);
+		// uncommitted blocks are invisible and discarded by the service: nothing to clean up on failure
+		await sendParts([head, second.value], blocks, BLOCKS_IN_FLIGHT, (body, number) => {
+			// called in block order: the whole blob's MD5 grows block by block
+			whole.update(body);
+			const id = Buffer.from(`${prefix}-${String(number - 1).padStart(6, '0')}`).toString('base64');
+			ids[number - 1] = id;
 			const blockMd5 = createHash('md5').update(body).digest();
-			const staged = this.request(`writing block ${ids.length} of ${clean}`, context, (abortSignal, onProgress) =>
+			return this.request(`writing block ${number} of ${clean}`, context, (abortSignal, onProgress) =>
 				blob.stageBlock(id, body, body.length, { abortSignal, onProgress, transactionalContentMD5: blockMd5 }),
-			).then(
-				() => undefined,
-				(error: unknown) => {
-					failure ??= { error };
-				},
 			);
-			const tracked = staged.finally(() => inFlight.delete(tracked));
-			inFlight.add(tracked);
-		};
-		stage(head);
-		whole.update(second.value);
-		stage(second.value);
-		for (;;) {
-			// at most BLOCKS_IN_FLIGHT blocks held and sending; the writer waits meanwhile (back-pressure)
-			while (inFlight.size >= BLOCKS_IN_FLIGHT && !failure) await Promise.race(inFlight);
-			if (failure) break;
-			const next = await blocks.next();
-			if (next.done) break;
-			whole.update(next.value);
-			stage(next.value);
-		}
-		await Promise.all(inFlight);
-		// uncommitted blocks are invisible and discarded by the service: nothing to clean up
-		if (failure) throw failure.error;
+		});
 		const md5 = whole.digest();
 		await this.create(clean, blob, md5, context, (abortSignal) =>
 			blob.commitBlockList(ids, { abortSignal, conditions: { ifNoneMatch: '*' }, blobHTTPHeaders: { blobContentType: contentType, blobContentMD5: md5 } }),
@@ -434,8 +409,7 @@ export class AzureBlobStore implements Store {
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {
-		const full = this.prefixName(prefix);
-		const strip = this.root ? this.root.length + 1 : 0;
+		const full = rootedPrefix(this.root, prefix);
 		const listing = `listing ${full || '/'}`;
 		let continuationToken: string | undefined;
 		do {
@@ -449,16 +423,10 @@ export class AzureBlobStore implements Store {
 			}
 			if (page.value.done) return;
 			for (const item of page.value.value.segment.blobItems) {
-				yield { path: item.name.slice(strip), size: item.properties.contentLength ?? 0, modified: item.properties.lastModified };
+				yield { path: unrooted(this.root, item.name), size: item.properties.contentLength ?? 0, modified: item.properties.lastModified };
 			}
 			continuationToken = page.value.value.continuationToken || undefined;
 		} while (continuationToken);
-	}
-
-	private prefixName(prefix: string): string {
-		const clean = cleanPath(prefix);
-		const folder = prefix.endsWith('/') && clean ? `${clean}/` : clean;
-		return this.root ? `${this.root}/${folder}` : folder;
 	}
 
 	/**

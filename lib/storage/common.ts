@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { attemptAsync } from '../errors';
 import { endSink, writeTo } from '../format/types';
-import { DEFAULT_NETWORK_POLICY, StoreError, type Store, type Upload, type WriteResult } from './types';
+import { DEFAULT_NETWORK_POLICY, StoreError, type Store, type StoredObject, type UnfinishedUpload, type Upload, type WriteResult } from './types';
 
 /** A pass-through that counts bytes and hashes them (SHA-256) on their way to a backend. */
 export class HashingCounter extends Transform {
@@ -228,6 +228,146 @@ export function comparePaths(a: string, b: string): number {
 export function sortEntries<T extends { name: string }>(entries: T[], isFolder: (entry: T) => boolean): T[] {
 	const key = (entry: T) => (isFolder(entry) ? `${entry.name}/` : entry.name);
 	return entries.sort((a, b) => comparePaths(key(a), key(b)));
+}
+
+/**
+ * The key of a store path below a root (an S3 key, a GCS object name, an Azure blob name, an SFTP
+ * path): `root/path`, the root itself for an empty path. `root` is used as given (cleaned by the
+ * caller); `path` is cleaned (and refused when it climbs out with `..`).
+ */
+export function rootedKey(root: string, path: string): string {
+	const clean = cleanPath(path);
+	return root ? (clean ? `${root}/${clean}` : root) : clean;
+}
+
+/**
+ * The key prefix a listing of `prefix` asks the backend for: a prefix ending in `/` is a folder
+ * (its slash kept, so `a/` does not match `ab`), any other a name prefix.
+ */
+export function rootedPrefix(root: string, prefix: string): string {
+	const clean = cleanPath(prefix);
+	const folder = prefix.endsWith('/') && clean ? `${clean}/` : clean;
+	return root ? `${root}/${folder}` : folder;
+}
+
+/** The store path of a key listed below the root (the inverse of rootedKey). */
+export function unrooted(root: string, key: string): string {
+	return root ? key.slice(root.length + 1) : key;
+}
+
+/** A folder entry as a tree walk (local folder, SFTP) sees it. */
+export interface TreeEntry {
+	name: string;
+	/** `other`: a symbolic link, a device, …: never followed, never listed. */
+	kind: 'folder' | 'file' | 'other';
+	/** Where the listing carries them (SFTP); else asked of the tree's `details`. */
+	size?: number;
+	modified?: Date;
+}
+
+/** A file a tree walk found: its store path, or for a temporary file the path it stands for. */
+export interface FoundFile {
+	path: string;
+	/** Store path of the file itself (differs from `path` for temporary files). */
+	file: string;
+	size: number;
+	modified: Date;
+}
+
+/** How a tree walk reads one backend's folders; `F` is a folder as the backend names it. */
+export interface FolderTree<F> {
+	/** The folder at a store path ('' for the root), undefined when it does not exist (checked as the backend needs). */
+	open(path: string): Promise<F | undefined>;
+	/** A folder's entries, undefined when it is gone. */
+	entries(folder: F): Promise<TreeEntry[] | undefined>;
+	/** The folder `name` inside `folder`, whose store path is `path`. */
+	child(folder: F, name: string, path: string): F;
+	/** A file's size and time, for entries without them; undefined when it is gone meanwhile. */
+	details?(folder: F, name: string): Promise<{ size: number; modified: Date } | undefined>;
+}
+
+/**
+ * The files of a folder tree under a store prefix (local folder, SFTP), sorted by path as a bucket
+ * lists keys (a folder sorts as "name/"): the objects, or (`temps`) the temporary files left by
+ * uploads, each under the final path it stands for. A temporary file is one named as these stores
+ * name them (tempName); any other name is a file, listed.
+ */
+export async function* walkTree<F>(prefix: string, temps: boolean, tree: FolderTree<F>): AsyncGenerator<FoundFile> {
+	const clean = cleanPath(prefix);
+	const folderPrefix = prefix.endsWith('/') || clean === '';
+	// list the folder that holds the prefix, keep names that start with it
+	const base = folderPrefix ? clean : parentOf(clean);
+	const start = await tree.open(base);
+	if (start === undefined) return;
+	const walk = async function* (folder: F, rel: string): AsyncGenerator<FoundFile> {
+		const entries = await tree.entries(folder);
+		if (!entries) return;
+		for (const entry of sortEntries(entries, (e) => e.kind === 'folder')) {
+			const isFile = entry.kind === 'file';
+			const file = rel ? `${rel}/${entry.name}` : entry.name;
+			const stands = isFile && entry.name.startsWith(TEMP_PREFIX) ? finalNameOf(entry.name) : undefined;
+			if (isFile && !!stands !== temps) continue;
+			const path = stands ? (rel ? `${rel}/${stands}` : stands) : file;
+			if (!folderPrefix && rel === base && !path.startsWith(clean)) continue;
+			if (entry.kind === 'folder') yield* walk(tree.child(folder, entry.name, file), file);
+			else if (isFile) {
+				const known = entry.size !== undefined && entry.modified !== undefined ? { size: entry.size, modified: entry.modified } : await tree.details?.(folder, entry.name);
+				// gone since the folder was read (an upload finished or was aborted meanwhile)
+				if (known) yield { path, file, size: known.size, modified: known.modified };
+			}
+		}
+	};
+	yield* walk(start, base);
+}
+
+/** The objects a tree walk found, as list() yields them. */
+export async function* objectsOf(found: AsyncIterable<FoundFile>): AsyncGenerator<StoredObject> {
+	for await (const file of found) yield { path: file.path, size: file.size, modified: file.modified };
+}
+
+/** The temporary files a tree walk found, as listUnfinished() yields them; `detail` names a file (by its store path) for reports. */
+export async function* unfinishedOf(found: AsyncIterable<FoundFile>, detail: (file: string) => string): AsyncGenerator<UnfinishedUpload> {
+	for await (const file of found) yield { path: file.path, detail: detail(file.file), id: file.file, started: file.modified, size: file.size };
+}
+
+/** The temporary file (store path) an unfinished upload of a folder store stands for; refused when it is not one of ours. */
+export function temporaryFileOf(upload: UnfinishedUpload): string {
+	if (!finalNameOf(baseName(upload.id))) throw new StoreError(`"${upload.id}" is not an unfinished upload`, 'config');
+	return upload.id;
+}
+
+/**
+ * Send an upload's parts (S3 parts, Azure blocks) with at most `limit` requests at a time, numbered
+ * from 1 in order: `first` at once, then each of `rest` when a request has finished, so the writer
+ * waits meanwhile (back-pressure) and at most `limit` parts are held. The first failure stops
+ * new sends and is thrown once the parts in flight have settled. Returns how many were sent.
+ */
+export async function sendParts(first: Buffer[], rest: AsyncIterator<Buffer>, limit: number, send: (body: Buffer, number: number) => Promise<unknown>): Promise<number> {
+	const inFlight = new Set<Promise<void>>();
+	let failure: { error: unknown } | undefined;
+	let count = 0;
+	const start = (body: Buffer) => {
+		const tracked: Promise<void> = send(body, ++count)
+			.then(
+				() => undefined,
+				(error: unknown) => {
+					failure ??= { error };
+				},
+			)
+			.finally(() => inFlight.delete(tracked));
+		inFlight.add(tracked);
+	};
+	for (const body of first) start(body);
+	for (;;) {
+		while (inFlight.size >= limit && !failure) await Promise.race(inFlight);
+		if (failure) break;
+		const next = await rest.next();
+		if (next.done) break;
+		start(next.value);
+	}
+	await Promise.all(inFlight);
+	if (failure) throw failure.error;
+	return count;
 }
 
 /** Temporary files (local folder, SFTP) are named `.incoming-<final name>-<8 hex>`, beside the final name. */

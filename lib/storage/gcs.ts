@@ -29,8 +29,8 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { attempt, attemptAsync } from '../errors';
-import { cleanPath, hashedUpload, type HashingCounter, type UploadContext } from './common';
-import { isHostNotFound, networkPolicy, transientKind, transientStatus, type StoreOptions } from './network';
+import { cleanPath, hashedUpload, rootedKey, rootedPrefix, unrooted, type HashingCounter, type UploadContext } from './common';
+import { networkFailure, networkPolicy, transientStatus, type StoreOptions } from './network';
 import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
 
 export interface GcsConfig extends StoreOptions {
@@ -185,8 +185,7 @@ export class GcsStore implements Store {
 	}
 
 	private name(path: string): string {
-		const clean = cleanPath(path);
-		return this.root ? (clean ? `${this.root}/${clean}` : this.root) : clean;
+		return rootedKey(this.root, path);
 	}
 
 	private status(error: unknown): number | undefined {
@@ -198,7 +197,10 @@ export class GcsStore implements Store {
 	private fail(error: unknown, what: string): StoreError {
 		const e = error as GoogleErrorLike;
 		const status = this.status(error);
-		const full = scrub(String(e.message ?? error));
+		// a failed resumable upload says only "Request failed with status code N": Google's words are in the answer's body
+		const said = apiMessage(e.response?.data);
+		const message = String(e.message ?? error);
+		const full = scrub(said && !message.includes(said) ? `${said} (${message})` : message);
 		const detail = full.split('\n')[0].slice(0, 300);
 		// the token exchange: Google refused the key itself (deleted or disabled key, wrong private_key)
 		if (/invalid_grant|invalid_client|unauthorized_client|Invalid JWT|account not found/i.test(detail)) {
@@ -215,10 +217,8 @@ export class GcsStore implements Store {
 		}
 		if (status === 412) return new StoreError(`${what}: the object already exists; refusing to overwrite it`, 'exists');
 		// classified on the whole message: the SDK puts the socket's error after a long URL
-		const kind = status === undefined ? transientKind({ code: e.code, message: full }) : undefined;
-		if (kind || isHostNotFound({ code: e.code, message: full })) {
-			return new StoreError(`${this.label}: cannot reach ${this.host} while ${what} (${detail}); check the API Endpoint`, kind ?? 'unavailable', kind !== undefined && !isHostNotFound({ code: e.code, message: full }));
-		}
+		const network = status === undefined ? networkFailure({ code: e.code, message: full }) : undefined;
+		if (network) return new StoreError(`${this.label}: cannot reach ${this.host} while ${what} (${detail}); check the API Endpoint`, network.code, network.retryable);
 		if (transientStatus(status)) return new StoreError(`${this.label}: ${what} failed (HTTP ${status}: ${detail})`, 'unavailable');
 		return new StoreError(`${this.label}: ${what} failed (${status ? `HTTP ${status}: ` : ''}${detail})`, 'io');
 	}
@@ -286,16 +286,13 @@ export class GcsStore implements Store {
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {
-		const clean = cleanPath(prefix);
-		const folder = prefix.endsWith('/') && clean ? `${clean}/` : clean;
-		const full = this.root ? `${this.root}/${folder}` : folder;
-		const strip = this.root ? this.root.length + 1 : 0;
+		const full = rootedPrefix(this.root, prefix);
 		let pageToken: string | undefined;
 		do {
 			const page = await attemptAsync(() => this.bucket.getFiles({ prefix: full || undefined, autoPaginate: false, maxResults: this.pageSize, pageToken }));
 			if (!page.ok) throw this.fail(page.error, `listing ${full || '/'}`);
 			const [files, next] = page.value;
-			for (const item of files) yield { path: item.name.slice(strip), size: Number(item.metadata.size ?? 0), modified: dateOf(item.metadata.updated) };
+			for (const item of files) yield { path: unrooted(this.root, item.name), size: Number(item.metadata.size ?? 0), modified: dateOf(item.metadata.updated) };
 			pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
 		} while (pageToken);
 	}
@@ -348,6 +345,13 @@ export class GcsStore implements Store {
 	}
 
 	async close(): Promise<void> {}
+}
+
+/** The message of a JSON API error answer (`{"error": {"message": …}}`), as an object or as text. */
+function apiMessage(data: unknown): string | undefined {
+	const parsed = typeof data === 'string' ? attempt(() => JSON.parse(data) as unknown) : { ok: true as const, value: data };
+	const message = parsed.ok ? (parsed.value as { error?: { message?: unknown } } | undefined)?.error?.message : undefined;
+	return typeof message === 'string' && message ? message : undefined;
 }
 
 const dateOf = (value: unknown) => (typeof value === 'string' && value ? new Date(value) : undefined);

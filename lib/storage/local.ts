@@ -20,18 +20,9 @@ import { accessRefused, hostPath, type FileAccessCheck } from '../host-path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { attemptAsync, errnoCode } from '../errors';
-import { baseName, cleanPath, finalNameOf, hashedUpload, parentOf, sortEntries, tempName, TEMP_PREFIX } from './common';
+import { baseName, cleanPath, hashedUpload, objectsOf, tempName, temporaryFileOf, unfinishedOf, walkTree, type FoundFile, type TreeEntry } from './common';
 import { networkPolicy, type StoreOptions } from './network';
 import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
-
-/** A file under the root as a walk finds it: its store path, or for a temporary file the path it stands for. */
-interface Found {
-	path: string;
-	/** Store-relative path of the file itself (differs from `path` for temporary files). */
-	file: string;
-	size: number;
-	modified: Date;
-}
 
 export class LocalFolderStore implements Store {
 	readonly type = 'local-folder';
@@ -167,59 +158,40 @@ export class LocalFolderStore implements Store {
 		);
 	}
 
-	async *list(prefix: string): AsyncGenerator<StoredObject> {
-		for await (const found of this.walk(prefix, false)) yield { path: found.path, size: found.size, modified: found.modified };
+	list(prefix: string): AsyncGenerator<StoredObject> {
+		return objectsOf(this.walk(prefix, false));
 	}
 
 	/** Temporary files (`.incoming-<name>-<random>`) left by uploads that never finished. */
-	async *listUnfinished(prefix: string): AsyncGenerator<UnfinishedUpload> {
-		for await (const found of this.walk(prefix, true)) {
-			yield { path: found.path, detail: this.abs(found.file), id: found.file, started: found.modified, size: found.size };
-		}
+	listUnfinished(prefix: string): AsyncGenerator<UnfinishedUpload> {
+		return unfinishedOf(this.walk(prefix, true), (file) => this.abs(file));
 	}
 
 	async discardUnfinished(upload: UnfinishedUpload): Promise<void> {
-		// only ever one of our temporary files
-		if (!finalNameOf(baseName(upload.id))) throw new StoreError(`"${upload.id}" is not an unfinished upload`, 'config');
-		const full = await this.safe(upload.id);
+		const full = await this.safe(temporaryFileOf(upload));
 		if (full) await rm(full, { force: true });
 	}
 
-	/**
-	 * Files under a prefix, sorted by path (a folder sorts as "name/", as keys do in a bucket):
-	 * the objects, or (`temps`) the temporary files, each under the path it stands for.
-	 */
-	private async *walk(prefix: string, temps: boolean): AsyncGenerator<Found> {
-		const clean = cleanPath(prefix);
-		const folderPrefix = prefix.endsWith('/') || clean === '';
-		// list the folder that holds the prefix, keep names that start with it
-		const base = folderPrefix ? clean : parentOf(clean);
-		const start = await this.safe(base);
-		if (!start) return;
-		const walk = async function* (dir: string, rel: string): AsyncGenerator<Found> {
-			const opened = await attemptAsync(() => opendir(dir));
-			if (!opened.ok) {
-				if (errnoCode(opened.error) === 'ENOENT' || errnoCode(opened.error) === 'ENOTDIR') return;
-				throw new StoreError(`cannot list ${dir}: ${opened.error.message}`, 'io');
-			}
-			const entries = [];
-			for await (const entry of opened.value) entries.push(entry);
-			for (const entry of sortEntries(entries, (e) => e.isDirectory())) {
-				const file = rel ? `${rel}/${entry.name}` : entry.name;
-				// a temporary file is one named as this store names them; any other name is a file, listed
-				const stands = entry.isFile() && entry.name.startsWith(TEMP_PREFIX) ? finalNameOf(entry.name) : undefined;
-				if (entry.isFile() && !!stands !== temps) continue;
-				const path = stands ? (rel ? `${rel}/${stands}` : stands) : file;
-				if (!folderPrefix && rel === base && !path.startsWith(clean)) continue;
-				if (entry.isDirectory()) yield* walk(join(dir, entry.name), file);
-				else if (entry.isFile()) {
-					const info = await attemptAsync(() => stat(join(dir, entry.name)));
-					// gone since the folder was read (an upload finished or was aborted meanwhile)
-					if (info.ok) yield { path, file, size: info.value.size, modified: info.value.mtime };
+	/** Files under a prefix (walkTree): the folder that holds the prefix is reached through safe(); links below it are never followed. */
+	private walk(prefix: string, temps: boolean): AsyncGenerator<FoundFile> {
+		return walkTree<string>(prefix, temps, {
+			open: (path) => this.safe(path),
+			entries: async (dir) => {
+				const opened = await attemptAsync(() => opendir(dir));
+				if (!opened.ok) {
+					if (errnoCode(opened.error) === 'ENOENT' || errnoCode(opened.error) === 'ENOTDIR') return undefined;
+					throw new StoreError(`cannot list ${dir}: ${opened.error.message}`, 'io');
 				}
-			}
-		};
-		yield* walk(start, base);
+				const entries: TreeEntry[] = [];
+				for await (const entry of opened.value) entries.push({ name: entry.name, kind: entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other' });
+				return entries;
+			},
+			child: (dir, name) => join(dir, name),
+			details: async (dir, name) => {
+				const info = await attemptAsync(() => stat(join(dir, name)));
+				return info.ok ? { size: info.value.size, modified: info.value.mtime } : undefined;
+			},
+		});
 	}
 
 	async stat(path: string): Promise<ObjectStat | null> {

@@ -1,7 +1,8 @@
 /**
  * How every store treats the network: the policy (idle timeout, retries), one retry loop
  * (exponential backoff with full jitter, bounded in tries and in total time), deadlines, an idle
- * watchdog for read streams, and the classification of transient failures that all adapters share.
+ * watchdog for read streams, and the one classification of network failures (unreachable, timeout,
+ * unavailable: networkFailure) that all adapters and the retry layer share.
  *
  * Each failure is retried by exactly one layer: the SDKs' own retries are turned off, adapters
  * retry the requests that carry upload bytes they still hold (S3 parts, Azure blocks, the final
@@ -156,24 +157,50 @@ export function watchReadable(source: Readable, idleMs: number, onIdle: () => Er
 
 const TIMEOUT_PATTERN = /\bTimeoutError\b|ETIMEDOUT|ESOCKETTIMEDOUT|timed? ?out\b|Timed out/i;
 const UNAVAILABLE_PATTERN =
-	/ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|EHOSTUNREACH|ENETUNREACH|ENETDOWN|EAI_AGAIN|socket hang up|network socket disconnected|other side closed|premature close|Connection lost|No response from server|not connected|connection (was )?(closed|reset|lost)|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_SOCKET|Unexpected (end|close) event/i;
+	/ECONNRESET|ECONNABORTED|EPIPE|socket hang up|network socket disconnected|other side closed|premature close|Connection lost|No response from server|not connected|connection (was )?(closed|reset|lost)|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_SOCKET|Unexpected (end|close) event/i;
+/** No connection was made: nothing listening, no route, a name that does not resolve, a connect that timed out. */
+const UNREACHABLE_PATTERN =
+	/ECONNREFUSED|EHOSTUNREACH|EHOSTDOWN|ENETUNREACH|ENETDOWN|ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_NODATA|getaddrinfo|UND_ERR_CONNECT_TIMEOUT|ConnectTimeoutError|did not establish a connection|without establishing a connection/i;
+/** A host name that does not resolve for good: a setting to fix, not worth another try (EAI_AGAIN, a DNS server that failed for now, is). */
+const HOST_NOT_FOUND_PATTERN = /ENOTFOUND|EAI_NONAME|EAI_NODATA|getaddrinfo (?!EAI_AGAIN)/i;
 
 /** Whether an HTTP status is a transient server failure (retry it): 408, 429 and 5xx. */
 export const transientStatus = (status: number | undefined) => status === 408 || status === 429 || (status !== undefined && status >= 500 && status <= 599);
 
 /**
- * A transient failure's kind from an error's code, name and message (any SDK's): `timeout` when
- * no answer came in time, `unavailable` when the connection failed; undefined otherwise. A host
- * name that does not resolve (ENOTFOUND) is `unavailable` but not retried: it is a setting to fix.
+ * What a failed network call means, from the error's code, name, message and system call (any
+ * SDK's, and their causes):
+ * - `unreachable`: no connection was made (refused, no route, unknown host, the connect timed
+ *   out). Retried a bounded number of times (a server restarting), except a host name that does
+ *   not resolve (ENOTFOUND): a setting to fix.
+ * - `timeout`: connected, but no answer came in time. Retried.
+ * - `unavailable`: the connection failed after it was made (reset, closed, broken pipe). Retried.
+ * Undefined when the error is not a network failure (an answer from the server, a bug).
+ *
+ * The one classification every adapter and the retry layer share, so that "cannot reach" is the
+ * same code whatever the backend.
  */
-export function transientKind(error: unknown): 'timeout' | 'unavailable' | undefined {
-	const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined;
+export function networkFailure(error: unknown): NetworkFailure | undefined {
+	const e = error as { code?: unknown; name?: unknown; message?: unknown; syscall?: unknown; cause?: unknown } | string | undefined;
 	if (!e) return undefined;
+	if (typeof e === 'string') return classify(e, undefined);
 	const text = `${String(e.code ?? '')} ${String(e.name ?? '')} ${String(e.message ?? '')}`;
-	if (TIMEOUT_PATTERN.test(text)) return 'timeout';
-	if (UNAVAILABLE_PATTERN.test(text)) return 'unavailable';
-	if (e.cause && e.cause !== error) return transientKind(e.cause);
+	const found = classify(text, e.syscall);
+	if (found) return found;
+	if (e.cause && e.cause !== error) return networkFailure(e.cause);
 	return undefined;
 }
 
-export const isHostNotFound = (error: unknown) => /ENOTFOUND|getaddrinfo/i.test(`${String((error as { code?: unknown })?.code ?? '')} ${String((error as Error)?.message ?? '')}`);
+export interface NetworkFailure {
+	code: 'unreachable' | 'unavailable' | 'timeout';
+	/** Whether another try may succeed (all but a host name that does not resolve). */
+	retryable: boolean;
+}
+
+function classify(text: string, syscall: unknown): NetworkFailure | undefined {
+	// a connect that timed out (Node's own, or ours with syscall 'connect'): nothing answered at that address
+	if (UNREACHABLE_PATTERN.test(text) || (syscall === 'connect' && /ETIMEDOUT/.test(text))) return { code: 'unreachable', retryable: !HOST_NOT_FOUND_PATTERN.test(text) };
+	if (TIMEOUT_PATTERN.test(text)) return { code: 'timeout', retryable: true };
+	if (UNAVAILABLE_PATTERN.test(text)) return { code: 'unavailable', retryable: true };
+	return undefined;
+}

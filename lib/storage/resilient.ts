@@ -13,20 +13,24 @@
  */
 import { Readable } from 'node:stream';
 import { cleanPath, comparePaths } from './common';
-import { backoffDelay, isHostNotFound, retrying, sleep, transientKind, watchReadable, withDeadline } from './network';
+import { backoffDelay, networkFailure, retrying, sleep, watchReadable, withDeadline } from './network';
 import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
 
-/** A failure worth another try: a retryable StoreError, or a raw network error an adapter let through. */
+/**
+ * A failure worth another try: a retryable StoreError (an `unreachable` server among them: one
+ * that restarts comes back within the policy's tries; the last try's error keeps its code), or a
+ * raw network error an adapter let through.
+ */
 function retryable(error: unknown): boolean {
 	if (error instanceof StoreError) return error.retryable;
-	return transientKind(error) !== undefined && !isHostNotFound(error);
+	return networkFailure(error)?.retryable ?? false;
 }
 
 /** A raw error that escaped an adapter (e.g. from a read stream), as a StoreError. */
 function asStoreError(error: unknown, what: string): StoreError {
 	if (error instanceof StoreError) return error;
-	const kind = transientKind(error);
-	return new StoreError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, kind ?? 'io', kind !== undefined && !isHostNotFound(error));
+	const failure = networkFailure(error);
+	return new StoreError(`${what} failed: ${(error as Error)?.message ?? String(error)}`, failure?.code ?? 'io', failure?.retryable ?? false);
 }
 
 export class ResilientStore implements Store {

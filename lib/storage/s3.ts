@@ -47,8 +47,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { attemptAsync } from '../errors';
-import { cleanPath, fixedParts, hashedUpload, mapStreamErrors, type HashingCounter, type UploadContext } from './common';
-import { isHostNotFound, networkPolicy, retrying, transientKind, transientStatus, type StoreOptions } from './network';
+import { cleanPath, fixedParts, hashedUpload, mapStreamErrors, rootedKey, rootedPrefix, sendParts, unrooted, type HashingCounter, type UploadContext } from './common';
+import { networkFailure, networkPolicy, retrying, transientStatus, type StoreOptions } from './network';
 import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload as StoreUpload, type WriteOptions } from './types';
 
 export interface S3Config extends StoreOptions {
@@ -115,9 +115,9 @@ function assumeRoleError(label: string, roleArn: string, error: unknown): StoreE
 	const name = errorName(e);
 	const why = `${name}${e.message && e.message !== 'UnknownError' ? `: ${scrub(e.message)}` : ''}`;
 	const role = `the role in Role ARN (${roleArn})`;
-	const kind = transientKind(e);
-	if (kind || transientStatus(status)) {
-		return new StoreError(`${label}: cannot reach the STS endpoint to assume ${role} (${why}); check the Endpoint and Region`, kind ?? 'unavailable', !isHostNotFound(e));
+	const network = networkFailure(e);
+	if (network || transientStatus(status)) {
+		return new StoreError(`${label}: cannot reach the STS endpoint to assume ${role} (${why}); check the Endpoint and Region`, network?.code ?? 'unavailable', network?.retryable ?? true);
 	}
 	if (/InvalidClientTokenId|SignatureDoesNotMatch|IncompleteSignature|ExpiredToken|InvalidAccessKeyId/i.test(name)) {
 		return new StoreError(`${label}: STS refused the keys while assuming ${role} (${why}); check the Access Key ID, Secret Access Key and Session Token`, 'auth');
@@ -237,8 +237,7 @@ export class S3Store implements Store {
 	}
 
 	private key(path: string): string {
-		const clean = cleanPath(path);
-		return this.root ? (clean ? `${this.root}/${clean}` : this.root) : clean;
+		return rootedKey(this.root, path);
 	}
 
 	private fail(error: unknown, what: string): StoreError {
@@ -256,12 +255,12 @@ export class S3Store implements Store {
 			return new StoreError(`bucket "${this.bucket}" does not exist (or is not visible to this key)`, 'not_found');
 		}
 		// no HTTP answer at all: the connection failed or went silent
-		const kind = status === undefined ? transientKind(e) : undefined;
-		if (kind === 'timeout') {
+		const network = status === undefined ? networkFailure(e) : undefined;
+		if (network?.code === 'timeout') {
 			return new StoreError(`${this.label}: no answer from the S3 endpoint for ${(this.policy.idleTimeoutMs / 1000).toFixed(1)} s while ${what}; check the Endpoint and the network`, 'timeout');
 		}
-		if (kind === 'unavailable' || isHostNotFound(e)) {
-			return new StoreError(`${this.label}: cannot reach the S3 endpoint while ${what} (${scrub(e.message ?? name)}); check the Endpoint and Region`, 'unavailable', !isHostNotFound(e));
+		if (network) {
+			return new StoreError(`${this.label}: cannot reach the S3 endpoint while ${what} (${scrub(e.message ?? name)}); check the Endpoint and Region`, network.code, network.retryable);
 		}
 		if (transientStatus(status) || TRANSIENT_CODE.test(name)) {
 			return new StoreError(`${this.label}: ${what} failed (${status ? `HTTP ${status} ` : ''}${name}: ${scrub(e.message ?? '')})`, 'unavailable');
@@ -345,37 +344,15 @@ export class S3Store implements Store {
 		try {
 			const done: CompletedPart[] = [];
 			const md5s: Buffer[] = [];
-			const inFlight = new Set<Promise<void>>();
-			let failure: { error: unknown } | undefined;
-			let count = 0;
-			const start = (body: Buffer) => {
-				const number = ++count;
+			// at most PARTS_IN_FLIGHT parts held and sending; the writer waits meanwhile (back-pressure)
+			const count = await sendParts(firstParts, rest, PARTS_IN_FLIGHT, async (body, number) => {
 				const md5 = createHash('md5').update(body).digest();
 				md5s[number - 1] = md5;
-				const part = this.request(`writing part ${number} of ${clean}`, context, (abortSignal) =>
+				const answer = await this.request(`writing part ${number} of ${clean}`, context, (abortSignal) =>
 					this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: body, ContentMD5: md5.toString('base64') }), { abortSignal }),
-				).then(
-					(answer) => {
-						done[number - 1] = { PartNumber: number, ETag: answer.ETag };
-					},
-					(error: unknown) => {
-						failure ??= { error };
-					},
 				);
-				const tracked = part.finally(() => inFlight.delete(tracked));
-				inFlight.add(tracked);
-			};
-			for (const body of firstParts) start(body);
-			for (;;) {
-				// at most PARTS_IN_FLIGHT parts held and sending; the writer waits meanwhile (back-pressure)
-				while (inFlight.size >= PARTS_IN_FLIGHT && !failure) await Promise.race(inFlight);
-				if (failure) break;
-				const next = await rest.next();
-				if (next.done) break;
-				start(next.value);
-			}
-			await Promise.all(inFlight);
-			if (failure) throw failure.error;
+				done[number - 1] = { PartNumber: number, ETag: answer.ETag };
+			});
 			// Ceph RGW 16 ignores If-None-Match on CompleteMultipartUpload and would overwrite: look first
 			if (await this.request(`checking whether ${clean} exists`, context, (abortSignal) => this.headKey(key, abortSignal))) throw taken(clean);
 			const expected = `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${count}"`;
@@ -425,27 +402,19 @@ export class S3Store implements Store {
 	}
 
 	async *list(prefix: string): AsyncGenerator<StoredObject> {
-		const full = this.prefixKey(prefix);
-		const strip = this.root ? this.root.length + 1 : 0;
+		const full = rootedPrefix(this.root, prefix);
 		let token: string | undefined;
 		do {
 			const page = await attemptAsync(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ContinuationToken: token, MaxKeys: this.pageSize })));
 			if (!page.ok) throw this.fail(page.error, `listing ${full || '/'}`);
-			for (const item of page.value.Contents ?? []) yield { path: (item.Key ?? '').slice(strip), size: item.Size ?? 0, modified: item.LastModified };
+			for (const item of page.value.Contents ?? []) yield { path: unrooted(this.root, item.Key ?? ''), size: item.Size ?? 0, modified: item.LastModified };
 			token = page.value.IsTruncated ? page.value.NextContinuationToken : undefined;
 		} while (token);
 	}
 
-	private prefixKey(prefix: string): string {
-		const clean = cleanPath(prefix);
-		const folder = prefix.endsWith('/') && clean ? `${clean}/` : clean;
-		return this.root ? `${this.root}/${folder}` : folder;
-	}
-
 	/** In-progress multipart uploads (ListMultipartUploads, sorted by key, then by when they started). */
 	async *listUnfinished(prefix: string): AsyncGenerator<UnfinishedUpload> {
-		const full = this.prefixKey(prefix);
-		const strip = this.root ? this.root.length + 1 : 0;
+		const full = rootedPrefix(this.root, prefix);
 		let keyMarker: string | undefined;
 		let uploadIdMarker: string | undefined;
 		for (;;) {
@@ -455,7 +424,7 @@ export class S3Store implements Store {
 			if (!page.ok) throw this.fail(page.error, `listing the unfinished uploads under ${full || '/'}`);
 			for (const upload of page.value.Uploads ?? []) {
 				const key = upload.Key ?? '';
-				yield { path: key.slice(strip), detail: `multipart upload ${upload.UploadId} of s3://${this.bucket}/${key}`, id: upload.UploadId ?? '', started: upload.Initiated };
+				yield { path: unrooted(this.root, key), detail: `multipart upload ${upload.UploadId} of s3://${this.bucket}/${key}`, id: upload.UploadId ?? '', started: upload.Initiated };
 			}
 			if (!page.value.IsTruncated) return;
 			keyMarker = page.value.NextKeyMarker;

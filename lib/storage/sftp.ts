@@ -24,8 +24,8 @@ import { pipeline } from 'node:stream/promises';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { attemptAsync } from '../errors';
-import { baseName, cleanPath, finalNameOf, hashedUpload, mapStreamErrors, parentOf, sortEntries, tempName, TEMP_PREFIX } from './common';
-import { isHostNotFound, networkPolicy, transientKind, watchReadable, type StoreOptions } from './network';
+import { baseName, cleanPath, hashedUpload, mapStreamErrors, objectsOf, parentOf, rootedKey, tempName, temporaryFileOf, unfinishedOf, walkTree, type FoundFile, type TreeEntry } from './common';
+import { networkFailure, networkPolicy, watchReadable, type StoreOptions } from './network';
 import { StoreError, type NetworkPolicy, type ObjectStat, type Store, type StoredObject, type StoreStats, type UnfinishedUpload, type Upload, type WriteOptions } from './types';
 
 export interface SftpConfig extends StoreOptions {
@@ -57,6 +57,8 @@ const normaliseFingerprint = (f: string) => {
 };
 
 const isMissing = (error: unknown) => (error as { code?: unknown })?.code === NO_SUCH_FILE || /No such file/i.test((error as Error)?.message ?? '');
+/** A failed operation (a StoreError from op(), the SFTP error as its cause) that found nothing at the path. */
+const notThere = (error: Error) => isMissing((error as StoreError).cause ?? error) || /No such file/i.test(error.message);
 const FOLDER = 0o040000;
 const FILE = 0o100000;
 const kindOf = (mode: number) => mode & 0o170000;
@@ -98,10 +100,9 @@ export class SftpStore implements Store {
 		this.location = `sftp://${config.username}@${config.host}:${config.port ?? 22}${this.root.startsWith('/') ? '' : '/~/'}${this.root}`;
 	}
 
+	/** The server's path of a store path (`.`, the login folder, for the root when Root Path is empty). */
 	private remote(path: string): string {
-		const clean = cleanPath(path);
-		if (!this.root) return clean || '.';
-		return clean ? `${this.root}/${clean}` : this.root;
+		return rootedKey(this.root, path) || '.';
 	}
 
 	private async connect(): Promise<Session> {
@@ -123,7 +124,7 @@ export class SftpStore implements Store {
 				new Promise<void>((resolve, reject) => {
 					const timer = setTimeout(() => {
 						sock.destroy();
-						reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+						reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT', syscall: 'connect' }));
 					}, timeoutMs);
 					sock.once('error', (error) => {
 						clearTimeout(timer);
@@ -136,8 +137,8 @@ export class SftpStore implements Store {
 				}),
 		);
 		if (!connected.ok) {
-			const kind = transientKind(connected.error) ?? 'unavailable';
-			throw new StoreError(`SFTP credential: cannot reach ${where} (${connected.error.message}); check Host and Port`, kind, !isHostNotFound(connected.error));
+			// no connection: unreachable, whatever the socket said (worth another try unless the host name does not resolve)
+			throw new StoreError(`SFTP credential: cannot reach ${where} (${connected.error.message}); check Host and Port`, 'unreachable', networkFailure(connected.error)?.retryable ?? true);
 		}
 		let seen: string | undefined;
 		const pinned = this.config.hostFingerprint ? normaliseFingerprint(this.config.hostFingerprint) : undefined;
@@ -146,7 +147,7 @@ export class SftpStore implements Store {
 		const lost = (error?: unknown) => {
 			const why = (error as Error | undefined)?.message;
 			// ssh2's "Keepalive timeout": the peer stopped answering
-			const kind = transientKind(error) === 'timeout' ? 'timeout' : 'unavailable';
+			const kind = networkFailure(error)?.code === 'timeout' ? 'timeout' : 'unavailable';
 			if (opened.session) this.kill(opened.session, new StoreError(`the SFTP connection to ${where} was lost${why ? ` (${why})` : ''}`, kind));
 		};
 		// quiet global listeners (the library's defaults log to the console): a dropped connection ends the session
@@ -196,8 +197,8 @@ export class SftpStore implements Store {
 			return new StoreError(`SFTP credential: the Private Key cannot be used (${message}); check the key and its Passphrase`, 'auth');
 		}
 		// a handshake that timed out or a connection dropped before it: worth another try
-		const kind = transientKind(error);
-		return new StoreError(`SFTP credential: cannot open an SFTP session with ${where} (${message})`, kind ?? 'auth', kind !== undefined);
+		const failure = networkFailure(error);
+		return new StoreError(`SFTP credential: cannot open an SFTP session with ${where} (${message})`, failure?.code ?? 'auth', failure?.retryable ?? false);
 	}
 
 	/** End a session for good: everything waiting on it fails with `reason`, the next operation connects again. */
@@ -251,11 +252,11 @@ export class SftpStore implements Store {
 		if (error instanceof StoreError) return error;
 		const e = error as { code?: unknown; message?: string };
 		// SFTP status codes are numbers (the server answered); anything else is the connection
-		const kind = typeof e.code === 'number' ? undefined : transientKind(e);
+		const network = typeof e.code === 'number' ? undefined : networkFailure(e);
 		// SSH_FX_NO_SPACE_ON_FILESYSTEM (14) and SSH_FX_QUOTA_EXCEEDED (15), from servers that say (OpenSSH only says "Failure")
 		const full = e.code === 14 || e.code === 15 || /no space left|quota exceeded/i.test(e.message ?? '');
-		const failure = kind
-			? new StoreError(`SFTP: ${what} failed: the connection to ${this.where} failed (${e.message ?? String(error)})`, kind)
+		const failure = network
+			? new StoreError(`SFTP: ${what} failed: the connection to ${this.where} failed (${e.message ?? String(error)})`, network.code, network.retryable)
 			: full
 				? new StoreError(`SFTP: the destination is full: ${what} failed: ${e.message ?? String(error)}`, 'io')
 				: new StoreError(`SFTP: ${what} failed: ${e.message ?? String(error)}`, 'io');
@@ -275,7 +276,7 @@ export class SftpStore implements Store {
 		const root = this.remote('');
 		const info = await attemptAsync(() => this.op<{ mode: number }>(`opening the folder ${root}`, (sftp, done) => sftp.stat(root, done)));
 		if (!info.ok) {
-			if (isMissing((info.error as StoreError).cause ?? info.error) || /No such file/i.test(info.error.message)) throw new StoreError(`the SFTP folder "${root}" does not exist`, 'not_found');
+			if (notThere(info.error)) throw new StoreError(`the SFTP folder "${root}" does not exist`, 'not_found');
 			throw info.error;
 		}
 		if (kindOf(info.value.mode) !== FOLDER) throw new StoreError(`the SFTP path "${root}" is not a folder`, 'config');
@@ -371,64 +372,46 @@ export class SftpStore implements Store {
 		return error;
 	}
 
-	async *list(prefix: string): AsyncGenerator<StoredObject> {
-		for await (const found of this.walk(prefix, false)) yield { path: found.path, size: found.size, modified: found.modified };
+	list(prefix: string): AsyncGenerator<StoredObject> {
+		return objectsOf(this.walk(prefix, false));
 	}
 
 	/** Temporary files (`.incoming-<name>-<random>`) left by uploads that never finished. */
-	async *listUnfinished(prefix: string): AsyncGenerator<UnfinishedUpload> {
-		for await (const found of this.walk(prefix, true)) {
-			yield { path: found.path, detail: `sftp://${this.where}/${this.remote(found.file)}`, id: found.file, started: found.modified, size: found.size };
-		}
+	listUnfinished(prefix: string): AsyncGenerator<UnfinishedUpload> {
+		return unfinishedOf(this.walk(prefix, true), (file) => `sftp://${this.where}/${this.remote(file)}`);
 	}
 
 	async discardUnfinished(upload: UnfinishedUpload): Promise<void> {
-		// only ever one of our temporary files
-		if (!finalNameOf(baseName(upload.id))) throw new StoreError(`"${upload.id}" is not an unfinished upload`, 'config');
-		const full = this.remote(upload.id);
+		const full = this.remote(temporaryFileOf(upload));
 		const removed = await attemptAsync(() => this.op<void>(`removing ${full}`, (sftp, done) => sftp.unlink(full, done)));
-		if (!removed.ok && !isMissing(removed.error.cause ?? removed.error) && !/No such file/i.test(removed.error.message)) throw removed.error;
+		if (!removed.ok && !notThere(removed.error)) throw removed.error;
 	}
 
-	/**
-	 * Files under a prefix, sorted by path (a folder sorts as "name/", as keys do in a bucket):
-	 * the objects, or (`temps`) the temporary files, each under the path it stands for.
-	 */
-	private async *walk(prefix: string, temps: boolean): AsyncGenerator<{ path: string; file: string; size: number; modified: Date }> {
-		const clean = cleanPath(prefix);
-		const folderPrefix = prefix.endsWith('/') || clean === '';
-		const base = folderPrefix ? clean : parentOf(clean);
-		const walk = async function* (this: SftpStore, rel: string): AsyncGenerator<{ path: string; file: string; size: number; modified: Date }> {
-			const folder = this.remote(rel);
-			const listed = await attemptAsync(() => this.op<Array<{ filename: string; attrs: { mode: number; size: number; mtime: number } }>>(`listing ${folder}`, (sftp, done) => sftp.readdir(folder, done)));
-			if (!listed.ok) {
-				if (isMissing(listed.error.cause ?? listed.error) || /No such file/i.test(listed.error.message)) return;
-				throw listed.error;
-			}
-			const entries = sortEntries(
-				listed.value.map((entry) => ({ name: entry.filename, ...entry.attrs })),
-				(entry) => kindOf(entry.mode) === FOLDER,
-			);
-			for (const entry of entries) {
-				const isFile = kindOf(entry.mode) === FILE;
-				const file = rel ? `${rel}/${entry.name}` : entry.name;
-				// a temporary file is one named as this store names them; any other name is a file, listed
-				const stands = isFile && entry.name.startsWith(TEMP_PREFIX) ? finalNameOf(entry.name) : undefined;
-				if (isFile && !!stands !== temps) continue;
-				const path = stands ? (rel ? `${rel}/${stands}` : stands) : file;
-				if (!folderPrefix && rel === base && !path.startsWith(clean)) continue;
-				if (kindOf(entry.mode) === FOLDER) yield* walk.call(this, file);
-				else if (isFile) yield { path, file, size: entry.size, modified: new Date(entry.mtime * 1000) };
-			}
-		};
-		yield* walk.call(this, base);
+	/** Files under a prefix (walkTree); a folder is named by its store path. */
+	private walk(prefix: string, temps: boolean): AsyncGenerator<FoundFile> {
+		return walkTree<string>(prefix, temps, {
+			open: async (path) => path,
+			entries: async (rel) => {
+				const folder = this.remote(rel);
+				const listed = await attemptAsync(() => this.op<Array<{ filename: string; attrs: { mode: number; size: number; mtime: number } }>>(`listing ${folder}`, (sftp, done) => sftp.readdir(folder, done)));
+				if (!listed.ok) {
+					if (notThere(listed.error)) return undefined;
+					throw listed.error;
+				}
+				return listed.value.map(({ filename, attrs }): TreeEntry => {
+					const kind = kindOf(attrs.mode);
+					return { name: filename, kind: kind === FOLDER ? 'folder' : kind === FILE ? 'file' : 'other', size: attrs.size, modified: new Date(attrs.mtime * 1000) };
+				});
+			},
+			child: (_folder, _name, path) => path,
+		});
 	}
 
 	async stat(path: string): Promise<ObjectStat | null> {
 		const full = this.remote(path);
 		const info = await attemptAsync(() => this.op<{ mode: number; size: number; mtime: number }>(`reading the metadata of ${full}`, (sftp, done) => sftp.stat(full, done)));
 		if (info.ok) return kindOf(info.value.mode) === FILE ? { size: info.value.size, modified: new Date(info.value.mtime * 1000) } : null;
-		if (isMissing(info.error.cause ?? info.error) || /No such file/i.test(info.error.message)) return null;
+		if (notThere(info.error)) return null;
 		throw info.error;
 	}
 
@@ -462,7 +445,7 @@ export class SftpStore implements Store {
 		const full = this.remote(path);
 		await this.assertInside(parentOf(full));
 		const removed = await attemptAsync(() => this.op<void>(`deleting ${full}`, (sftp, done) => sftp.unlink(full, done)));
-		if (!removed.ok && !isMissing(removed.error.cause ?? removed.error) && !/No such file/i.test(removed.error.message)) throw removed.error;
+		if (!removed.ok && !notThere(removed.error)) throw removed.error;
 	}
 
 	async close(): Promise<void> {

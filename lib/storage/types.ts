@@ -126,11 +126,13 @@ export interface Store {
 
 /**
  * `config`: a setting is wrong; `auth`: credentials refused; `not_found`: bucket, container, folder
- * or object missing; `exists`: the name is taken; `unavailable`: the server cannot be reached or
- * failed transiently (connection refused or reset, 429, 5xx); `timeout`: no progress within the
- * idle timeout; `io`: anything else.
+ * or object missing; `exists`: the name is taken; `unreachable`: no connection could be made
+ * (nothing listening, no route, an unknown host, the connect timed out); `unavailable`: the server
+ * failed transiently once connected (connection reset or closed, 429, 5xx); `timeout`: no progress
+ * within the idle timeout; `io`: anything else. `unreachable`, `unavailable` and `timeout` are
+ * retryable by default (an unknown host name is the exception: the adapters say so).
  */
-export type StoreErrorCode = 'config' | 'auth' | 'not_found' | 'exists' | 'unavailable' | 'timeout' | 'io';
+export type StoreErrorCode = 'config' | 'auth' | 'not_found' | 'exists' | 'unreachable' | 'unavailable' | 'timeout' | 'io';
 
 export class StoreError extends Error {
 	/** Whether trying again may succeed (a transient network or server failure). */
@@ -143,6 +145,6 @@ export class StoreError extends Error {
 	) {
 		super(message);
 		this.name = 'StoreError';
-		this.retryable = retryable ?? (code === 'unavailable' || code === 'timeout');
+		this.retryable = retryable ?? (code === 'unreachable' || code === 'unavailable' || code === 'timeout');
 	}
 }

@@ -12,7 +12,7 @@ import { AzureBlobStore, type AzureBlobConfig } from '../../lib/storage/azure';
 import { StoreError } from '../../lib/storage/types';
 import { azureError } from '../helpers/fault-proxy';
 import { azuriteOAuthServer, azuriteServer, type AzuriteOAuthServer } from '../helpers/servers';
-import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+import { closedPort, storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
 import { FAULT_NETWORK, faultSuite, lostReplySuite } from './faults';
 
 const server = azuriteServer();
@@ -30,17 +30,39 @@ function sasUrl(container: string, permissions: string) {
 	return service.getContainerClient(container).generateSasUrl({ permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3600_000) });
 }
 
-storeContract('Azure Blob (Azurite), account key', async () => ({
-	store: new AzureBlobStore(keyConfig(await freshContainer('contract'))),
-	broken: new AzureBlobStore(keyConfig('no-such-container')),
-	showsUnfinished: false,
-}));
+/** An account key of the right shape that is not the account's. */
+const wrongKey = Buffer.from('not the key of this account, but 64 bytes long all the same....').toString('base64');
+
+storeContract('Azure Blob (Azurite), account key', async () => {
+	const container = await freshContainer('contract');
+	const port = await closedPort();
+	return {
+		store: new AzureBlobStore(keyConfig(container)),
+		broken: new AzureBlobStore(keyConfig('no-such-container')),
+		reopen: (pageSize) => new AzureBlobStore({ ...keyConfig(container), pageSize }),
+		badCredentials: () => new AzureBlobStore({ ...keyConfig(container), accountKey: wrongKey }),
+		unreachable: () => new AzureBlobStore({ ...keyConfig(container), endpoint: `http://127.0.0.1:${port}/${server.accountName}` }),
+		secrets: [server.accountKey],
+		showsUnfinished: false,
+	};
+});
 
 storeContract('Data Landing Zone (Azurite), container SAS URI', async () => {
 	const container = await freshContainer('dlz');
+	const url = await sasUrl(container, 'racwdl');
+	const signature = new URL(url).searchParams.get('sig') as string;
+	const port = await closedPort();
+	const dlz = (sasUrl: string, pageSize = TEST_PAGE_SIZE) => new AzureBlobStore({ authentication: 'sasUrl', sasUrl, rootPath: 'landing', ...options, pageSize }, 'data-landing-zone');
+	// a signature of the right shape that the account did not make
+	const forged = new URL(url);
+	forged.searchParams.set('sig', Buffer.from(randomUUID()).toString('base64'));
 	return {
-		store: new AzureBlobStore({ authentication: 'sasUrl', sasUrl: await sasUrl(container, 'racwdl'), rootPath: 'landing', ...options }, 'data-landing-zone'),
-		broken: new AzureBlobStore({ authentication: 'sasUrl', sasUrl: (await sasUrl(container, 'racwdl')).replace(`/${container}?`, '/no-such-container?'), ...options }, 'data-landing-zone'),
+		store: dlz(url),
+		broken: new AzureBlobStore({ authentication: 'sasUrl', sasUrl: url.replace(`/${container}?`, '/no-such-container?'), ...options }, 'data-landing-zone'),
+		reopen: (pageSize) => dlz(url, pageSize),
+		badCredentials: () => dlz(forged.toString()),
+		unreachable: () => dlz(url.replace(`:${azurite.port}/`, `:${port}/`)),
+		secrets: [signature, encodeURIComponent(signature), server.accountKey],
 		showsUnfinished: false,
 	};
 });
@@ -138,10 +160,10 @@ describe('Azure credentials and permissions', () => {
 		assert.equal(await new AzureBlobStore(keyConfig(container)).stat('ro/x.txt'), null);
 	});
 
-	it('an unreachable endpoint says it cannot reach it (unavailable, retryable)', async () => {
+	it('an unreachable endpoint says it cannot reach it (unreachable, retryable)', async () => {
 		await assert.rejects(new AzureBlobStore({ ...keyConfig(container), endpoint: 'http://127.0.0.1:1/devstoreaccount1' }).check(), (error: unknown) => {
 			refused(/cannot reach 127\.0\.0\.1:1/)(error);
-			assert.equal((error as StoreError).code, 'unavailable');
+			assert.equal((error as StoreError).code, 'unreachable');
 			assert.equal((error as StoreError).retryable, true);
 			return true;
 		});
@@ -174,7 +196,7 @@ async function oauthBlobNames(container: string) {
 	return names;
 }
 
-type ServicePrincipalFields = { tenantId?: string; clientId?: string; clientSecret?: string; authorityHost?: string; endpoint?: string };
+type ServicePrincipalFields = { tenantId?: string; clientId?: string; clientSecret?: string; authorityHost?: string; endpoint?: string; pageSize?: number };
 
 /** The ADLS Gen2 store as the node opens it: abfss URL + service principal, on the OAuth Azurite. */
 function adlsServicePrincipal(container: string, fields: ServicePrincipalFields = {}) {
@@ -193,11 +215,20 @@ function adlsServicePrincipal(container: string, fields: ServicePrincipalFields 
 	});
 }
 
-storeContract('ADLS Gen2 (Azurite with OAuth), service principal via the Entra ID stand-in', async () => ({
-	store: adlsServicePrincipal(await freshOAuthContainer('sp-contract')),
-	broken: adlsServicePrincipal('no-such-file-system'),
-	showsUnfinished: false,
-}));
+storeContract('ADLS Gen2 (Azurite with OAuth), service principal via the Entra ID stand-in', async () => {
+	const container = await freshOAuthContainer('sp-contract');
+	const port = await closedPort();
+	return {
+		store: adlsServicePrincipal(container),
+		broken: adlsServicePrincipal('no-such-file-system'),
+		reopen: (pageSize) => adlsServicePrincipal(container, { pageSize }),
+		badCredentials: () => adlsServicePrincipal(container, { clientSecret: 'Wrong8Q~not-the-secret-value-at-all-000' }),
+		// signs in (Entra answers), then finds nothing listening at the Blob endpoint
+		unreachable: () => adlsServicePrincipal(container, { endpoint: `https://127.0.0.1:${port}/${oauth().accountName}` }),
+		secrets: [oauth().clientSecret, oauth().accountKey],
+		showsUnfinished: false,
+	};
+});
 
 describe('ADLS Gen2 service principal: sign-in refusals name the credential field', () => {
 	let container: string;
@@ -252,8 +283,8 @@ describe('ADLS Gen2 service principal: sign-in refusals name the credential fiel
 			});
 		});
 		const authorityHost = `https://127.0.0.1:${port}`;
-		// not a refusal: the network failed (unavailable, retried by the retry layer)
-		await assert.rejects(adlsServicePrincipal(container, { authorityHost }).check(), refused(new RegExp(`cannot reach the Authority Host ${authorityHost} \\(ECONNREFUSED\\); check Authority Host`), 'unavailable'));
+		// not a refusal: nothing listens there (unreachable, retried by the retry layer)
+		await assert.rejects(adlsServicePrincipal(container, { authorityHost }).check(), refused(new RegExp(`cannot reach the Authority Host ${authorityHost} \\(ECONNREFUSED\\); check Authority Host`), 'unreachable'));
 	});
 
 	it('missing or malformed fields are refused before any request, naming the field', () => {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { endSink, writeTo } from '../../lib/format/types';
 import { comparePaths, readAll, writeText } from '../../lib/storage/common';
@@ -20,12 +21,28 @@ import { StoreError, type NetworkPolicy, type Store, type UnfinishedUpload, type
 export const TEST_NETWORK: Partial<NetworkPolicy> = { idleTimeoutMs: 20_000, baseDelayMs: 50, maxDelayMs: 400, maxRetryMs: 10_000 };
 /** Listing page size of the contract's stores: small, so that every listing spans pages. */
 export const TEST_PAGE_SIZE = 4;
+/** Objects in the long-listing case: more than one production page (1,000 on S3, Azure and GCS). */
+const MANY = 1_030;
 
 export interface ContractTarget {
 	/** A working store (the adapter, made with TEST_NETWORK and TEST_PAGE_SIZE), scoped to a fresh, empty location. */
 	store: Store;
 	/** A store whose location does not exist or cannot be reached: check() must fail. */
 	broken: Store;
+	/**
+	 * Another store made from the same configuration as `store` (the same location), but with this
+	 * listing page size; undefined: the adapter's production default (no pageSize option).
+	 */
+	reopen: (pageSize: number | undefined) => Store;
+	/** A store on the same server whose credentials are refused (a wrong key, secret or password): `auth`. */
+	badCredentials: () => Store;
+	/**
+	 * A store pointed at an address where nothing listens (127.0.0.1 and a closed port, see
+	 * closedPort()): `unreachable`, after the retries. Absent where there is no network (the local folder).
+	 */
+	unreachable?: () => Store;
+	/** The secrets of the test credential (keys, secrets, passwords, SAS signatures, private keys): none may appear in `location`. */
+	secrets: string[];
 	cleanup?: () => Promise<void>;
 	/** Whether the backend shows unfinished uploads (Azure and GCS do not: they expire on their own). */
 	showsUnfinished: boolean;
@@ -74,6 +91,32 @@ async function upload(store: Store, path: string, bytes: Buffer, chunk = 256 * 1
 	return up.done;
 }
 
+/** A port on 127.0.0.1 where nothing listens (one that was free a moment ago). */
+export async function closedPort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as AddressInfo;
+	await new Promise((resolve) => server.close(resolve));
+	return port;
+}
+
+/** `work` on each item, at most `limit` at a time. */
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: Math.min(limit, items.length) }, async () => {
+			while (next < items.length) await work(items[next++]);
+		}),
+	);
+}
+
+const failsWith = (code: StoreError['code'], retryable?: boolean) => (error: unknown) => {
+	assert.ok(error instanceof StoreError, `a StoreError, got ${String(error)}`);
+	assert.equal(error.code, code, error.message);
+	if (retryable !== undefined) assert.equal(error.retryable, retryable, `retryable: ${error.message}`);
+	return true;
+};
+
 async function paths(store: Store, prefix: string) {
 	const out: Array<[string, number]> = [];
 	for await (const o of store.list(prefix)) out.push([o.path, o.size]);
@@ -84,12 +127,24 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 	describe(`storage contract: ${name}`, () => {
 		let target: ContractTarget;
 		let store: Store;
+		let locationAtStart: string;
+		// as openStore() hands stores out: behind the retry layer
+		const policy = networkPolicy(TEST_NETWORK);
+		/** A store the case makes, behind the retry layer, closed when the case ends. */
+		const opened: Store[] = [];
+		const open = (adapter: Store) => {
+			const wrapped = resilient(adapter, policy);
+			opened.push(wrapped);
+			return wrapped;
+		};
+		const closeOpened = async () => {
+			for (const s of opened.splice(0)) await s.close();
+		};
 		before(async () => {
 			target = await make();
-			// as openStore() hands stores out: behind the retry layer
-			const policy = networkPolicy(TEST_NETWORK);
 			target.store = store = resilient(target.store, policy);
 			target.broken = resilient(target.broken, policy);
+			locationAtStart = store.location;
 		});
 		after(async () => {
 			await target?.store.close();
@@ -277,6 +332,136 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 		it('refuses paths that climb out with ..', async () => {
 			await assert.rejects(store.openWrite('../escape.txt'), (error: StoreError) => error.code === 'config');
 			await assert.rejects(store.stat('a/../../escape.txt'), (error: StoreError) => error.code === 'config');
+		});
+
+		it('lists more than 1,000 objects written concurrently: all of them, once each, sorted, with the production page size and a smaller one', { timeout: 180_000 }, async () => {
+			try {
+				const names = Array.from({ length: MANY }, (_, i) => `many/${String(i).padStart(4, '0')}.json`);
+				// bounded concurrency: a few dozen writes in flight, as a busy export has
+				await pool(names, 32, (name) => writeText(store, name, name));
+				const production = open(target.reopen(undefined));
+				// (the whole listing in pages of TEST_PAGE_SIZE would take 258 requests: 13 s on Ceph; the
+				// case above covers small pages, and a name prefix below takes eight of them)
+				for (const [label, lister] of [
+					['the production page size', production],
+					['pages of 100', open(target.reopen(100))],
+				] as const) {
+					const found = await listed(lister, 'many/');
+					assert.equal(found.length, names.length, `${label}: ${found.length} listed`);
+					assert.deepEqual(
+						found.map((o) => o.path),
+						names,
+						`${label}: every object once, in order`,
+					);
+					for (const o of found) assert.equal(o.size, Buffer.byteLength(o.path), `${label}: ${o.path}`);
+				}
+				// a name prefix inside the folder (many/10xx: the objects from 1,000 up)
+				const tail = names.filter((n) => n.startsWith('many/10'));
+				assert.equal(tail.length, MANY - 1000);
+				for (const lister of [store, production]) assert.deepEqual((await listed(lister, 'many/10')).map((o) => o.path), tail);
+			} finally {
+				await closeOpened();
+			}
+		});
+
+		it('nothing is visible (list, stat, read) before the upload\'s done resolves; all of it after', async () => {
+			const small = await store.openWrite('pending/small.json');
+			await writeTo(small.stream, Buffer.from('{"half":'));
+			// past two S3 parts and several Azure blocks: parts are sent, nothing is committed
+			const bytes = randomBytes(17 * 1024 * 1024 + 5);
+			const large = await store.openWrite('pending/large.bin');
+			await writeTo(large.stream, bytes.subarray(0, bytes.length - 1000));
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			for (const reader of [store, open(target.reopen(TEST_PAGE_SIZE))]) {
+				assert.deepEqual(await listed(reader, 'pending/'), [], 'nothing listed');
+				assert.deepEqual(await listed(reader, 'pending'), [], 'nothing listed by a name prefix either');
+				for (const path of ['pending/small.json', 'pending/large.bin']) {
+					assert.equal(await reader.stat(path), null, `stat ${path}`);
+					await assert.rejects(reader.read(path), failsWith('not_found'), `read ${path}`);
+				}
+			}
+			await closeOpened();
+			await writeTo(small.stream, Buffer.from('1}'));
+			await endSink(small.stream);
+			await writeTo(large.stream, bytes.subarray(bytes.length - 1000));
+			await endSink(large.stream);
+			assert.equal((await small.done).size, 10);
+			assert.equal((await large.done).sha256, sha256(bytes));
+			assert.deepEqual(await paths(store, 'pending/'), [
+				['pending/large.bin', bytes.length],
+				['pending/small.json', 10],
+			]);
+			assert.equal((await store.stat('pending/large.bin'))?.size, bytes.length);
+			assert.equal((await readAll(await store.read('pending/small.json'))).toString(), '{"half":1}');
+			assert.ok((await readAll(await store.read('pending/large.bin'))).equals(bytes));
+		});
+
+		it('two writers of one name: the one that finishes first wins, also over a large upload opened before it; the other gets "exists" and leaves nothing', async () => {
+			const large = randomBytes(9 * 1024 * 1024); // a multipart upload on S3, staged blocks on Azure
+			const first = await store.openWrite('late/_commits/00000000000000000001.json');
+			await writeTo(first.stream, large.subarray(0, 5 * 1024 * 1024));
+			const second = Buffer.from('{"writer":"second"}');
+			await writeText(store, 'late/_commits/00000000000000000001.json', second.toString());
+			await writeTo(first.stream, large.subarray(5 * 1024 * 1024));
+			await endSink(first.stream);
+			await assert.rejects(first.done, failsWith('exists'));
+			assert.ok((await readAll(await store.read('late/_commits/00000000000000000001.json'))).equals(second), "the winner's bytes are stored");
+			assert.deepEqual(await paths(store, 'late/'), [['late/_commits/00000000000000000001.json', second.length]]);
+			assert.deepEqual(await unfinished(store, 'late/'), [], 'the loser left nothing behind');
+		});
+
+		it('error codes: a missing object is not_found; refused credentials are auth (not retried); an address where nothing listens is unreachable (retried, then given up)', async () => {
+			try {
+				assert.equal(await store.stat('missing/deep/x.json'), null);
+				for (const path of ['missing/x', 'no/such/folder/x.json']) {
+					await assert.rejects(store.read(path), failsWith('not_found'), path);
+					await assert.rejects(store.read(path, { start: 0, end: 10 }), failsWith('not_found'), `${path}, a range`);
+				}
+				const refused = open(target.badCredentials());
+				await assert.rejects(refused.check(), failsWith('auth', false), 'check');
+				await assert.rejects(refused.stat('x.json'), failsWith('auth', false), 'stat');
+				await assert.rejects(writeText(refused, 'x.json', '{}'), failsWith('auth', false), 'write');
+				assert.equal(refused.stats.retries, 0, 'a refusal is not retried');
+				if (!target.unreachable) return;
+				const down = open(target.unreachable());
+				await assert.rejects(down.check(), failsWith('unreachable', true), 'check');
+				assert.ok(down.stats.retries >= 1, `retried (${down.stats.retries})`);
+				await assert.rejects(down.stat('x.json'), failsWith('unreachable', true), 'stat');
+				await assert.rejects(
+					(async () => {
+						for await (const o of down.list('')) void o;
+					})(),
+					failsWith('unreachable', true),
+					'list',
+				);
+			} finally {
+				await closeOpened();
+			}
+		});
+
+		it("stat gives an object's size and time, never a stored checksum (no backend keeps a SHA-256 of the whole object: Verify hashes what it reads)", async () => {
+			const bytes = randomBytes(1000);
+			await upload(store, 'checksum/x.bin', bytes);
+			const stat = await store.stat('checksum/x.bin');
+			assert.ok(stat);
+			assert.equal(stat.size, bytes.length);
+			assert.deepEqual(Object.keys(stat).filter((key) => (stat as unknown as Record<string, unknown>)[key] !== undefined).sort(), ['modified', 'size']);
+		});
+
+		it('location is stable (the same for two stores of one configuration, unchanged by use) and free of secrets', async () => {
+			try {
+				assert.ok(store.location.startsWith(`${store.type}:`) || store.location.startsWith('sftp://'), store.location);
+				assert.equal(store.location, locationAtStart, 'unchanged after every case above');
+				assert.equal(open(target.reopen(TEST_PAGE_SIZE)).location, store.location, 'the same configuration, the same location');
+				assert.equal(open(target.reopen(undefined)).location, store.location, 'the page size is not part of it');
+				const stores = [store, target.broken, open(target.badCredentials()), ...(target.unreachable ? [open(target.unreachable())] : [])];
+				for (const s of stores) {
+					for (const [i, secret] of target.secrets.entries()) assert.ok(!s.location.includes(secret), `secret #${i} appears in ${s.location.replace(secret, '***')}`);
+					assert.doesNotMatch(s.location, /[?&](sig|se|sp)=|AccountKey=|PRIVATE KEY|password|passphrase|secret|token|X-Amz-|\bBearer\b/i);
+				}
+			} finally {
+				await closeOpened();
+			}
 		});
 	});
 }

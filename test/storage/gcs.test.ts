@@ -11,7 +11,7 @@ import { GcsStore, type GcsConfig } from '../../lib/storage/gcs';
 import { StoreError } from '../../lib/storage/types';
 import { jsonError } from '../helpers/fault-proxy';
 import { freshBucketName, gcsServer, serviceAccountKey } from '../helpers/gcs';
-import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+import { closedPort, storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
 import { FAULT_NETWORK, faultSuite } from './faults';
 import { preconditionProxy } from './gcs-preconditions';
 
@@ -31,12 +31,23 @@ const direct = new Storage({ apiEndpoint: server.endpoint, projectId: server.pro
 // through a proxy that enforces ifGenerationMatch=0 as Google does (the emulator ignores it: see below)
 storeContract('Google Cloud Storage (firebase-tools Storage emulator, JSON API, Google\'s preconditions played by a proxy), service-account JSON', async () => {
 	const google = await preconditionProxy(server.endpoint);
+	// the emulator checks no credentials: this proxy answers as Google does when it refuses the key
+	const refusing = await tamperingProxy('badKey');
+	const bucket = freshBucketName('contract');
+	const port = await closedPort();
 	return {
-		store: new GcsStore(config(freshBucketName('contract'), { rootPath: 'exports', apiEndpoint: google.endpoint })),
+		store: new GcsStore(config(bucket, { rootPath: 'exports', apiEndpoint: google.endpoint })),
 		// the emulator creates any bucket it is asked about, so the broken location is an unreachable endpoint
 		broken: new GcsStore(config('contract', { apiEndpoint: 'http://127.0.0.1:1' })),
+		reopen: (pageSize) => new GcsStore(config(bucket, { rootPath: 'exports', apiEndpoint: google.endpoint, pageSize })),
+		badCredentials: () => new GcsStore(config(bucket, { rootPath: 'exports', apiEndpoint: refusing.endpoint })),
+		unreachable: () => new GcsStore(config(bucket, { rootPath: 'exports', apiEndpoint: `http://127.0.0.1:${port}` })),
+		secrets: [key.private_key, key.private_key.split('\n')[1], key.private_key_id].filter((secret): secret is string => typeof secret === 'string' && secret.length > 8),
 		showsUnfinished: false,
-		cleanup: () => google.close(),
+		cleanup: async () => {
+			await google.close();
+			await refusing.close();
+		},
 	};
 });
 
@@ -318,7 +329,7 @@ describe('Google Cloud Storage service-account key checks', () => {
 		assert.throws(() => new GcsStore(config('  ')), /Bucket is empty/);
 		assert.throws(() => new GcsStore(config('b', { apiEndpoint: '127.0.0.1:9199' })), refused(/API Endpoint must start with http/));
 		const started = Date.now();
-		await assert.rejects(new GcsStore(config('b', { apiEndpoint: 'http://127.0.0.1:1' })).check(), refused(/cannot reach 127\.0\.0\.1:1 .*check the API Endpoint/, 'unavailable'));
+		await assert.rejects(new GcsStore(config('b', { apiEndpoint: 'http://127.0.0.1:1' })).check(), refused(/cannot reach 127\.0\.0\.1:1 .*check the API Endpoint/, 'unreachable'));
 		assert.ok(Date.now() - started < 30_000, 'an unreachable endpoint fails within seconds');
 	});
 });

@@ -10,7 +10,16 @@ const options = { network: TEST_NETWORK, pageSize: TEST_PAGE_SIZE };
 
 storeContract('local folder', async () => {
 	const root = tempDir('store');
-	return { store: new LocalFolderStore(root, options), broken: new LocalFolderStore(join(root, 'does-not-exist'), options), showsUnfinished: true };
+	return {
+		store: new LocalFolderStore(root, options),
+		broken: new LocalFolderStore(join(root, 'does-not-exist'), options),
+		reopen: (pageSize) => new LocalFolderStore(root, { ...options, pageSize }),
+		// the folder's "credential" is n8n's file-access rule (the tests run as root: permissions would not refuse)
+		badCredentials: () => Object.assign(new LocalFolderStore(root, options), { accessCheck: () => true }),
+		// no network: nothing to be unreachable
+		secrets: [],
+		showsUnfinished: true,
+	};
 });
 
 describe('local folder: cancellation', () => {

@@ -20,7 +20,7 @@ import { isAmazonEndpoint, S3Store, type S3Config } from '../../lib/storage/s3';
 import { StoreError, type UnfinishedUpload } from '../../lib/storage/types';
 import { FaultProxy, s3Error } from '../helpers/fault-proxy';
 import { freshBucket, s3Server } from '../helpers/servers';
-import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+import { closedPort, storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
 import { FAULT_NETWORK, faultSuite, lostReplySuite } from './faults';
 
 const server = s3Server();
@@ -47,9 +47,14 @@ const abandonIn = (bucket: string, root: string) => async (path: string) => {
 
 storeContract('S3 (Ceph RADOS Gateway)', async () => {
 	const bucket = await freshBucket('contract');
+	const port = await closedPort();
 	return {
 		store: new S3Store({ ...config(bucket), rootPath: 'exports' }),
 		broken: new S3Store(config('no-such-bucket')),
+		reopen: (pageSize) => new S3Store({ ...config(bucket), rootPath: 'exports', pageSize }),
+		badCredentials: () => new S3Store({ ...config(bucket), rootPath: 'exports', secretAccessKey: 'wrong'.repeat(8) }),
+		unreachable: () => new S3Store({ ...config(bucket), rootPath: 'exports', endpoint: `http://127.0.0.1:${port}` }),
+		secrets: [server.secretAccessKey],
 		showsUnfinished: true,
 		abandon: abandonIn(bucket, 'exports'),
 	};
@@ -59,9 +64,16 @@ storeContract('S3 (Ceph RADOS Gateway)', async () => {
 const viaRole = (bucket: string): S3Config => ({ ...config(bucket), roleArn: server.roleArn, roleSessionName: 'contract-tests' });
 storeContract('S3 through an assumed role (Ceph STS AssumeRole)', async () => {
 	const bucket = await freshBucket('contract-role');
+	const port = await closedPort();
 	return {
 		store: new S3Store({ ...viaRole(bucket), rootPath: 'exports' }),
 		broken: new S3Store({ ...viaRole('no-such-bucket'), roleArn: 'arn:aws:iam:::role/no-such-role' }),
+		reopen: (pageSize) => new S3Store({ ...viaRole(bucket), rootPath: 'exports', pageSize }),
+		// STS refuses the keys (AssumeRole is signed with them)
+		badCredentials: () => new S3Store({ ...viaRole(bucket), rootPath: 'exports', secretAccessKey: 'wrong'.repeat(8) }),
+		// STS is asked on the custom endpoint: the role cannot be assumed
+		unreachable: () => new S3Store({ ...viaRole(bucket), rootPath: 'exports', endpoint: `http://127.0.0.1:${port}` }),
+		secrets: [server.secretAccessKey],
 		showsUnfinished: true,
 		abandon: abandonIn(bucket, 'exports'),
 	};
@@ -211,10 +223,10 @@ describe('S3 credentials', () => {
 		await assert.rejects(new S3Store(config('missing-bucket-x')).check(), refused(/bucket "missing-bucket-x" does not exist/));
 	});
 
-	it('an unreachable endpoint says it cannot reach it (unavailable, retryable)', async () => {
+	it('an unreachable endpoint says it cannot reach it (unreachable, retryable)', async () => {
 		await assert.rejects(new S3Store({ ...config('b'), endpoint: 'http://127.0.0.1:1' }).check(), (error: unknown) => {
 			refused(/cannot reach the S3 endpoint .*check the Endpoint/)(error);
-			assert.equal((error as StoreError).code, 'unavailable');
+			assert.equal((error as StoreError).code, 'unreachable');
 			assert.equal((error as StoreError).retryable, true);
 			return true;
 		});
@@ -272,7 +284,7 @@ describe('S3 assume role (Role ARN, External ID) on Ceph STS', () => {
 	it('an unreachable STS endpoint says so', async () => {
 		const store = new S3Store({ ...viaRole('b-unreachable'), endpoint: 'http://127.0.0.1:1' });
 		// not a refusal: the network failed (retryable, so the retry layer tries again)
-		await assert.rejects(store.check(), refused(/cannot reach the STS endpoint to assume the role in Role ARN .*check the Endpoint/, 'unavailable'));
+		await assert.rejects(store.check(), refused(/cannot reach the STS endpoint to assume the role in Role ARN .*check the Endpoint/, 'unreachable'));
 		await store.close();
 	});
 

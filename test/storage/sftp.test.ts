@@ -7,7 +7,7 @@ import { SftpStore, type SftpConfig } from '../../lib/storage/sftp';
 import { readText, writeText } from '../../lib/storage/common';
 import { StoreError } from '../../lib/storage/types';
 import { sftpFolder, sftpServer } from '../helpers/servers';
-import { storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
+import { closedPort, storeContract, TEST_NETWORK, TEST_PAGE_SIZE } from './contract';
 import { FAULT_NETWORK, faultSuite } from './faults';
 
 const server = sftpServer();
@@ -21,11 +21,19 @@ const base: SftpConfig = {
 	pageSize: TEST_PAGE_SIZE,
 };
 
-storeContract('SFTP (OpenSSH sshd)', async () => ({
-	store: new SftpStore({ ...base, rootPath: sftpFolder(server, 'contract') }),
-	broken: new SftpStore({ ...base, rootPath: `${server.home}/no-such-folder` }),
-	showsUnfinished: true,
-}));
+storeContract('SFTP (OpenSSH sshd)', async () => {
+	const rootPath = sftpFolder(server, 'contract');
+	const port = await closedPort();
+	return {
+		store: new SftpStore({ ...base, rootPath }),
+		broken: new SftpStore({ ...base, rootPath: `${server.home}/no-such-folder` }),
+		reopen: (pageSize) => new SftpStore({ ...base, rootPath, pageSize }),
+		badCredentials: () => new SftpStore({ ...base, rootPath, password: 'wrong-password' }),
+		unreachable: () => new SftpStore({ ...base, rootPath, port }),
+		secrets: [server.password],
+		showsUnfinished: true,
+	};
+});
 
 faultSuite('SFTP (OpenSSH sshd)', async () => {
 	const rootPath = sftpFolder(server, 'faults');
@@ -131,16 +139,16 @@ describe('SFTP authentication and host keys', () => {
 		);
 	});
 
-	it('a closed port and an unknown host say they cannot reach the server (unavailable; only the closed port is worth a retry)', async () => {
+	it('a closed port and an unknown host say they cannot reach the server (unreachable; only the closed port is worth a retry)', async () => {
 		await assert.rejects(check({ port: 1 }), (error: unknown) => {
 			refused(/cannot reach 127\.0\.0\.1:1 .*check Host and Port/)(error);
-			assert.equal((error as StoreError).code, 'unavailable');
+			assert.equal((error as StoreError).code, 'unreachable');
 			assert.equal((error as StoreError).retryable, true);
 			return true;
 		});
 		await assert.rejects(check({ host: 'no-such-host.invalid', timeoutMs: 3000 }), (error: unknown) => {
 			refused(/cannot reach no-such-host\.invalid:\d+/)(error);
-			assert.equal((error as StoreError).code, 'unavailable');
+			assert.equal((error as StoreError).code, 'unreachable');
 			assert.equal((error as StoreError).retryable, false);
 			return true;
 		});
