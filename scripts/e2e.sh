@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end test in a REAL n8n 2.41.1 on Node 24 (docs/e2e.md):
-#  1. builds this package in a private copy (so a concurrent `n8n-node build` elsewhere cannot
-#     empty dist/ under us) and `npm pack`s it;
+#  1. builds this package in a private copy and `npm pack`s it (scripts/pack.sh);
 #  2. makes a throw-away HOME and N8N_USER_FOLDER under one temp dir, and installs the tarball into
 #     $N8N_USER_FOLDER/.n8n/nodes the way n8n's community-package installer does (extract into
 #     nodes/node_modules/<name>, drop dev/peer/optional dependencies, `npm install --ignore-scripts
-#     --install-strategy=shallow` inside the package, list it in nodes/package.json), with Node 24;
+#     --install-strategy=shallow` inside the package, list it in nodes/package.json), with Node 24
+#     (scripts/install-package.sh);
 #  3. generates a small lake at $HOME/dataset-lake;
 #  4. hands over to test/e2e/n8n-e2e.ts, which imports credentials and the three examples
 #     UNCHANGED with `n8n import:*`, runs them with `n8n execute --id`, and asserts on the output,
@@ -17,11 +17,9 @@
 # E2E_KEEP=0: never).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 started=$SECONDS
 
 node24=$(bash scripts/node24.sh)
-node24_pkg=$(cd "$(dirname "$node24")/.." && pwd)
 t=$SECONDS
 n8n=$(bash scripts/n8n.sh)
 echo "e2e: n8n ready in $((SECONDS - t)) s ($n8n)"
@@ -39,34 +37,15 @@ trap cleanup EXIT
 
 # 1. build and pack, in a private copy of the sources
 t=$SECONDS
-mkdir -p "$tmp/pkg"
-cp -R package.json tsconfig.json README.md nodes credentials lib "$tmp/pkg/"
-[ -d docs/images ] && mkdir -p "$tmp/pkg/docs" && cp -R docs/images "$tmp/pkg/docs/"
-ln -s "$repo/node_modules" "$tmp/pkg/node_modules"
-(cd "$tmp/pkg" && npx n8n-node build > "$tmp/build.log" 2>&1) || { cat "$tmp/build.log" >&2; exit 1; }
-tarball=$(cd "$tmp/pkg" && npm pack --silent --pack-destination "$tmp" 2> /dev/null | tail -n 1)
-name=$(node -p 'require("./package.json").name')
+tarball=$(bash scripts/pack.sh "$tmp")
 echo "e2e: built and packed $tarball in $((SECONDS - t)) s"
 
 # 2. install it the way n8n's community-package installer does (CommunityPackagesService.downloadPackage)
 t=$SECONDS
 export E2E_HOME="$tmp/home" N8N_USER_FOLDER="$tmp/n8n"
 nodes="$N8N_USER_FOLDER/.n8n/nodes"
-mkdir -p "$E2E_HOME" "$nodes/node_modules/$name"
-tar -xzf "$tmp/$tarball" -C "$nodes/node_modules/$name" --strip-components=1
-"$node24" -e '
-	const fs = require("node:fs");
-	const file = process.argv[1];
-	const { devDependencies, peerDependencies, optionalDependencies, ...pkg } = JSON.parse(fs.readFileSync(file, "utf8"));
-	fs.writeFileSync(file, JSON.stringify(pkg, null, 2));
-	fs.writeFileSync(process.argv[2], JSON.stringify({ name: "installed-nodes", private: true, dependencies: { [pkg.name]: pkg.version } }, null, 2));
-' "$nodes/node_modules/$name/package.json" "$nodes/package.json"
-(
-	cd "$nodes/node_modules/$name"
-	PATH="$(dirname "$node24"):$PATH" npm_config_nodedir="$node24_pkg" timeout 600 \
-		npm install --audit=false --fund=false --bin-links=false --install-strategy=shallow \
-		--ignore-scripts=true --package-lock=false --loglevel=error > "$tmp/npm-install.log" 2>&1
-) || { echo "e2e: npm install of the package failed:" >&2; cat "$tmp/npm-install.log" >&2; exit 1; }
+mkdir -p "$E2E_HOME"
+bash scripts/install-package.sh "$tarball" "$N8N_USER_FOLDER" "$tmp/npm-install.log"
 echo "e2e: installed the tarball into $nodes (npm on Node $("$node24" --version)) in $((SECONDS - t)) s"
 
 # 3. a small lake in the temp HOME (the examples' Lake Path is ~/dataset-lake)
