@@ -8,10 +8,14 @@ export interface StoredObject {
 	modified?: Date;
 }
 
+/**
+ * What a store says about an object without reading it. No stored checksum: none of the backends
+ * keeps a SHA-256 of the whole object (Azure keeps an MD5 and CRC64s, GCS an MD5 and a CRC32C, Ceph
+ * RGW 16 ignores S3's additional checksums, folders keep nothing), so the SHA-256 of a file is
+ * computed while it streams (WriteResult) and checked by reading it back.
+ */
 export interface ObjectStat {
 	size: number;
-	/** Hex SHA-256 when the backend stores one (checked without reading the object). */
-	sha256?: string;
 	modified?: Date;
 }
 
@@ -115,7 +119,7 @@ export interface Store {
 	listUnfinished(prefix: string): AsyncIterable<UnfinishedUpload>;
 	/** Remove an unfinished upload (delete the temporary file, abort the multipart upload). Idempotent. */
 	discardUnfinished(upload: UnfinishedUpload): Promise<void>;
-	/** Size (and stored checksum) of an object, or null when it does not exist. */
+	/** Size and time of an object, or null when it does not exist. */
 	stat(path: string): Promise<ObjectStat | null>;
 	/** The object's bytes; `end` is exclusive. */
 	read(path: string, range?: { start: number; end?: number }): Promise<Readable>;
