@@ -1,8 +1,12 @@
 import type { Writable } from 'node:stream';
+import type { Schema } from '../schema';
 import type { DatasetRecord } from '../source/types';
+import type { Store } from '../storage/types';
 
-export type FileType = 'json' | 'parquet';
-export type Codec = 'none' | 'gzip' | 'snappy' | 'zstd';
+/** A registered format's id (lib/format/index.ts FORMATS): `json`, `parquet`. */
+export type FileType = string;
+/** One of its format's codecs (`Format.codecs`): `none`, `gzip`, `snappy`, `zstd`. */
+export type Codec = string;
 
 /** One output file being encoded into a byte sink. */
 export interface EncodedFile {
@@ -28,6 +32,94 @@ export interface Encoder {
 	/** Records per chunk the encoder wants from the source (the source's default when absent). */
 	readonly chunkRecords?: number;
 	open(sink: Writable): EncodedFile;
+}
+
+/**
+ * Options for encoders. Each format reads the ones it knows (Parquet: `rowGroupRows`; NDJSON:
+ * `gzipLevel`) and ignores the rest; the engine passes the request's format options through.
+ */
+export interface EncoderOptions {
+	/** Target file size: formats that buffer (Parquet row groups) flush early so a file can close near it. */
+	maxFileBytes?: number;
+	/** The writing program, for formats that record one (Parquet's `created_by`). */
+	createdBy?: string;
+	rowGroupRows?: number;
+	gzipLevel?: number;
+	[option: string]: unknown;
+}
+
+/** What a format says about a file's structure (Verify): read once, never held whole. */
+export interface StructureResult {
+	/** Bytes read (when the file was streamed through the hash). */
+	size: number | null;
+	/** SHA-256 of the bytes read (when `hash` was asked), else null. */
+	sha256: string | null;
+	/** Records found (lines, rows by the footer); null when the file cannot tell. */
+	records: number | null;
+	/** Whether the file could be read as its format all through. */
+	readable: boolean;
+	problems: string[];
+}
+
+/** What Verify knows about a file it asks a format to check. */
+export interface CheckOptions {
+	/** The file's name (a format may tell its codec from the extension). */
+	name: string;
+	/** The codec the manifest names, if it names one. */
+	codec?: Codec;
+	/** The schema the manifest says the file was written with. */
+	schema?: Schema | null;
+	/** Decode everything (every page, every value); else the format's quick checks only (default true). */
+	decode?: boolean;
+	/** Stream the file through SHA-256 and report `size` and `sha256`. */
+	hash: boolean;
+	/** Time one unit of decoding (a Parquet row group) may take (the format's default when absent). */
+	decodeTimeoutMs?: number;
+}
+
+/** Why records with a schema cannot be written as a format and codec, and which choice is at fault. */
+export interface FormatProblem {
+	message: string;
+	/** `codec`: another codec would do; `fileType`: the format cannot take this dataset. */
+	field: 'fileType' | 'codec';
+}
+
+/** A codec as the UI offers it. */
+export interface CodecInfo {
+	value: Codec;
+	/** Its name in the node's Compression list ("Gzip"). */
+	name: string;
+	description?: string;
+}
+
+/**
+ * An output format: everything the engine, Verify and the nodes know about it. Registered in
+ * lib/format/index.ts (`registerFormat`); nothing else names a format.
+ */
+export interface Format {
+	/** The File Type value (request, manifest, node parameter): `json`, `parquet`. */
+	readonly id: FileType;
+	/** Its short name in messages: "JSON", "Parquet". */
+	readonly name: string;
+	/** Its name in the node's File Type list: "JSON (Newline-Delimited)". */
+	readonly label: string;
+	/** Said beside the id in the node's messages when the id alone is not clear ("JSON, newline-delimited"). */
+	readonly aside?: string;
+	/** Its codecs, in the order messages list them. */
+	readonly codecs: readonly CodecInfo[];
+	/** The codec the node starts with. */
+	readonly defaultCodec: Codec;
+	/** What the node's Compression parameter says about the codecs. */
+	readonly compressionDescription: string;
+	/** File name suffix for a codec, e.g. `.json.gz`. */
+	extension(codec: Codec): string;
+	contentType(codec: Codec): string;
+	/** Why records with this schema cannot be written with this codec (the codec is one of `codecs`). */
+	problem(codec: Codec, schema: Schema | undefined): FormatProblem | undefined;
+	/** An encoder (after `problem` said nothing: the schema is there if the format needs one). */
+	encoder(codec: Codec, schema: Schema | undefined, options: EncoderOptions): Encoder;
+	/** Verify's reading side: the file's structure, its record count, and (`hash`) its SHA-256. */
+	check(store: Store, path: string, size: number, options: CheckOptions): Promise<StructureResult>;
 }
 
 export class FormatError extends Error {

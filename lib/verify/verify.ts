@@ -1,9 +1,8 @@
 /**
  * Verify an export at its destination: the manifest parses and is committed (its commit record in
  * the dataset's commit log holds the same JSON); every file it lists exists with its size and
- * record count, its structure is sound (lib/verify/structure.ts: every NDJSON line parses, gzip
- * decodes to its checked end, Parquet's ends, footer and every column chunk decode), and its
- * SHA-256 matches (Verify Checksums); no object anywhere below the dataset's export prefix is
+ * record count, its structure is sound (read by the file's format through the registry in
+ * lib/format: each format's `check`), and its SHA-256 matches (Verify Checksums); no object anywhere below the dataset's export prefix is
  * unaccounted for (lib/verify/unlisted.ts); no batch of the export is in another committed
  * incremental export of the dataset; optionally each batch's records match the lake's count
  * (lib/verify/reconcile.ts). A schema change since the previous export is a warning
@@ -14,13 +13,13 @@ import { batchesOf, destinationIdentity, readState, statePaths, type DatasetStat
 import { DEFAULT_FOLDER_TEMPLATE, renderFolder, stablePrefix, type TemplateValues } from '../export/template';
 import { floorToMinute, parseDate } from '../export/time';
 import { attempt, attemptAsync, RequestError } from '../errors';
+import { formatOfFile } from '../format';
 import { stringifyJson } from '../json';
 import type { Source } from '../source/types';
 import { cleanPath, joinPath, parentOf, readText } from '../storage/common';
 import { StoreError, type Store } from '../storage/types';
 import { NOT_RECONCILED, reconcile, type Reconciliation } from './reconcile';
 import { schemaChange, type SchemaChange } from './schema-change';
-import { checkNdjson, checkParquet, hashFile } from './structure';
 import { findUnlisted } from './unlisted';
 
 export type { BatchReconciliation, Reconciliation } from './reconcile';
@@ -39,8 +38,11 @@ export interface VerifyRequest {
 	organizationName?: string;
 	/** Stream every file through SHA-256 (default true). Sizes, record counts and each file's structure are checked either way. */
 	checksums?: boolean;
-	/** Decode every column chunk of Parquet files (default true); else their footers and row counts only. */
-	decodeParquet?: boolean;
+	/**
+	 * Let each file's format decode everything it holds (default true; Parquet: every column chunk),
+	 * else only its quick structure checks (Parquet: ends, footer and row counts).
+	 */
+	decode?: boolean;
 	/** Compare each batch's exported records with the count the lake's batch metadata gives (Reconcile With Lake). */
 	source?: Source;
 	checkOrphans?: boolean;
@@ -54,7 +56,7 @@ export interface FileVerdict {
 	ok: boolean;
 	exists: boolean;
 	size: { expected: number; actual: number | null };
-	sha256: { expected: string | null; actual: string | null; source: 'streamed' | 'storage' | 'skipped' };
+	sha256: { expected: string | null; actual: string | null; source: 'streamed' | 'skipped' };
 	records: { expected: number | null; actual: number | null };
 	readable: boolean;
 	problems: string[];
@@ -160,9 +162,7 @@ async function locate(store: Store, request: VerifyRequest): Promise<string> {
 /** A version 1 manifest: committed by being written (before the commit log). */
 const isLegacy = (manifest: Manifest) => (manifest.manifestVersion ?? 1) < 2 || !manifest.commit;
 
-const isGzipName = (name: string) => name.endsWith('.gz');
-
-async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile, checksums: boolean, decodeParquet: boolean): Promise<FileVerdict> {
+async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile, checksums: boolean, decode: boolean): Promise<FileVerdict> {
 	const path = cleanPath(joinPath(entry.sinkPath, entry.name));
 	const verdict: FileVerdict = {
 		name: entry.name,
@@ -187,15 +187,11 @@ async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile,
 	verdict.exists = true;
 	verdict.size.actual = stat.value.size;
 	if (stat.value.size !== entry.size) verdict.problems.push(`size is ${stat.value.size} bytes, the manifest says ${entry.size}`);
-	if (stat.value.sha256) verdict.sha256 = { ...verdict.sha256, actual: stat.value.sha256, source: 'storage' };
-	const wantHash = checksums && verdict.sha256.source !== 'storage';
-	const parquet = manifest.format?.fileType === 'parquet' || entry.name.endsWith('.parquet');
 	const size = stat.value.size;
 	const checked = await attemptAsync(async () => {
-		if (!parquet) return checkNdjson(store, path, isGzipName(entry.name), wantHash);
-		const structure = await checkParquet(store, path, size, { codec: manifest.format?.codec, schema: manifest.schema, decode: decodeParquet });
-		if (wantHash) Object.assign(structure, await hashFile(store, path));
-		return structure;
+		const format = formatOfFile(manifest.format?.fileType, entry.name);
+		if (!format) throw new Error(`no format is registered for file type "${manifest.format?.fileType ?? '(none)'}" (nor for the file's extension)`);
+		return format.check(store, path, size, { name: entry.name, codec: manifest.format?.codec, schema: manifest.schema, decode, hash: checksums });
 	});
 	if (!checked.ok) {
 		verdict.problems.push(`cannot be read: ${checked.error.message}`);
@@ -204,7 +200,7 @@ async function verifyFile(store: Store, manifest: Manifest, entry: ManifestFile,
 		verdict.records.actual = structure.records;
 		verdict.readable = structure.readable;
 		verdict.problems.push(...structure.problems);
-		if (wantHash && structure.sha256) verdict.sha256 = { ...verdict.sha256, actual: structure.sha256, source: 'streamed' };
+		if (checksums && structure.sha256) verdict.sha256 = { ...verdict.sha256, actual: structure.sha256, source: 'streamed' };
 	}
 	if (verdict.sha256.expected && verdict.sha256.actual && verdict.sha256.expected !== verdict.sha256.actual) {
 		verdict.problems.push(`SHA-256 is ${verdict.sha256.actual}, the manifest says ${verdict.sha256.expected}`);
@@ -279,7 +275,7 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 	const files: FileVerdict[] = [];
 	for (const entry of manifest.exportResults) {
 		request.signal?.throwIfAborted();
-		files.push(await verifyFile(store, manifest, entry, request.checksums !== false, request.decodeParquet !== false));
+		files.push(await verifyFile(store, manifest, entry, request.checksums !== false, request.decode !== false));
 	}
 	const folder = parentOf(manifestPath);
 	const prefix = manifest.layout?.statePrefix ?? parentOf(folder);

@@ -191,7 +191,7 @@ export class VerifyExport implements INodeType {
 					exportTime: verify === 'exportTime' ? this.getNodeParameter('exportTime', i) : undefined,
 					signal,
 					checksums: options.checksums,
-					decodeParquet: options.decodeParquet,
+					decode: options.decodeParquet,
 					source,
 					checkOrphans: options.checkOrphans,
 					checkContinuity: options.checkContinuity,

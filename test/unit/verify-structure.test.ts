@@ -14,7 +14,8 @@ import { statePaths } from '../../lib/export/state';
 import { generateLake } from '../../scripts/sample/generator';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { LocalFolderStore } from '../../lib/storage/local';
-import { checkNdjson, checkParquet } from '../../lib/verify/structure';
+import { checkNdjson } from '../../lib/format/ndjson';
+import { checkParquet } from '../../lib/format/parquet';
 import { verifyExport } from '../../lib/verify/verify';
 import { tempDir } from '../helpers/fixtures';
 

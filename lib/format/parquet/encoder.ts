@@ -13,12 +13,12 @@ import type { ColumnChunk } from 'hyparquet';
 import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import { snappyCompressor } from 'hysnappy';
 import { writeColumn, type ColumnEncoder } from 'hyparquet-writer/src/column.js';
-import { isInexactLiteral, stringifyJson } from '../json';
-import { ValueMismatch, type MismatchKind } from '../mismatch';
-import type { Field, Schema } from '../schema';
-import type { DatasetRecord } from '../source/types';
-import { Binary, ExactNumber } from '../values';
-import { endSink, FormatError, SinkWatch, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
+import { isInexactLiteral, stringifyJson } from '../../json';
+import { ValueMismatch, type MismatchKind } from '../../mismatch';
+import type { Field, Schema } from '../../schema';
+import type { DatasetRecord } from '../../source/types';
+import { Binary, ExactNumber } from '../../values';
+import { endSink, FormatError, SinkWatch, writeTo, type Codec, type EncodedFile, type Encoder } from '../types';
 
 export interface ParquetOptions {
 	/** Rows per row group (default 10,000: memory grows with it). The first group of a file is smaller, to learn row sizes. */
@@ -51,7 +51,7 @@ const COMPRESSORS = {
 	...(zstdCompressSync ? { ZSTD: (input: Uint8Array) => new Uint8Array(zstdCompressSync(input)) } : {}),
 };
 
-const PARQUET_CODEC: Record<Codec, 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'ZSTD'> = {
+export const PARQUET_CODEC: Record<Codec, 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'ZSTD'> = {
 	none: 'UNCOMPRESSED',
 	snappy: 'SNAPPY',
 	gzip: 'GZIP',
@@ -744,6 +744,9 @@ class ParquetFile implements EncodedFile {
 	}
 }
 
+export const PARQUET_EXTENSION = '.parquet';
+export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
+
 export function parquetEncoder(schema: Schema, codec: Codec, options: ParquetOptions = {}): Encoder {
 	const problem = parquetCodecProblem(codec);
 	if (problem) throw new FormatError(problem);
@@ -752,8 +755,8 @@ export function parquetEncoder(schema: Schema, codec: Codec, options: ParquetOpt
 	return {
 		fileType: 'parquet',
 		codec,
-		extension: '.parquet',
-		contentType: 'application/vnd.apache.parquet',
+		extension: PARQUET_EXTENSION,
+		contentType: PARQUET_CONTENT_TYPE,
 		usesJsonText: false,
 		// Parsed records that wait in a big chunk outlive young-generation GCs and pile up in the old
 		// generation: 2,000-record chunks peaked at 327 MB RSS over 5M records, 250-record ones at 298 MB.

@@ -4,9 +4,9 @@
  */
 import type { Writable } from 'node:stream';
 import { createGzip, constants as zlibConstants, type ZlibOptions } from 'node:zlib';
-import { stringifyLines } from '../json';
-import { RAW_JSON, type RecordChunk } from '../source/types';
-import { endSink, SinkWatch, writeTo, type Codec, type EncodedFile, type Encoder } from './types';
+import { stringifyLines } from '../../json';
+import { RAW_JSON, type RecordChunk } from '../../source/types';
+import { endSink, SinkWatch, writeTo, type Codec, type EncodedFile, type Encoder } from '../types';
 
 /**
  * gzip settings shared with the benchmark's floor. The deep input buffer lets gzip (on libuv's
@@ -97,13 +97,16 @@ class NdjsonFile implements EncodedFile {
 	}
 }
 
+export const ndjsonExtension = (codec: Codec) => (codec === 'gzip' ? '.json.gz' : '.json');
+export const ndjsonContentType = (codec: Codec) => (codec === 'gzip' ? 'application/gzip' : 'application/x-ndjson');
+
 export function ndjsonEncoder(codec: Codec, options: NdjsonOptions = {}): Encoder {
 	const learned = { ratio: 0.35, rawIn: 0, bytesOut: 0 };
 	return {
 		fileType: 'json',
 		codec,
-		extension: codec === 'gzip' ? '.json.gz' : '.json',
-		contentType: codec === 'gzip' ? 'application/gzip' : 'application/x-ndjson',
+		extension: ndjsonExtension(codec),
+		contentType: ndjsonContentType(codec),
 		usesJsonText: true,
 		open: (sink) => new NdjsonFile(sink, codec, options, learned),
 	};
