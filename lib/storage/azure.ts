@@ -202,7 +202,8 @@ export class AzureBlobStore implements Store {
 		const refused = (text: string) => new StoreError(`${this.label}: ${text}`, 'auth');
 		// Entra ID could not be reached (not a refusal): worth another try
 		const network = code ? undefined : networkFailure(message);
-		if (network) return new StoreError(`${this.label}: cannot reach ${sp.authorityHost} to sign in the service principal (${message.split('\n')[0]}); check Authority Host`, network.code, network.retryable);
+		if (network)
+			return new StoreError(`${this.label}: cannot reach ${sp.authorityHost} to sign in the service principal (${message.split('\n')[0]}); check Authority Host`, network.code, network.retryable);
 		switch (code) {
 			case '7000215':
 				return refused(`Client Secret was refused by Microsoft Entra ID (${aadsts}); use the secret's Value, not its Secret ID`);
@@ -245,7 +246,11 @@ export class AzureBlobStore implements Store {
 			const why = this.scrub(cause?.code ?? cause?.message ?? got.error.message);
 			// refused, unreachable, timed out: worth another try; an untrusted certificate or an unknown host: not
 			const network: NetworkFailure | undefined = networkFailure(cause ?? got.error) ?? (got.error.name === 'TimeoutError' ? { code: 'timeout', retryable: true } : undefined);
-			return new StoreError(`${this.label}: cannot reach the Authority Host ${sp.authorityHost} (${why}); check Authority Host (and the network, proxy or certificate trust)`, network?.code ?? 'auth', network?.retryable ?? false);
+			return new StoreError(
+				`${this.label}: cannot reach the Authority Host ${sp.authorityHost} (${why}); check Authority Host (and the network, proxy or certificate trust)`,
+				network?.code ?? 'auth',
+				network?.retryable ?? false,
+			);
 		}
 		const body = await attemptAsync(async () => (await got.value.json()) as { error_description?: unknown });
 		const description = body.ok ? String(body.value?.error_description ?? '') : '';
@@ -270,7 +275,7 @@ export class AzureBlobStore implements Store {
 		const detail = this.scrub(e.code ?? e.message ?? String(error));
 		if (e.statusCode === 403 || e.statusCode === 401) {
 			const check = this.servicePrincipal
-				? 'check that the service principal has a data role such as Storage Blob Data Contributor on the account or container, and that Tenant ID is the account\'s tenant'
+				? "check that the service principal has a data role such as Storage Blob Data Contributor on the account or container, and that Tenant ID is the account's tenant"
 				: 'check the key or SAS and its permissions';
 			return new StoreError(`${this.label}: access denied while ${what} (${detail}); ${check}`, 'auth');
 		}
@@ -329,9 +334,7 @@ export class AzureBlobStore implements Store {
 		const e = ((props.error as { cause?: unknown }).cause ?? props.error) as RestErrorLike;
 		// a container SAS may not allow reading container properties: listing proves access instead
 		if (e.statusCode === 403 && /AuthorizationPermissionMismatch|AuthorizationFailure/i.test(e.code ?? '')) {
-			const listed = await attemptAsync(() =>
-				this.call('listing the container', (abortSignal) => this.container.listBlobsFlat({ prefix: this.root, abortSignal }).byPage({ maxPageSize: 1 }).next()),
-			);
+			const listed = await attemptAsync(() => this.call('listing the container', (abortSignal) => this.container.listBlobsFlat({ prefix: this.root, abortSignal }).byPage({ maxPageSize: 1 }).next()));
 			if (listed.ok) return;
 			throw listed.error;
 		}

@@ -204,7 +204,10 @@ export class GcsStore implements Store {
 		const detail = full.split('\n')[0].slice(0, 300);
 		// the token exchange: Google refused the key itself (deleted or disabled key, wrong private_key)
 		if (/invalid_grant|invalid_client|unauthorized_client|Invalid JWT|account not found/i.test(detail)) {
-			return new StoreError(`${this.label}: Google refused the service account key (${detail}); check ${KEY_FIELD} (a deleted or disabled key, or a private_key that does not belong to client_email)`, 'auth');
+			return new StoreError(
+				`${this.label}: Google refused the service account key (${detail}); check ${KEY_FIELD} (a deleted or disabled key, or a private_key that does not belong to client_email)`,
+				'auth',
+			);
 		}
 		if (status === 401 || status === 403) {
 			return new StoreError(

@@ -14,8 +14,9 @@
  * within about the idle timeout, and every operation has a watchdog. A stalled SFTP channel never
  * answers anything again, so a watchdog that fires (or a lost connection) tears the whole session
  * down, failing everything in flight on it at once (streams included: a cut connection used to
- * leave uploads waiting for ever), and the next operation connects again. Failures of the
- * connection are `unavailable`/`timeout` and retryable; the resilient layer retries operations.
+ * leave uploads waiting for ever), and the next operation connects again. A connection that
+ * cannot be made is `unreachable`, one lost or silent afterwards `unavailable`/`timeout`: all
+ * retryable (but an unknown host name); the resilient layer retries operations.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
@@ -393,7 +394,9 @@ export class SftpStore implements Store {
 			open: async (path) => path,
 			entries: async (rel) => {
 				const folder = this.remote(rel);
-				const listed = await attemptAsync(() => this.op<Array<{ filename: string; attrs: { mode: number; size: number; mtime: number } }>>(`listing ${folder}`, (sftp, done) => sftp.readdir(folder, done)));
+				const listed = await attemptAsync(() =>
+					this.op<Array<{ filename: string; attrs: { mode: number; size: number; mtime: number } }>>(`listing ${folder}`, (sftp, done) => sftp.readdir(folder, done)),
+				);
 				if (!listed.ok) {
 					if (notThere(listed.error)) return undefined;
 					throw listed.error;
@@ -434,11 +437,15 @@ export class SftpStore implements Store {
 		);
 		const idle = this.policy.idleTimeoutMs;
 		// a read that gets no bytes for the idle timeout means a stalled channel: end the session
-		return watchReadable(mapStreamErrors(stream, (error) => this.fail(error, `reading ${clean}`)), idle, () => {
-			const error = new StoreError(`SFTP: no bytes from ${this.where} for ${(idle / 1000).toFixed(1)} s while reading ${clean}; the connection was closed`, 'timeout');
-			this.kill(session, error);
-			return error;
-		});
+		return watchReadable(
+			mapStreamErrors(stream, (error) => this.fail(error, `reading ${clean}`)),
+			idle,
+			() => {
+				const error = new StoreError(`SFTP: no bytes from ${this.where} for ${(idle / 1000).toFixed(1)} s while reading ${clean}; the connection was closed`, 'timeout');
+				this.kill(session, error);
+				return error;
+			},
+		);
 	}
 
 	async delete(path: string): Promise<void> {

@@ -18,7 +18,14 @@ import { FAULT_NETWORK, faultSuite, lostReplySuite } from './faults';
 const server = azuriteServer();
 const service = new BlobServiceClient(server.endpoint, new StorageSharedKeyCredential(server.accountName, server.accountKey));
 const options = { network: TEST_NETWORK, pageSize: TEST_PAGE_SIZE };
-const keyConfig = (container: string): AzureBlobConfig => ({ authentication: 'accountKey', accountName: server.accountName, accountKey: server.accountKey, endpoint: server.endpoint, container, ...options });
+const keyConfig = (container: string): AzureBlobConfig => ({
+	authentication: 'accountKey',
+	accountName: server.accountName,
+	accountKey: server.accountKey,
+	endpoint: server.endpoint,
+	container,
+	...options,
+});
 
 async function freshContainer(label: string) {
 	const name = `${label}-${randomUUID().slice(0, 8)}`;
@@ -235,15 +242,17 @@ describe('ADLS Gen2 service principal: sign-in refusals name the credential fiel
 	before(async () => {
 		container = await freshOAuthContainer('sp-auth');
 	});
-	const refused = (pattern: RegExp, code = 'auth') => (error: unknown) => {
-		assert.ok(error instanceof StoreError, String(error));
-		assert.equal(error.code, code);
-		assert.match(error.message, /^ADLS Gen2 credential: /);
-		assert.match(error.message, pattern);
-		assert.ok(!error.message.includes(oauth().clientSecret), 'the client secret never appears in errors');
-		assert.ok(!/Trace ID|Correlation ID/.test(error.message), "Entra's first sentence only, not its trace details");
-		return true;
-	};
+	const refused =
+		(pattern: RegExp, code = 'auth') =>
+		(error: unknown) => {
+			assert.ok(error instanceof StoreError, String(error));
+			assert.equal(error.code, code);
+			assert.match(error.message, /^ADLS Gen2 credential: /);
+			assert.match(error.message, pattern);
+			assert.ok(!error.message.includes(oauth().clientSecret), 'the client secret never appears in errors');
+			assert.ok(!/Trace ID|Correlation ID/.test(error.message), "Entra's first sentence only, not its trace details");
+			return true;
+		};
 	/** A refused sign-in fails check() and a write alike, and nothing lands in the file system. */
 	async function refusedEverywhere(fields: ServicePrincipalFields, pattern: RegExp) {
 		await assert.rejects(adlsServicePrincipal(container, fields).check(), refused(pattern));
@@ -261,7 +270,10 @@ describe('ADLS Gen2 service principal: sign-in refusals name the credential fiel
 	});
 
 	it('a wrong client secret: "Client Secret" (AADSTS7000215)', async () => {
-		await refusedEverywhere({ clientSecret: 'Wrong8Q~not-the-secret-value-at-all-000' }, /Client Secret was refused by Microsoft Entra ID \(AADSTS7000215: Invalid client secret provided\.\); use the secret's Value/);
+		await refusedEverywhere(
+			{ clientSecret: 'Wrong8Q~not-the-secret-value-at-all-000' },
+			/Client Secret was refused by Microsoft Entra ID \(AADSTS7000215: Invalid client secret provided\.\); use the secret's Value/,
+		);
 	});
 
 	it('an unknown tenant: "Tenant ID" (AADSTS90002)', async () => {
@@ -271,7 +283,10 @@ describe('ADLS Gen2 service principal: sign-in refusals name the credential fiel
 
 	it('an unknown client: "Client ID" (AADSTS700016)', async () => {
 		const clientId = randomUUID();
-		await refusedEverywhere({ clientId }, new RegExp(`Client ID "${clientId}" is not an application in tenant "${oauth().tenantId}" \\(AADSTS700016: Application with identifier '${clientId}' was not found`));
+		await refusedEverywhere(
+			{ clientId },
+			new RegExp(`Client ID "${clientId}" is not an application in tenant "${oauth().tenantId}" \\(AADSTS700016: Application with identifier '${clientId}' was not found`),
+		);
 	});
 
 	it('an Authority Host that does not answer: "Authority Host"', async () => {
@@ -284,7 +299,10 @@ describe('ADLS Gen2 service principal: sign-in refusals name the credential fiel
 		});
 		const authorityHost = `https://127.0.0.1:${port}`;
 		// not a refusal: nothing listens there (unreachable, retried by the retry layer)
-		await assert.rejects(adlsServicePrincipal(container, { authorityHost }).check(), refused(new RegExp(`cannot reach the Authority Host ${authorityHost} \\(ECONNREFUSED\\); check Authority Host`), 'unreachable'));
+		await assert.rejects(
+			adlsServicePrincipal(container, { authorityHost }).check(),
+			refused(new RegExp(`cannot reach the Authority Host ${authorityHost} \\(ECONNREFUSED\\); check Authority Host`), 'unreachable'),
+		);
 	});
 
 	it('missing or malformed fields are refused before any request, naming the field', () => {

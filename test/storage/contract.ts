@@ -197,7 +197,10 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 				['tree/a/b/2.txt', 2],
 				['tree/c.txt', 3],
 			]);
-			assert.deepEqual((await paths(store, 'tree/a/b')).map(([p]) => p), ['tree/a/b/2.txt']);
+			assert.deepEqual(
+				(await paths(store, 'tree/a/b')).map(([p]) => p),
+				['tree/a/b/2.txt'],
+			);
 			assert.deepEqual(await paths(store, 'nothing-here/'), []);
 		});
 
@@ -223,7 +226,10 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 			controller.abort();
 			await assert.rejects(cancelled.done);
 			assert.equal(await store.stat('signal/cancelled.bin'), null);
-			assert.deepEqual((await paths(store, 'signal/')).map(([p]) => p), ['signal/done.txt']);
+			assert.deepEqual(
+				(await paths(store, 'signal/')).map(([p]) => p),
+				['signal/done.txt'],
+			);
 			assert.equal(listeners(), 0);
 		});
 
@@ -254,7 +260,10 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 			const winner = bodies[winners[0]];
 			assert.equal((outcomes[winners[0]] as PromiseFulfilledResult<{ sha256: string }>).value.sha256, sha256(winner));
 			assert.ok((await readAll(await store.read('race/_commits/00000000000000000001.json'))).equals(winner), "the winner's bytes are stored");
-			assert.deepEqual((await listed(store, 'race/')).map((o) => o.path), ['race/_commits/00000000000000000001.json']);
+			assert.deepEqual(
+				(await listed(store, 'race/')).map((o) => o.path),
+				['race/_commits/00000000000000000001.json'],
+			);
 			assert.deepEqual(await unfinished(store, 'race/'), [], 'the losers left nothing behind');
 		});
 
@@ -266,7 +275,10 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 					assert.deepEqual(await listed(store, 'unfinished/'), []);
 					return;
 				}
-				const found = await eventually(() => unfinished(store, 'unfinished/'), (list) => list.length > 0);
+				const found = await eventually(
+					() => unfinished(store, 'unfinished/'),
+					(list) => list.length > 0,
+				);
 				assert.deepEqual(
 					found.map((u) => u.path),
 					['unfinished/a/data.bin'],
@@ -274,7 +286,11 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 				const [upload] = found;
 				assert.ok(upload.id && upload.detail, 'an id and a detail');
 				assert.ok(upload.started instanceof Date && Math.abs(upload.started.getTime() - Date.now()) < 3600_000, `started: ${String(upload.started)}`);
-				assert.deepEqual((await unfinished(store, 'unfinished/a/da')).map((u) => u.path), ['unfinished/a/data.bin'], 'a name prefix finds it by its final name');
+				assert.deepEqual(
+					(await unfinished(store, 'unfinished/a/da')).map((u) => u.path),
+					['unfinished/a/data.bin'],
+					'a name prefix finds it by its final name',
+				);
 				assert.deepEqual(await unfinished(store, 'unfinished/b'), []);
 				assert.deepEqual(await listed(store, 'unfinished/'), [], 'list() never shows temporary names');
 				await store.discardUnfinished(upload);
@@ -325,7 +341,10 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 			}
 			const stat = await store.stat('paged/a.txt');
 			assert.ok(stat?.modified instanceof Date && Math.abs(stat.modified.getTime() - started) < 600_000, `stat modified ${String(stat?.modified)}`);
-			assert.deepEqual((await listed(store, 'paged/n/0')).map((o) => o.path), names.slice(-9));
+			assert.deepEqual(
+				(await listed(store, 'paged/n/0')).map((o) => o.path),
+				names.slice(-9),
+			);
 			assert.equal(typeof store.stats.retries, 'number');
 		});
 
@@ -358,13 +377,17 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 				// a name prefix inside the folder (many/10xx: the objects from 1,000 up)
 				const tail = names.filter((n) => n.startsWith('many/10'));
 				assert.equal(tail.length, MANY - 1000);
-				for (const lister of [store, production]) assert.deepEqual((await listed(lister, 'many/10')).map((o) => o.path), tail);
+				for (const lister of [store, production])
+					assert.deepEqual(
+						(await listed(lister, 'many/10')).map((o) => o.path),
+						tail,
+					);
 			} finally {
 				await closeOpened();
 			}
 		});
 
-		it('nothing is visible (list, stat, read) before the upload\'s done resolves; all of it after', async () => {
+		it("nothing is visible (list, stat, read) before the upload's done resolves; all of it after", async () => {
 			const small = await store.openWrite('pending/small.json');
 			await writeTo(small.stream, Buffer.from('{"half":'));
 			// past two S3 parts and several Azure blocks: parts are sent, nothing is committed
@@ -445,7 +468,12 @@ export function storeContract(name: string, make: () => Promise<ContractTarget>)
 			const stat = await store.stat('checksum/x.bin');
 			assert.ok(stat);
 			assert.equal(stat.size, bytes.length);
-			assert.deepEqual(Object.keys(stat).filter((key) => (stat as unknown as Record<string, unknown>)[key] !== undefined).sort(), ['modified', 'size']);
+			assert.deepEqual(
+				Object.keys(stat)
+					.filter((key) => (stat as unknown as Record<string, unknown>)[key] !== undefined)
+					.sort(),
+				['modified', 'size'],
+			);
 		});
 
 		it('location is stable (the same for two stores of one configuration, unchanged by use) and free of secrets', async () => {

@@ -207,21 +207,21 @@ export function faultSuite(name: string, make: () => Promise<FaultTarget>) {
 		});
 
 		it('transient HTTP errors (503, 429) on reads and listings are retried', { timeout: 30_000 }, async (t) => {
-				if (target.tcp || !target.errorReply) return t.skip('not HTTP');
-				const path = fresh('http-errors');
-				await writeText(target.direct, path, 'hello');
-				const store = through();
-				proxy.resetRecords();
-				proxy.set({ kind: 'reply', method: ['GET', 'HEAD'], ...target.errorReply(503), times: 1 }, { kind: 'reply', method: ['GET', 'HEAD'], ...target.errorReply(429), times: 1 });
-				assert.equal((await store.stat(path))?.size, 5);
-				proxy.set({ kind: 'reply', method: 'GET', ...target.errorReply(503), times: 2 });
-				const names = [];
-				for await (const o of store.list('http-errors/')) names.push(o.path);
-				assert.deepEqual(names, [path]);
-				assert.ok(store.stats.retries >= 3, `retried (${store.stats.retries})`);
-				assert.equal(proxy.faults.length >= 4, true);
-				await store.close();
-			});
+			if (target.tcp || !target.errorReply) return t.skip('not HTTP');
+			const path = fresh('http-errors');
+			await writeText(target.direct, path, 'hello');
+			const store = through();
+			proxy.resetRecords();
+			proxy.set({ kind: 'reply', method: ['GET', 'HEAD'], ...target.errorReply(503), times: 1 }, { kind: 'reply', method: ['GET', 'HEAD'], ...target.errorReply(429), times: 1 });
+			assert.equal((await store.stat(path))?.size, 5);
+			proxy.set({ kind: 'reply', method: 'GET', ...target.errorReply(503), times: 2 });
+			const names = [];
+			for await (const o of store.list('http-errors/')) names.push(o.path);
+			assert.deepEqual(names, [path]);
+			assert.ok(store.stats.retries >= 3, `retried (${store.stats.retries})`);
+			assert.equal(proxy.faults.length >= 4, true);
+			await store.close();
+		});
 	});
 }
 

@@ -75,7 +75,11 @@ export async function preconditionProxy(upstream: string): Promise<PreconditionP
 					if (await exists(session)) {
 						state.refused++;
 						const message = 'At least one of the pre-conditions you specified did not hold.';
-						return { status: 412, headers: { 'content-type': 'application/json' }, data: Buffer.from(JSON.stringify({ error: { code: 412, message, errors: [{ reason: 'conditionNotMet', message }] } })) };
+						return {
+							status: 412,
+							headers: { 'content-type': 'application/json' },
+							data: Buffer.from(JSON.stringify({ error: { code: 412, message, errors: [{ reason: 'conditionNotMet', message }] } })),
+						};
 					}
 					return forward(req, payload);
 				});

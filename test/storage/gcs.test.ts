@@ -29,7 +29,7 @@ const config = (bucket: string, overrides: Partial<GcsConfig> = {}): GcsConfig =
 const direct = new Storage({ apiEndpoint: server.endpoint, projectId: server.projectId });
 
 // through a proxy that enforces ifGenerationMatch=0 as Google does (the emulator ignores it: see below)
-storeContract('Google Cloud Storage (firebase-tools Storage emulator, JSON API, Google\'s preconditions played by a proxy), service-account JSON', async () => {
+storeContract("Google Cloud Storage (firebase-tools Storage emulator, JSON API, Google's preconditions played by a proxy), service-account JSON", async () => {
 	const google = await preconditionProxy(server.endpoint);
 	// the emulator checks no credentials: this proxy answers as Google does when it refuses the key
 	const refusing = await tamperingProxy('badKey');
@@ -144,10 +144,11 @@ async function tamperingProxy(mode: 'record' | 'corrupt' | 'precondition' | 'ref
 		endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
 		seen,
 		receiving: (method: string) => receiving.get(method) ?? 0,
-		close: () => new Promise((resolve) => {
-			proxy.closeAllConnections();
-			proxy.close(resolve);
-		}),
+		close: () =>
+			new Promise((resolve) => {
+				proxy.closeAllConnections();
+				proxy.close(resolve);
+			}),
 	};
 }
 
@@ -185,7 +186,10 @@ describe('Google Cloud Storage (JSON API) specifics', () => {
 			const proxy = await tamperingProxy(mode);
 			proxies.push(proxy);
 			const store = new GcsStore(config(freshBucketName(mode.toLowerCase()), { apiEndpoint: proxy.endpoint }));
-			const error = await store.check().then(() => undefined, (e: unknown) => e);
+			const error = await store.check().then(
+				() => undefined,
+				(e: unknown) => e,
+			);
 			await store.close();
 			assert.ok(error instanceof StoreError, String(error));
 			assert.match(error.message, expected);
@@ -217,10 +221,13 @@ describe('Google Cloud Storage (JSON API) specifics', () => {
 			return true;
 		});
 		const [files] = await direct.bucket(bucket).getFiles();
-		assert.deepEqual(files.map((f) => f.name), []);
+		assert.deepEqual(
+			files.map((f) => f.name),
+			[],
+		);
 	});
 
-	it("stored objects carry the md5Hash and crc32c the adapter checks, and they match what was sent", async () => {
+	it('stored objects carry the md5Hash and crc32c the adapter checks, and they match what was sent', async () => {
 		const bucket = freshBucketName('hash');
 		const store = new GcsStore(config(bucket));
 		const bytes = randomBytes(3 * 1024 * 1024 + 7);
@@ -246,7 +253,10 @@ describe('Google Cloud Storage (JSON API) specifics', () => {
 		await assert.rejects(upload.done, /aborted/);
 		assert.equal(await store.stat('a/big.bin'), null);
 		const [files] = await direct.bucket(bucket).getFiles();
-		assert.deepEqual(files.map((f) => f.name), []);
+		assert.deepEqual(
+			files.map((f) => f.name),
+			[],
+		);
 	});
 
 	it('an aborted upload ends its request at once (the SDK alone would leave it waiting for bytes)', async () => {
@@ -290,13 +300,15 @@ describe('Google Cloud Storage service-account key checks', () => {
 		assert.ok(!text.includes('PRIVATE KEY'), 'no key material in the message');
 		assert.ok(!text.includes(pem.split('\n')[1].slice(0, 20)), 'no key material in the message');
 	};
-	const refused = (pattern: RegExp, code = 'config') => (error: unknown) => {
-		assert.ok(error instanceof StoreError, String(error));
-		assert.equal(error.code, code);
-		assert.match(error.message, pattern);
-		secretFree(error);
-		return true;
-	};
+	const refused =
+		(pattern: RegExp, code = 'config') =>
+		(error: unknown) => {
+			assert.ok(error instanceof StoreError, String(error));
+			assert.equal(error.code, code);
+			assert.match(error.message, pattern);
+			secretFree(error);
+			return true;
+		};
 	const json = (fields: Record<string, unknown>) => JSON.stringify(fields);
 	const without = (name: string) => Object.fromEntries(Object.entries(key).filter(([k]) => k !== name));
 
@@ -311,9 +323,15 @@ describe('Google Cloud Storage service-account key checks', () => {
 	it('missing or wrong fields are named', () => {
 		assert.throws(() => new GcsStore(config('b', { serviceAccountJson: json(without('client_email')) })), refused(/Service Account JSON › client_email is missing/));
 		assert.throws(() => new GcsStore(config('b', { serviceAccountJson: json(without('private_key')) })), refused(/Service Account JSON › private_key is missing/));
-		assert.throws(() => new GcsStore(config('b', { serviceAccountJson: json({ ...key, private_key: pem.replace(/[A-Za-z]{10}/, 'xxxxxxxxxx').slice(0, 300) }) })), refused(/Service Account JSON › private_key is not a PEM private key/));
+		assert.throws(
+			() => new GcsStore(config('b', { serviceAccountJson: json({ ...key, private_key: pem.replace(/[A-Za-z]{10}/, 'xxxxxxxxxx').slice(0, 300) }) })),
+			refused(/Service Account JSON › private_key is not a PEM private key/),
+		);
 		assert.throws(() => new GcsStore(config('b', { serviceAccountJson: json({ ...key, private_key: 'not a key' }) })), refused(/private_key is not a PEM private key/));
-		assert.throws(() => new GcsStore(config('b', { serviceAccountJson: json({ type: 'authorized_user', client_id: 'x', client_secret: 'y', refresh_token: 'z' }) })), refused(/type is "authorized_user", but only service-account keys/));
+		assert.throws(
+			() => new GcsStore(config('b', { serviceAccountJson: json({ type: 'authorized_user', client_id: 'x', client_secret: 'y', refresh_token: 'z' }) })),
+			refused(/type is "authorized_user", but only service-account keys/),
+		);
 	});
 
 	it('accepts the key as an object, and a private_key whose newlines were escaped twice', async () => {

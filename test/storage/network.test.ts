@@ -25,7 +25,10 @@ describe('network failures: one classification for every adapter', () => {
 			// undici (fetch) and the AWS SDK's connection timeout
 			[Object.assign(new TypeError('fetch failed'), { cause: errno('ECONNREFUSED', 'connect', 'connect ECONNREFUSED 127.0.0.1:1') }), true],
 			[Object.assign(new Error('Connect Timeout Error'), { name: 'ConnectTimeoutError', code: 'UND_ERR_CONNECT_TIMEOUT' }), true],
-			[Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 100 ms.'), { name: 'TimeoutError' }), true],
+			[
+				Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 100 ms.'), { name: 'TimeoutError' }),
+				true,
+			],
 			// as some SDKs report it: in words only
 			['request to http://127.0.0.1:1/b failed, reason: connect ECONNREFUSED 127.0.0.1:1', true],
 		] as const) {
@@ -60,12 +63,26 @@ describe('network failures: one classification for every adapter', () => {
 	it('the retry layer retries an unreachable store a bounded number of times, and its last error is still unreachable', async () => {
 		const policy = networkPolicy({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 });
 		let tries = 0;
-		const down = { type: 'x', location: 'x:', stats: { retries: 0 }, check: async () => { tries++; throw new StoreError('cannot reach x (ECONNREFUSED)', 'unreachable'); } } as unknown as Store;
+		const down = {
+			type: 'x',
+			location: 'x:',
+			stats: { retries: 0 },
+			check: async () => {
+				tries++;
+				throw new StoreError('cannot reach x (ECONNREFUSED)', 'unreachable');
+			},
+		} as unknown as Store;
 		await assert.rejects(resilient(down, policy).check(), (error: StoreError) => error.code === 'unreachable' && error.retryable && /gave up after 3 tries/.test(error.message));
 		assert.equal(tries, 3);
 		// an unknown host: not retried
 		tries = 0;
-		const unknown = { ...down, check: async () => { tries++; throw new StoreError('cannot reach no-such-host.invalid', 'unreachable', false); } } as unknown as Store;
+		const unknown = {
+			...down,
+			check: async () => {
+				tries++;
+				throw new StoreError('cannot reach no-such-host.invalid', 'unreachable', false);
+			},
+		} as unknown as Store;
 		await assert.rejects(resilient(unknown, policy).check(), (error: StoreError) => error.code === 'unreachable' && !error.retryable);
 		assert.equal(tries, 1);
 		// a raw network error an adapter let through (a listing) is retried and reported the same way

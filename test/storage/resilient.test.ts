@@ -29,7 +29,15 @@ function backend(take: (chunk: Buffer) => Promise<void>) {
 
 describe('upload watchdog (hashedUpload)', () => {
 	it('a slow writer never counts: pauses of several idle timeouts succeed', async () => {
-		const upload = hashedUpload('slow/writer.json', (counter) => pipeline(counter, backend(async () => undefined)), { idleTimeoutMs: IDLE });
+		const upload = hashedUpload(
+			'slow/writer.json',
+			(counter) =>
+				pipeline(
+					counter,
+					backend(async () => undefined),
+				),
+			{ idleTimeoutMs: IDLE },
+		);
 		for (let i = 0; i < 3; i++) {
 			await writeTo(upload.stream, Buffer.alloc(10_000, i));
 			await sleep(IDLE * 2);
@@ -39,7 +47,15 @@ describe('upload watchdog (hashedUpload)', () => {
 	});
 
 	it('a backend that stops taking bytes while the writer waits fails with a timeout naming the path', async () => {
-		const upload = hashedUpload('stuck/data.bin', (counter) => pipeline(counter, backend(() => new Promise(() => undefined))), { idleTimeoutMs: IDLE });
+		const upload = hashedUpload(
+			'stuck/data.bin',
+			(counter) =>
+				pipeline(
+					counter,
+					backend(() => new Promise(() => undefined)),
+				),
+			{ idleTimeoutMs: IDLE },
+		);
 		const started = Date.now();
 		const writing = (async () => {
 			for (;;) await writeTo(upload.stream, Buffer.alloc(64 * 1024));
@@ -61,7 +77,10 @@ describe('upload watchdog (hashedUpload)', () => {
 			'commit/never.json',
 			async (counter, context) => {
 				context.signal.addEventListener('abort', () => (signalled = true));
-				await pipeline(counter, backend(async () => undefined));
+				await pipeline(
+					counter,
+					backend(async () => undefined),
+				);
 				await new Promise(() => undefined); // the commit request that never comes back
 			},
 			{ idleTimeoutMs: IDLE, abortBackend: (reason) => (told = reason) },
@@ -114,7 +133,10 @@ describe('retries (network.ts)', () => {
 
 	it('other failures are not retried, and maxRetryMs bounds the total', async () => {
 		const stats = { retries: 0 };
-		await assert.rejects(retrying(policy, stats, async () => Promise.reject(new StoreError('refused', 'auth'))), /refused/);
+		await assert.rejects(
+			retrying(policy, stats, async () => Promise.reject(new StoreError('refused', 'auth'))),
+			/refused/,
+		);
 		assert.equal(stats.retries, 0);
 		const short = networkPolicy({ maxAttempts: 100, baseDelayMs: 50, maxDelayMs: 50, maxRetryMs: 200 });
 		const started = Date.now();
@@ -192,7 +214,10 @@ describe('the retry layer (resilient.ts)', () => {
 		inner.objects = ['a', 'b/c', 'b-d', 'z', '\uff5e', '\u{1f600}'].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))).map((path) => ({ path, size: 1 }));
 		inner.failList = { call: 1, after: 4 };
 		const store = resilient(inner, policy);
-		assert.deepEqual(await paths(store), inner.objects.map((o) => o.path));
+		assert.deepEqual(
+			await paths(store),
+			inner.objects.map((o) => o.path),
+		);
 		assert.equal(inner.listCalls, 2);
 		assert.equal(store.stats.retries, 1);
 	});
@@ -202,7 +227,10 @@ describe('the retry layer (resilient.ts)', () => {
 		inner.objects = ['a', 'z', '\u{1f600}', '\uff5e', '\uff5f'].sort().map((path) => ({ path, size: 1 }));
 		inner.failList = { call: 1, after: 4 };
 		const store = resilient(inner, policy);
-		assert.deepEqual(await paths(store), inner.objects.map((o) => o.path));
+		assert.deepEqual(
+			await paths(store),
+			inner.objects.map((o) => o.path),
+		);
 	});
 
 	it('a listing that fails for good, or with a non-transient error, fails', async () => {

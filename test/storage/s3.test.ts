@@ -118,14 +118,28 @@ describe('S3 conditional creates on Ceph RGW', () => {
 		const p2 = await admin.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber: 2, Body: Buffer.from(fill) }));
 		return () =>
 			admin.send(
-				new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, IfNoneMatch: '*', MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }] } }),
+				new CompleteMultipartUploadCommand({
+					Bucket: bucket,
+					Key,
+					UploadId,
+					IfNoneMatch: '*',
+					MultipartUpload: {
+						Parts: [
+							{ PartNumber: 1, ETag: p1.ETag },
+							{ PartNumber: 2, ETag: p2.ETag },
+						],
+					},
+				}),
 			);
 	}
 
 	it('PutObject with If-None-Match: * is a create-if-absent: 412 on a taken name, one winner of 8 racers', async () => {
 		const bucket = await freshBucket('inm-put');
 		await admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'first', IfNoneMatch: '*' }));
-		await assert.rejects(admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'second', IfNoneMatch: '*' })), (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412);
+		await assert.rejects(
+			admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'second', IfNoneMatch: '*' })),
+			(e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412,
+		);
 		assert.equal(await get(bucket, 'k'), 'first');
 		const racers = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'race', Body: `w${i}`, IfNoneMatch: '*' }))));
 		const won = racers.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
@@ -147,7 +161,9 @@ describe('S3 conditional creates on Ceph RGW', () => {
 
 	it('CompleteMultipartUpload with If-None-Match: * is ignored by Ceph 16 (it overwrites); the adapter looks before completing', async () => {
 		const bucket = await freshBucket('inm-mpu');
-		await (await multipart(bucket, 'm', 'a'))();
+		await (
+			await multipart(bucket, 'm', 'a')
+		)();
 		const again = await attemptSettled((await multipart(bucket, 'm', 'b'))());
 		if (again.ok) assert.equal((await get(bucket, 'm')).slice(0, 1), 'b', 'Ceph 16: the completion overwrote the object');
 		else assert.equal((await get(bucket, 'm')).slice(0, 1), 'a', 'this Ceph honours it');
@@ -241,14 +257,16 @@ describe('S3 credentials', () => {
 
 describe('S3 assume role (Role ARN, External ID) on Ceph STS', () => {
 	const keys = async (bucket: string) => (await admin.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key) ?? [];
-	const refused = (pattern: RegExp, code = 'auth') => (error: unknown) => {
-		assert.ok(error instanceof StoreError, String(error));
-		assert.equal(error.code, code);
-		assert.match(error.message, pattern);
-		assert.ok(!error.message.includes(server.secretAccessKey), 'the secret never appears in errors');
-		assert.doesNotMatch(error.message, /Security-Token|SessionToken|Signature=/i);
-		return true;
-	};
+	const refused =
+		(pattern: RegExp, code = 'auth') =>
+		(error: unknown) => {
+			assert.ok(error instanceof StoreError, String(error));
+			assert.equal(error.code, code);
+			assert.match(error.message, pattern);
+			assert.ok(!error.message.includes(server.secretAccessKey), 'the secret never appears in errors');
+			assert.doesNotMatch(error.message, /Security-Token|SessionToken|Signature=/i);
+			return true;
+		};
 
 	it('requests run as the role: the role policy that denies writes to some buckets applies, though the keys alone may write there', async () => {
 		const bucket = await freshBucket(server.roleDeniedBucketPrefix.replace(/-$/, ''));
@@ -328,7 +346,12 @@ describe('S3 assume role (Role ARN, External ID) on Ceph STS', () => {
 
 describe('S3 endpoints', () => {
 	it("a role is assumed on Amazon's STS when the custom endpoint is one of Amazon's (VPC, FIPS, regional), on the store's own otherwise", () => {
-		for (const amazon of ['https://s3.eu-west-1.amazonaws.com', 'https://bucket.vpce-0a1b2c3d-4e5f.s3.us-east-1.vpce.amazonaws.com', 'https://s3-fips.us-east-2.amazonaws.com/', 'https://s3.cn-north-1.amazonaws.com.cn']) {
+		for (const amazon of [
+			'https://s3.eu-west-1.amazonaws.com',
+			'https://bucket.vpce-0a1b2c3d-4e5f.s3.us-east-1.vpce.amazonaws.com',
+			'https://s3-fips.us-east-2.amazonaws.com/',
+			'https://s3.cn-north-1.amazonaws.com.cn',
+		]) {
 			assert.equal(isAmazonEndpoint(amazon), true, amazon);
 		}
 		for (const other of ['http://127.0.0.1:8799', 'https://minio.example.com', 'https://ACCOUNT.r2.cloudflarestorage.com', 'https://amazonaws.com.evil.example']) {

@@ -121,7 +121,7 @@ describe('SFTP authentication and host keys', () => {
 		await check({});
 		await check({ password: undefined, privateKey: readFileSync(server.privateKeyPath, 'utf8') });
 		await check({ password: undefined, privateKey: readFileSync(server.rsaKeyPath, 'utf8'), passphrase: server.rsaPassphrase });
-		await check({ hostFingerprint: server.hostFingerprint.replace('SHA256:', '') + '=' }, );
+		await check({ hostFingerprint: server.hostFingerprint.replace('SHA256:', '') + '=' });
 	});
 
 	it('a wrong password is refused, naming the credential fields', async () => {
