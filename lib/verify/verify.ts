@@ -131,10 +131,7 @@ async function locate(store: Store, request: VerifyRequest): Promise<string> {
 	if (!rendered.ok) throw new RequestError(`Folder Template: ${rendered.error.message}`, 'folderTemplate');
 	const { prefix, folder } = rendered.value;
 	const notFound = () =>
-		new RequestError(
-			`no committed export of dataset "${values.datasetId}" found under "${prefix || '/'}"${exportTime ? ` for export time ${values.exportTime.toISOString()}` : ''}`,
-			'datasetId',
-		);
+		new RequestError(`no committed export of dataset "${values.datasetId}" found under "${prefix || '/'}"${exportTime ? ` for export time ${values.exportTime.toISOString()}` : ''}`, 'datasetId');
 	const state = await readState(store, statePaths(prefix, values.datasetId), values.datasetId, { readOnly: true });
 	if (!folder) {
 		if (state.headRun?.manifestPath) return state.headRun.manifestPath;
@@ -225,7 +222,9 @@ async function checkCommit(store: Store, manifestPath: string, manifest: Manifes
 		const text = await attemptAsync(() => readText(store, record.path));
 		if (!text.ok) {
 			committed = false;
-			problems.push(`the export is not committed: its commit record ${record.path} ${text.error instanceof StoreError && text.error.code === 'not_found' ? 'does not exist' : `cannot be read (${text.error.message})`}`);
+			problems.push(
+				`the export is not committed: its commit record ${record.path} ${text.error instanceof StoreError && text.error.code === 'not_found' ? 'does not exist' : `cannot be read (${text.error.message})`}`,
+			);
 		} else {
 			const parsed = attempt(() => parseManifest(text.value, record.path));
 			if (!parsed.ok || parsed.value.flowRunId !== manifest.flowRunId) {
@@ -236,7 +235,8 @@ async function checkCommit(store: Store, manifestPath: string, manifest: Manifes
 			}
 		}
 		// (an export committed without a manifest file is verified from its commit record itself)
-		if (manifestPath !== record.manifestPath && !(record.manifestPath === null && manifestPath === record.path)) problems.push(`the manifest is at ${manifestPath}, its commit record says ${record.manifestPath}`);
+		if (manifestPath !== record.manifestPath && !(record.manifestPath === null && manifestPath === record.path))
+			problems.push(`the manifest is at ${manifestPath}, its commit record says ${record.manifestPath}`);
 	}
 	const continuity: ContinuityVerdict = { checked: false, ok: true, chain: [], problems: [] };
 	if (manifest.mode === 'incremental' && !isLegacy(manifest)) {

@@ -81,14 +81,7 @@ const number = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits:
  * A numeric option as given: absent stays absent; anything else must be a finite number within
  * [min, max] (and whole when `whole`), else an RequestError naming the option, in its unit.
  */
-export function numericOption(
-	value: unknown,
-	parameter: keyof typeof LIMITS,
-	label: string,
-	unit: { one: string; many: string } | undefined,
-	whole: boolean,
-	why = '',
-): number | undefined {
+export function numericOption(value: unknown, parameter: keyof typeof LIMITS, label: string, unit: { one: string; many: string } | undefined, whole: boolean, why = ''): number | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
 	const { min, max } = LIMITS[parameter];
 	const inUnit = (n: number) => (unit ? `${number(n)} ${n === 1 ? unit.one : unit.many}` : number(n));

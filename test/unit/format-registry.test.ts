@@ -33,12 +33,15 @@ describe('the format registry', () => {
 		const extensions = [...FORMATS.values()].flatMap((f) => f.codecs.map((c) => f.extension(c.value)));
 		assert.deepEqual(extensions, ['.json', '.json.gz', '.parquet', '.parquet', '.parquet', '.parquet']);
 		for (const format of FORMATS.values()) {
-			assert.ok(format.codecs.some((c) => c.value === format.defaultCodec), `${format.id}: the default codec is one of its codecs`);
+			assert.ok(
+				format.codecs.some((c) => c.value === format.defaultCodec),
+				`${format.id}: the default codec is one of its codecs`,
+			);
 			for (const codec of format.codecs) assert.match(format.contentType(codec.value), /^application\//);
 		}
 	});
 
-	it('finds a listed file\'s format by the manifest\'s file type, or (none named) by its extension', () => {
+	it("finds a listed file's format by the manifest's file type, or (none named) by its extension", () => {
 		assert.equal(formatOfFile('parquet', 'part-00000-x.json'), formatOf('parquet'), "the manifest's file type wins");
 		assert.equal(formatOfFile(undefined, 'part-00000-x.json.gz'), formatOf('json'));
 		assert.equal(formatOfFile(undefined, 'part-00000-x.parquet'), formatOf('parquet'));
@@ -65,7 +68,11 @@ describe('the format registry', () => {
 			assert.deepEqual(compression.displayOptions?.show?.fileType, [format.id]);
 			assert.equal(compression.default, format.defaultCodec);
 			const values = compression.options?.map((o) => ('value' in o ? o.value : undefined));
-			assert.deepEqual(values, sorted(format.codecs.map((c) => c.name)).map((name) => format.codecs.find((c) => c.name === name)!.value), 'listed by name, as n8n wants');
+			assert.deepEqual(
+				values,
+				sorted(format.codecs.map((c) => c.name)).map((name) => format.codecs.find((c) => c.name === name)!.value),
+				'listed by name, as n8n wants',
+			);
 			assert.deepEqual(fileTypeTerms(format.id).codecs, values);
 		}
 	});
@@ -83,7 +90,7 @@ function cells(line: string): string[] {
 		if (line[i] === '"') {
 			let text = '';
 			for (i++; i < line.length; i++) {
-				if (line[i] === '"' && line[i + 1] === '"') (text += '"'), i++;
+				if (line[i] === '"' && line[i + 1] === '"') ((text += '"'), i++);
 				else if (line[i] === '"') break;
 				else text += line[i];
 			}
@@ -160,7 +167,8 @@ const csvFormat: Format = {
 		const expected = options.schema?.fields.map((f) => f.name);
 		if (expected && (typeof header === 'string' || header.join() !== expected.join())) problems.push("not a readable CSV file: its header is not the manifest's schema");
 		const bad = rows.findIndex((row) => typeof row === 'string' || row.length !== header.length);
-		if (bad >= 0) problems.push(`not a readable CSV file: line ${bad + 1} ${typeof rows[bad] === 'string' ? `is not CSV (${rows[bad]})` : `has ${rows[bad].length} cells, the header ${header.length}`}`);
+		if (bad >= 0)
+			problems.push(`not a readable CSV file: line ${bad + 1} ${typeof rows[bad] === 'string' ? `is not CSV (${rows[bad]})` : `has ${rows[bad].length} cells, the header ${header.length}`}`);
 		const hashed = options.hash ? await hashFile(store, path) : { size: null, sha256: null };
 		return { ...hashed, records: Math.max(0, lines.length - 1), readable: problems.length === 0, problems };
 	},
@@ -181,7 +189,7 @@ describe('a format registered from outside lib/ is exported and verified end to 
 		assert.throws(() => fileTypeOf('avro'), { message: 'File Type must be "json" (JSON, newline-delimited), "parquet" or "csv", not "avro"' });
 	});
 
-	it('runExport writes it and verifyExport reads it through the registry; damage is its check\'s to find', async () => {
+	it("runExport writes it and verifyExport reads it through the registry; damage is its check's to find", async () => {
 		const lake = tempDir('csv-lake');
 		const out = tempDir('csv-out');
 		await generateLake({ dir: lake, records: 300, seed: 'csv', batches: 2, datasets: [DS] });
@@ -190,14 +198,24 @@ describe('a format registered from outside lib/ is exported and verified end to 
 		const report = await runExport(source, store, { datasetId: DS, mode: 'incremental', fileType: 'csv', codec: 'none', folderPath: 'x', maxRecordsPerFile: 120 });
 		assert.equal(report.status, 'committed');
 		assert.equal(report.totals.records, 300);
-		assert.deepEqual(report.files.map((f) => f.records), [120, 120, 60]);
+		assert.deepEqual(
+			report.files.map((f) => f.records),
+			[120, 120, 60],
+		);
 		for (const f of report.files) assert.match(f.name, /^part-\d{5}-[0-9a-f-]+\.csv$/);
 		const manifest = JSON.parse(readFileSync(join(out, report.manifestPath as string), 'utf8')) as { format: unknown };
 		assert.deepEqual(manifest.format, { fileType: 'csv', codec: 'none', extension: '.csv' });
 
 		const verdict = await verifyExport(store, { manifestPath: report.manifestPath as string });
 		assert.equal(verdict.ok, true, verdict.problems.join('\n'));
-		assert.deepEqual(verdict.files.map((f) => [f.records.actual, f.readable, f.sha256.source]), [[120, true, 'streamed'], [120, true, 'streamed'], [60, true, 'streamed']]);
+		assert.deepEqual(
+			verdict.files.map((f) => [f.records.actual, f.readable, f.sha256.source]),
+			[
+				[120, true, 'streamed'],
+				[120, true, 'streamed'],
+				[60, true, 'streamed'],
+			],
+		);
 
 		// one cell fewer on a line, the size kept (a comma becomes a space): the CSV check names the line
 		const damaged = join(out, report.files[1].path);
@@ -206,7 +224,10 @@ describe('a format registered from outside lib/ is exported and verified end to 
 		writeFileSync(damaged, text.slice(0, at + 1) + ' ' + text.slice(at + 2));
 		const after = await verifyExport(store, { manifestPath: report.manifestPath as string, checksums: false });
 		assert.equal(after.ok, false);
-		assert.match(after.problems.join('\n'), new RegExp(`^${report.files[1].name.replace(/\./g, '\\.')}: not a readable CSV file: line 2 is not CSV \\(a quoted cell is not followed by a comma\\)$`, 'm'));
+		assert.match(
+			after.problems.join('\n'),
+			new RegExp(`^${report.files[1].name.replace(/\./g, '\\.')}: not a readable CSV file: line 2 is not CSV \\(a quoted cell is not followed by a comma\\)$`, 'm'),
+		);
 	});
 
 	it("the format's own problems reach the engine's messages, with the field it names", async () => {

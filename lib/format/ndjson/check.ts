@@ -114,4 +114,3 @@ export async function checkNdjson(store: Store, path: string, gzip: boolean, has
 	const readable = problems.length === 0;
 	return { size: counter.bytes, sha256: hash && drained ? counter.digest() : null, records: streamError || gzipError ? null : lines, readable, problems };
 }
-

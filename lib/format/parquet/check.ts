@@ -102,7 +102,10 @@ export async function checkParquet(store: Store, path: string, size: number, exp
 			while (open > 0 && i < metadata.schema.length) open += (metadata.schema[i++].num_children ?? 0) - 1;
 		}
 		const unknown = top.filter((name) => !known.has(name));
-		if (unknown.length) result.problems.push(`Parquet column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(short(n))).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not in the manifest's schema (a changed byte in the footer, or another file)`);
+		if (unknown.length)
+			result.problems.push(
+				`Parquet column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(short(n))).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not in the manifest's schema (a changed byte in the footer, or another file)`,
+			);
 	}
 	if (expect.decode !== false) {
 		const columns = [...new Set(metadata.row_groups[0]?.columns.map((c) => c.meta_data?.path_in_schema?.[0]).filter((n): n is string => !!n))];
@@ -136,4 +139,3 @@ export async function checkParquet(store: Store, path: string, size: number, exp
 	result.readable = true;
 	return result;
 }
-

@@ -96,10 +96,7 @@ function decodeNow(job: DecodeJob): Promise<string | undefined> {
 		};
 		const onMessage = (message: { problem?: string }) => done(message.problem);
 		const onError = (error: Error & { code?: string }) =>
-			done(
-				error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `decoding it needs more than ${HEAP_MB} MiB (a damaged length or count)` : `decoding it failed (${error.message})`,
-				true,
-			);
+			done(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `decoding it needs more than ${HEAP_MB} MiB (a damaged length or count)` : `decoding it failed (${error.message})`, true);
 		const onExit = () => done('the decoder stopped unexpectedly', true);
 		const timer = setTimeout(() => done(`decoding it did not finish within ${Math.round(job.timeoutMs / 1000)} s (damaged data can make a decoder loop)`, true), job.timeoutMs);
 		current.on('message', onMessage);

@@ -335,8 +335,7 @@ function leafConverter(field: Omit<Field, 'name'>, path: string): Convert {
 			const expected = `a decimal(${precision},${scale})`;
 			const limit = 10n ** BigInt(precision);
 			return (v) => {
-				const text =
-					v instanceof ExactNumber ? v.text : typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v.trim() : undefined;
+				const text = v instanceof ExactNumber ? v.text : typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v.trim() : undefined;
 				const unscaled = text === undefined ? 'syntax' : decimalUnscaled(text, scale);
 				if (unscaled === 'syntax') throw type(expected, v);
 				if (unscaled === 'scale') throw unrepresentable(expected, v, `has more than ${scale} digits after the point`);
@@ -484,7 +483,10 @@ class Shredder {
 		const convert = leafConverter(field, path);
 		const leaf: Leaf = {
 			column: {
-				columnName: schemaPath.slice(1).map((e) => e.name).join('.'),
+				columnName: schemaPath
+					.slice(1)
+					.map((e) => e.name)
+					.join('.'),
 				// hyparquet-writer would JSON.stringify a JSON column's values (again, and with BigInts made
 				// Numbers): ours are already exact JSON text, so its pages are written as the UTF-8 strings
 				// they are. The file's schema (the footer) still says JSON.
@@ -731,7 +733,6 @@ class ParquetFile implements EncodedFile {
 		this.groups++;
 		this.bytesPerRow = (writer.offset - groupStart) / rows;
 	}
-
 
 	async finish(): Promise<void> {
 		this.watch.check();
