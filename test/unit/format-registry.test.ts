@@ -90,8 +90,10 @@ function cells(line: string): string[] {
 		if (line[i] === '"') {
 			let text = '';
 			for (i++; i < line.length; i++) {
-				if (line[i] === '"' && line[i + 1] === '"') ((text += '"'), i++);
-				else if (line[i] === '"') break;
+				if (line[i] === '"' && line[i + 1] === '"') {
+					text += '"';
+					i++;
+				} else if (line[i] === '"') break;
 				else text += line[i];
 			}
 			if (i >= line.length) throw new Error('a quoted cell does not end');
