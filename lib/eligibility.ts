@@ -2,7 +2,7 @@
  * Which datasets may be exported, and why not: tier entitlement (Ultimate includes Prime),
  * disabled, empty, unreadable metadata, or a schema the chosen file type cannot hold.
  */
-import { formatProblem, type FileType } from './format';
+import { formatOf, formatProblem, type FileType } from './format';
 import { schemaSummary } from './schema';
 import type { DatasetInfo, DatasetKind } from './source/types';
 
@@ -54,8 +54,9 @@ export function eligibility(dataset: DatasetInfo, filter: EligibilityFilter): El
 		reason = `tier not entitled: the dataset needs ${dataset.tier}, the entitlement is ${filter.entitledTier}`;
 	} else if (!dataset.batchCount || dataset.recordCount === 0) reason = 'the dataset is empty';
 	else if (filter.fileType) {
-		const problem = formatProblem(filter.fileType, filter.fileType === 'json' ? 'none' : 'snappy', dataset.schema);
-		if (problem) reason = `schema not representable as ${filter.fileType === 'json' ? 'JSON' : 'Parquet'}: ${problem}`;
+		const format = formatOf(filter.fileType);
+		const problem = formatProblem(filter.fileType, format?.defaultCodec ?? '', dataset.schema);
+		if (problem) reason = `schema not representable as ${format?.name ?? filter.fileType}: ${problem}`;
 	}
 	return {
 		id: dataset.id,

@@ -11,6 +11,7 @@
 import { attempt } from '../errors';
 import { parseJson } from '../json';
 import type { Schema } from '../schema';
+import type { FileType } from '../format';
 import type { SchemaEvolution, SkippedRecords } from './mismatches';
 import { baseName, readText } from '../storage/common';
 import type { Store } from '../storage/types';
@@ -61,7 +62,7 @@ export interface Manifest {
 	mode: 'incremental' | 'full';
 	exportTime: string;
 	window: ExportWindow;
-	format: { fileType: 'json' | 'parquet'; codec: string; extension: string };
+	format: { fileType: FileType; codec: string; extension: string };
 	schema: Schema | null;
 	/** Where this dataset's exports live: `statePrefix` holds every export folder of the dataset. */
 	layout: { folderPath: string; folderTemplate: string; folder: string; statePrefix: string };

@@ -682,8 +682,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		mode: request.mode,
 		exportTime: p.exportTime.toISOString(),
 		window,
-		// (the cast: lib/export/manifest.ts still types fileType as the two built-in ids; any registered format's id is written)
-		format: { fileType: request.fileType as Manifest['format']['fileType'], codec: request.codec, extension: p.encoder.extension },
+		format: { fileType: request.fileType, codec: request.codec, extension: p.encoder.extension },
 		// the schema the files were written with (Evolve: the widest, which reads every file of the export)
 		schema: mismatches.schema ?? null,
 		...(schemaEvolution.length ? { schemaEvolution } : {}),

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { eligibility, filterDatasets, type Tier } from '../../lib/eligibility';
-import type { FileType } from '../../lib/format';
+import { FORMATS, type FileType } from '../../lib/format';
 import type { DatasetKind } from '../../lib/source/types';
 import { toNodeError } from '../shared/errors';
 import { sourceFrom, sourceTerms } from '../shared/transport';
@@ -38,10 +38,8 @@ export class ListEligibleDatasets implements INodeType {
 				displayName: 'Check Against File Type',
 				name: 'fileType',
 				type: 'options',
-				options: [
-					{ name: 'JSON', value: 'json' },
-					{ name: 'Parquet', value: 'parquet', description: 'Datasets whose schema Parquet cannot hold are not eligible' },
-				],
+				// every registered format (lib/format): datasets whose schema it cannot hold are not eligible
+				options: [...FORMATS.values()].map((f) => ({ name: f.name, value: f.id, description: `Datasets whose schema ${f.name} cannot hold are not eligible` })),
 				default: 'parquet',
 				description: 'The file type you will export to, so schemas it cannot represent are flagged',
 			},
