@@ -86,10 +86,13 @@ function describeError(node: INode, error: unknown, itemIndex: number, terms: Pa
 		return described;
 	}
 	if (error instanceof StoreError) {
-		return new NodeOperationError(node, ownWords(`Destination: ${error.message}`), {
-			itemIndex,
-			description: 'Check the destination credential (and the folder it points at).',
-		});
+		const description =
+			error.code === 'unreachable'
+				? "n8n could not connect to the destination: check the host or endpoint and port in the destination credential, and that n8n's network reaches it."
+				: 'Check the destination credential (and the folder it points at).';
+		const described = new NodeOperationError(node, ownWords(`Destination: ${error.message}`), { itemIndex, description });
+		described.context.destinationError = error.code;
+		return described;
 	}
 	if (error instanceof SourceError) {
 		return new NodeOperationError(node, ownWords(`Source: ${error.message}`), { itemIndex, description: 'Check the source parameters.' });

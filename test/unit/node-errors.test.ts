@@ -32,4 +32,12 @@ describe('error messages survive n8n', () => {
 		const error = toNodeError(node, new StoreError('S3 credential: cannot reach the endpoint (connect ECONNREFUSED 127.0.0.1:9)', 'io'), 0);
 		assert.equal(error.message, 'Destination: S3 credential: cannot reach the endpoint (connection refused 127.0.0.1:9)');
 	});
+	it('a destination that cannot be reached says so, apart from a refused credential', () => {
+		const unreachable = toNodeError(node, new StoreError('S3 credential: cannot reach the endpoint http://127.0.0.1:9', 'unreachable'), 0);
+		assert.match(unreachable.description ?? '', /could not connect to the destination: check the host or endpoint and port/);
+		assert.equal(unreachable.context.destinationError, 'unreachable');
+		const refused = toNodeError(node, new StoreError('S3 credential: the access key is not accepted', 'auth'), 0);
+		assert.match(refused.description ?? '', /Check the destination credential/);
+		assert.equal(refused.context.destinationError, 'auth');
+	});
 });
