@@ -46,7 +46,10 @@ describe('the packed package', () => {
 		if (pkg.main) assert.ok(files.includes(pkg.main), `main (${pkg.main}) is in the package`);
 		const stray = files.filter((f) => /\.map$/.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)) || /(^|\/)(test|sample|scripts|bench)\//.test(f) || /generator/.test(f));
 		assert.deepEqual(stray, [], 'no source maps, TypeScript sources, tests or sample generator');
-		assert.ok(files.every((f) => /^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(f)), `only dist/, package.json, README and LICENSE: ${files.filter((f) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(f)).join(', ')}`);
+		assert.ok(
+			files.every((f) => /^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(f)),
+			`only dist/, package.json, README and LICENSE: ${files.filter((f) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(f)).join(', ')}`,
+		);
 	});
 });
 
@@ -85,7 +88,13 @@ describe('a fresh clone', () => {
 	});
 
 	it('allowScripts decides every install script (npm 11.16+ then installs as --ignore-scripts does on npm 10)', () => {
-		const withScripts = [...new Set(Object.entries(lock.packages).filter(([, e]) => e.hasInstallScript).map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length)))].sort();
+		const withScripts = [
+			...new Set(
+				Object.entries(lock.packages)
+					.filter(([, e]) => e.hasInstallScript)
+					.map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length)),
+			),
+		].sort();
 		assert.deepEqual(Object.keys(pkg.allowScripts ?? {}).sort(), withScripts);
 		assert.deepEqual(
 			Object.entries(pkg.allowScripts ?? {}).filter(([, allowed]) => allowed),
@@ -101,8 +110,11 @@ describe('a fresh clone', () => {
 		}
 		assert.match(pkg.scripts.lint, /n8n-node lint/);
 		assert.match(pkg.scripts.lint, /prettier --check/);
-		assert.match(pkg.scripts['test:unit'], /npm run typecheck && npm run lint && node --import tsx --test /);
-		const files = pkg.scripts['test:unit'].split(' --test ')[1].split(' ');
+		assert.match(pkg.scripts['test:unit'], /npm run typecheck && npm run lint && node --import tsx --test (--test-concurrency=\d+ )?/);
+		const files = pkg.scripts['test:unit']
+			.split(' --test ')[1]
+			.split(' ')
+			.filter((f) => !f.startsWith('--'));
 		for (const file of files.filter((f) => !f.includes('*'))) assert.ok(existsSync(join(root, file)), `${file} exists`);
 		// no test that needs the servers scripts/test.sh starts
 		for (const file of files.filter((f) => !f.includes('*'))) {
