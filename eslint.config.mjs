@@ -19,4 +19,3 @@ export default [
 		rules: { 'no-console': 'off', '@n8n/community-nodes/no-dangerous-functions': 'off' },
 	},
 ];
-

@@ -36,7 +36,10 @@ async function prepare(records: number, dataset: string, seed: string) {
 }
 
 function report(file: string, dataset: string) {
-	const results = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Result);
+	const results = readFileSync(file, 'utf8')
+		.trim()
+		.split('\n')
+		.map((l) => JSON.parse(l) as Result);
 	const sizes = [...new Set(results.map((r) => r.size))];
 	for (const size of sizes) {
 		const rows = results.filter((r) => r.size === size);
@@ -57,7 +60,9 @@ function report(file: string, dataset: string) {
 		console.log(`Parquet/Snappy export: ${fmt(parquet.records / parquet.seconds)} rows/s (target ≥ 150,000)`);
 		console.log(`peak RSS: JSON.gz ${json.peakRssMb} MB, Parquet ${parquet.peakRssMb} MB (target < 300 MB)`);
 		for (const r of rows.filter((x) => x.protocolMs !== undefined)) {
-			console.log(`commit protocol in ${r.name}: ${fmt(r.protocolMs!)} ms of ${fmt(r.seconds, 2)} s (${((r.protocolMs! / 1000 / r.seconds) * 100).toFixed(2)}%, target ≤ 2%), ${r.stateReads} state reads`);
+			console.log(
+				`commit protocol in ${r.name}: ${fmt(r.protocolMs!)} ms of ${fmt(r.seconds, 2)} s (${((r.protocolMs! / 1000 / r.seconds) * 100).toFixed(2)}%, target ≤ 2%), ${r.stateReads} state reads`,
+			);
 		}
 		for (const r of rows.filter((x) => x.name.includes('S3'))) {
 			console.log(`${r.name}: ${fmt(r.records / r.seconds)} rows/s, ${fmt(r.bytes / 1e6 / r.seconds, 1)} MB/s, peak RSS ${r.peakRssMb} MB`);

@@ -70,7 +70,17 @@ async function main() {
 	}
 	await addBatch({ dir: lake, datasetId: DS, records: 50, ingestedAt: new Date('2026-06-01T00:00:00Z'), seed: 'next', batchId: 'next' });
 	const report = await runExport(source, store, { datasetId: DS, mode: 'incremental', fileType: 'json', codec: 'gzip', folderPath: 'exports' });
-	console.log(JSON.stringify({ measurement: 'next export (plan, write one batch, commit)', where, exports: report.commit?.sequence, records: report.totals.records, reads: report.stateReads, protocolMs: report.protocolMs, ms: report.durationMs }));
+	console.log(
+		JSON.stringify({
+			measurement: 'next export (plan, write one batch, commit)',
+			where,
+			exports: report.commit?.sequence,
+			records: report.totals.records,
+			reads: report.stateReads,
+			protocolMs: report.protocolMs,
+			ms: report.durationMs,
+		}),
+	);
 	await store.close();
 }
 

@@ -87,7 +87,7 @@ export class DatasetExportAdlsGen2Api implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'https://account.blob.core.windows.net',
-			description: 'Leave empty for the account\'s public Blob endpoint (set it for sovereign clouds or emulators)',
+			description: "Leave empty for the account's public Blob endpoint (set it for sovereign clouds or emulators)",
 		},
 	];
 }

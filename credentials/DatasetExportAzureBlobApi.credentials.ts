@@ -62,7 +62,7 @@ export class DatasetExportAzureBlobApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			displayOptions: { show: { authentication: ['sasUrl'] } },
-			description: 'A container SAS URL, or an account SAS URL (then the node\'s Container is used). Needs create and write permission to export.',
+			description: "A container SAS URL, or an account SAS URL (then the node's Container is used). Needs create and write permission to export.",
 		},
 	];
 }

@@ -59,7 +59,8 @@ export class DatasetExportGoogleCloudStorageApi implements ICredentialType {
 			default: '',
 			required: true,
 			displayOptions: { show: { authentication: ['serviceAccount'] } },
-			description: 'The whole JSON key file of the service account (IAM › Service accounts › Keys › Add key › JSON). It needs to create, list, read and delete objects in the bucket (e.g. Storage Object Admin on the bucket).',
+			description:
+				'The whole JSON key file of the service account (IAM › Service accounts › Keys › Add key › JSON). It needs to create, list, read and delete objects in the bucket (e.g. Storage Object Admin on the bucket).',
 		},
 		{
 			displayName: 'API Endpoint',

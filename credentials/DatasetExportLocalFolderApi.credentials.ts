@@ -21,8 +21,7 @@ export class DatasetExportLocalFolderApi implements ICredentialType {
 			default: '',
 			required: true,
 			placeholder: '/data/exports',
-			description:
-				'Absolute path of an existing, writable folder on the n8n host. Every export is written below it; in Docker, mount a volume here.',
+			description: 'Absolute path of an existing, writable folder on the n8n host. Every export is written below it; in Docker, mount a volume here.',
 		},
 	];
 }

@@ -44,8 +44,7 @@ export class DatasetExportSftpApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'SHA256:BO4q7EE6BK8QQfX1Qm7r0uEjx5ipV/5iJvWlQIcs+qE',
-			description:
-				'The server\'s host key as "ssh-keygen -lf" prints it. When set, a server presenting any other key is refused.',
+			description: 'The server\'s host key as "ssh-keygen -lf" prints it. When set, a server presenting any other key is refused.',
 		},
 		{
 			displayName: 'Root Folder',

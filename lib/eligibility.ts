@@ -19,10 +19,7 @@ export interface EligibilityFilter {
 	fileType?: FileType;
 }
 
-export type EligibleDataset = Pick<
-	DatasetInfo,
-	'id' | 'name' | 'description' | 'kind' | 'tier' | 'tags' | 'recordCount' | 'sizeBytes' | 'batchCount' | 'lastIngestedAt' | 'schemaSource'
-> & {
+export type EligibleDataset = Pick<DatasetInfo, 'id' | 'name' | 'description' | 'kind' | 'tier' | 'tags' | 'recordCount' | 'sizeBytes' | 'batchCount' | 'lastIngestedAt' | 'schemaSource'> & {
 	schemaSummary: string;
 	fieldCount: number;
 	eligible: boolean;
@@ -33,16 +30,21 @@ function matcher(pattern: string): (text: string) => boolean {
 	const trimmed = pattern.trim().toLowerCase();
 	if (!trimmed) return () => true;
 	if (!trimmed.includes('*')) return (text) => text.toLowerCase().includes(trimmed);
-	const regex = new RegExp('^' + trimmed.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+	const regex = new RegExp(
+		'^' +
+			trimmed
+				.split('*')
+				.map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+				.join('.*') +
+			'$',
+	);
 	return (text) => regex.test(text.toLowerCase());
 }
 
 /** Keep the datasets that pass the name/tag and kind filters. */
 export function filterDatasets(datasets: DatasetInfo[], filter: EligibilityFilter): DatasetInfo[] {
 	const matches = matcher(filter.match ?? '');
-	return datasets.filter(
-		(d) => (!filter.kinds?.length || filter.kinds.includes(d.kind)) && (matches(d.id) || matches(d.name) || d.tags.some(matches)),
-	);
+	return datasets.filter((d) => (!filter.kinds?.length || filter.kinds.includes(d.kind)) && (matches(d.id) || matches(d.name) || d.tags.some(matches)));
 }
 
 export function eligibility(dataset: DatasetInfo, filter: EligibilityFilter): EligibleDataset {

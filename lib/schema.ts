@@ -6,34 +6,9 @@ import { Binary, ExactNumber } from './values';
  * and every encoder maps to its own types.
  */
 
-export type FieldType =
-	| 'string'
-	| 'int'
-	| 'long'
-	| 'double'
-	| 'boolean'
-	| 'timestamp'
-	| 'date'
-	| 'decimal'
-	| 'binary'
-	| 'object'
-	| 'array'
-	| 'json';
+export type FieldType = 'string' | 'int' | 'long' | 'double' | 'boolean' | 'timestamp' | 'date' | 'decimal' | 'binary' | 'object' | 'array' | 'json';
 
-export const FIELD_TYPES: readonly FieldType[] = [
-	'string',
-	'int',
-	'long',
-	'double',
-	'boolean',
-	'timestamp',
-	'date',
-	'decimal',
-	'binary',
-	'object',
-	'array',
-	'json',
-];
+export const FIELD_TYPES: readonly FieldType[] = ['string', 'int', 'long', 'double', 'boolean', 'timestamp', 'date', 'decimal', 'binary', 'object', 'array', 'json'];
 
 export interface Field {
 	name: string;
@@ -121,11 +96,7 @@ export function parquetProblem(schema: Schema): string | undefined {
 export function schemaSummary(schema: Schema | undefined): string {
 	if (!schema) return '';
 	const typeName = (f: Omit<Field, 'name'>): string =>
-		f.type === 'array' && f.items
-			? `array<${typeName(f.items)}>`
-			: f.type === 'object'
-				? `object{${(f.fields ?? []).map((c) => c.name).join(',')}}`
-				: f.type;
+		f.type === 'array' && f.items ? `array<${typeName(f.items)}>` : f.type === 'object' ? `object{${(f.fields ?? []).map((c) => c.name).join(',')}}` : f.type;
 	return schema.fields.map((f) => `${f.name}: ${typeName(f)}`).join(', ');
 }
 
@@ -261,9 +232,7 @@ function mergeFields(a: Field[], b: Field[]): Field[] {
 
 /** JSON of a field with sorted keys, to compare fields. */
 function canonical(value: unknown): string {
-	return JSON.stringify(value, (_k, v: unknown) =>
-		v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
-	);
+	return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
 }
 
 /** A field with what sampling left open settled: seen only as null → string; an object seen only as {} → json. */

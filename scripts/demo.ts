@@ -29,7 +29,14 @@ function table(title: string, reports: Row[], verdicts: Row[], failures: Row[]) 
 	const verified = new Map(verdicts.map((v) => [v.datasetId, v.ok ? 'yes' : 'NO']));
 	const rows = reports.map((r) => {
 		const totals = r.totals as { files: number; records: number; bytes: number };
-		return [String(r.datasetId), `${r.mode}${r.status === 'nothing-new' ? ' (nothing new)' : ''}`, String(totals.files), String(totals.records), String(totals.bytes), verified.get(r.datasetId) ?? '-'];
+		return [
+			String(r.datasetId),
+			`${r.mode}${r.status === 'nothing-new' ? ' (nothing new)' : ''}`,
+			String(totals.files),
+			String(totals.records),
+			String(totals.bytes),
+			verified.get(r.datasetId) ?? '-',
+		];
 	});
 	const header = ['dataset', 'mode', 'files', 'records', 'bytes', 'verified'];
 	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -179,9 +179,7 @@ async function main() {
 		for (const wanted of ['List Eligible Datasets', 'Export Dataset', 'Verify Export']) {
 			if (!names.includes(wanted)) throw new Error(`"${wanted}" is not on the canvas`);
 		}
-		const missing = await page.$$eval('[data-test-id="canvas-node"]', (nodes) =>
-			nodes.filter((n) => /not installed|unknown/i.test(n.textContent ?? '')).map((n) => n.getAttribute('data-node-name')),
-		);
+		const missing = await page.$$eval('[data-test-id="canvas-node"]', (nodes) => nodes.filter((n) => /not installed|unknown/i.test(n.textContent ?? '')).map((n) => n.getAttribute('data-node-name')));
 		if (missing.length) throw new Error(`nodes drawn as not installed: ${missing.join(', ')}`);
 
 		await setViewport(page, canvasViewport);

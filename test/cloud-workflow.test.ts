@@ -102,10 +102,7 @@ describe('workflows exporting to Azure Blob and the Data Landing Zone (Azurite)'
 		const container = `dlz-${randomUUID().slice(0, 8)}`;
 		await service.getContainerClient(container).create();
 		const sasUrl = await service.getContainerClient(container).generateSasUrl({ permissions: ContainerSASPermissions.parse('racwdl'), expiresOn: new Date(Date.now() + 3600_000) });
-		const result = await runWorkflow(
-			workflowTo(lake, 'dataLandingZone', 'datasetExportDataLandingZoneApi', { fileType: 'json', jsonCompression: 'gzip' }),
-			{ cloud: { sasUrl } },
-		);
+		const result = await runWorkflow(workflowTo(lake, 'dataLandingZone', 'datasetExportDataLandingZoneApi', { fileType: 'json', jsonCompression: 'gzip' }), { cloud: { sasUrl } });
 		assert.equal(result.error, undefined, result.error?.message);
 		const [report] = result.output('Export Dataset');
 		assert.equal((report.destination as { type: string }).type, 'data-landing-zone');

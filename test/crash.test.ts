@@ -71,7 +71,9 @@ async function crashSequence(label: string, destination: DestinationConfig, kill
 	// a run killed after claiming its commit is left alone until its commit window has closed
 	await new Promise((resolve) => setTimeout(resolve, 4_500));
 	const clean = await runExport(source, store, { datasetId: DS, mode: 'incremental', fileType: 'json', codec: 'gzip', folderPath: 'exports', cleanupAfterMs: 0 });
-	console.log(`${label}: ${kills} kills; runs that ended before a kill: ${JSON.stringify(Object.fromEntries(ends))}; clean run ${clean.status} with ${clean.totals.records} records, removed ${clean.cleanup.runs} dead runs (${clean.cleanup.files} files, ${clean.cleanup.unfinished} unfinished), completed ${clean.cleanup.completed}`);
+	console.log(
+		`${label}: ${kills} kills; runs that ended before a kill: ${JSON.stringify(Object.fromEntries(ends))}; clean run ${clean.status} with ${clean.totals.records} records, removed ${clean.cleanup.runs} dead runs (${clean.cleanup.files} files, ${clean.cleanup.unfinished} unfinished), completed ${clean.cleanup.completed}`,
+	);
 	const ledger = await committedLedger(store, `exports/${DS}`, DS);
 	assert.deepEqual(ledger.incomplete, [], 'no committed export is incomplete');
 	assert.deepEqual(reconcile(await lakeIds(source, DS), ledger), { missing: 0, duplicated: 0, foreign: 0 });
@@ -87,6 +89,11 @@ describe('SIGKILL at random moments', () => {
 
 	it('S3 (Ceph): 12 kills', { timeout: 10 * 60_000 }, async () => {
 		const s3 = s3Server();
-		await crashSequence('s3', { type: 'amazonS3', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, bucket: await freshBucket('crash') }, 12, 1200);
+		await crashSequence(
+			's3',
+			{ type: 'amazonS3', accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, bucket: await freshBucket('crash') },
+			12,
+			1200,
+		);
 	});
 });

@@ -38,7 +38,11 @@ describe('examples/', () => {
 				if (node.parameters.destination) {
 					// n8n's own rule for which credential a node shows for its parameters
 					const shown = (description.credentials ?? []).filter((c) => NodeHelpers.displayParameter(node.parameters, c, node, description));
-					assert.deepEqual(Object.keys(node.credentials ?? {}), shown.map((c) => c.name), `${file} › ${node.name}: credential matches destination`);
+					assert.deepEqual(
+						Object.keys(node.credentials ?? {}),
+						shown.map((c) => c.name),
+						`${file} › ${node.name}: credential matches destination`,
+					);
 				}
 			}
 		});
@@ -50,9 +54,16 @@ describe('examples/', () => {
 			}
 			for (const node of workflow.nodes.filter((n) => n.onError === 'continueErrorOutput')) {
 				const errorOutput = workflow.connections[node.name]?.main?.[1] ?? [];
-				assert.deepEqual(errorOutput.map((t) => t.node), ['Compose alert'], `${node.name}'s error output goes to the alert`);
+				assert.deepEqual(
+					errorOutput.map((t) => t.node),
+					['Compose alert'],
+					`${node.name}'s error output goes to the alert`,
+				);
 			}
-			assert.ok(workflow.nodes.some((n) => n.type === 'n8n-nodes-base.stopAndError'), 'the alert fails the execution');
+			assert.ok(
+				workflow.nodes.some((n) => n.type === 'n8n-nodes-base.stopAndError'),
+				'the alert fails the execution',
+			);
 			assert.match(String(workflow.id), /^[A-Za-z0-9]{16}$/, 'a stable n8n workflow id');
 		});
 	}
@@ -83,7 +94,12 @@ describe('documentation links', () => {
 	it("every node's and credential's documentation link points at an anchor the README has", async () => {
 		const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 		const anchors = new Set([
-			...[...readme.matchAll(/^#{2,4} (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')),
+			...[...readme.matchAll(/^#{2,4} (.+)$/gm)].map((m) =>
+				m[1]
+					.toLowerCase()
+					.replace(/[^a-z0-9 -]/g, '')
+					.replace(/ /g, '-'),
+			),
 			...[...readme.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]),
 		]);
 		const credentialDir = join(__dirname, '..', 'credentials');

@@ -114,7 +114,16 @@ const BACKENDS: Backend[] = [
 		name: 'SFTP (OpenSSH)',
 		target: { host: sftp.host, port: sftp.port },
 		async store(_url, port) {
-			return open({ type: 'sftp', host: '127.0.0.1', port, username: sftp.username, password: sftp.password, hostFingerprint: sftp.hostFingerprint, rootPath: sftpFolder(sftp, 'faults'), timeoutMs: POLICY.idleTimeoutMs * 2 });
+			return open({
+				type: 'sftp',
+				host: '127.0.0.1',
+				port,
+				username: sftp.username,
+				password: sftp.password,
+				hostFingerprint: sftp.hostFingerprint,
+				rootPath: sftpFolder(sftp, 'faults'),
+				timeoutMs: POLICY.idleTimeoutMs * 2,
+			});
 		},
 		// SSH is one encrypted stream: faults are cuts and stalls at byte counts that land in every
 		// phase of a run (a run moves some 30–60 kB up and a few kB down); the connection is dropped
@@ -199,7 +208,10 @@ describe('exactly once under faults, on every backend', () => {
 					outcomes.set(name, o);
 					assert.ok(ms < RUN_BOUND_MS, `run ${run} (${name}) took ${ms} ms`);
 				}
-				const table = [...outcomes].map(([name, o]) => `  ${name}: ${o.runs} runs, fault fired in ${o.fired}, committed ${o.committed}, nothing new ${o.nothingNew}, failed ${o.failed}, slowest ${o.maxMs} ms${o.errors.size ? ` — ${[...o.errors].join(' | ')}` : ''}`);
+				const table = [...outcomes].map(
+					([name, o]) =>
+						`  ${name}: ${o.runs} runs, fault fired in ${o.fired}, committed ${o.committed}, nothing new ${o.nothingNew}, failed ${o.failed}, slowest ${o.maxMs} ms${o.errors.size ? ` — ${[...o.errors].join(' | ')}` : ''}`,
+				);
 				console.log(`${backend.name}:\n${table.join('\n')}`);
 				const fired = [...outcomes.values()].reduce((n, o) => n + o.fired, 0);
 				assert.ok(fired >= FAULTED_RUNS * 0.75, `faults fired in ${fired} of ${FAULTED_RUNS} runs`);
@@ -208,7 +220,9 @@ describe('exactly once under faults, on every backend', () => {
 				// commit windows of runs that claimed a commit have closed)
 				await new Promise((resolve) => setTimeout(resolve, COMMIT_WINDOW.windowMs + COMMIT_WINDOW.landingMs + 1000));
 				const clean = await runExport(source, store, request({ exportTime: '2026-12-01T00:00:00Z' }));
-				console.log(`${backend.name}: clean run ${clean.status}, ${clean.totals.records} records; removed ${clean.cleanup.runs} dead runs (${clean.cleanup.files} files, ${clean.cleanup.unfinished} unfinished uploads)`);
+				console.log(
+					`${backend.name}: clean run ${clean.status}, ${clean.totals.records} records; removed ${clean.cleanup.runs} dead runs (${clean.cleanup.files} files, ${clean.cleanup.unfinished} unfinished uploads)`,
+				);
 				const lakeSet = await lakeIds(source, DS);
 				let ledger = await committedLedger(store, PREFIX, DS);
 				assert.deepEqual(ledger.incomplete, [], 'no committed export is incomplete');

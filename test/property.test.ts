@@ -110,7 +110,10 @@ function hasNullKey(row: unknown, path: string): boolean {
 
 /** Why the exported rows are not the generated records, or undefined when they are exactly. */
 function compare(c: PropertyCase, rows: Record<string, unknown>[]): string | undefined {
-	const expected = canonicalRecords(c.schema, c.records.map((r) => asRead(r) as Record<string, unknown>));
+	const expected = canonicalRecords(
+		c.schema,
+		c.records.map((r) => asRead(r) as Record<string, unknown>),
+	);
 	const actual = canonicalRecords(c.schema, rows);
 	if (actual.length !== expected.length) return `${actual.length} records read back, ${expected.length} written`;
 	for (let i = 0; i < expected.length; i++) {
@@ -287,7 +290,10 @@ describe(`property: random schemas and records round-trip exactly through n8n (s
 			assert.ok(text.includes(edge), `some record holds ${edge}`);
 		}
 		assert.ok(/[\u{10000}-\u{10ffff}]/u.test(text), 'some record holds an astral character');
-		assert.ok([...text.matchAll(/#-?([0-9.]+)/g)].some((m) => m[1].replace('.', '').replace(/^0+/, '').length === 38), 'some decimal has 38 significant digits');
+		assert.ok(
+			[...text.matchAll(/#-?([0-9.]+)/g)].some((m) => m[1].replace('.', '').replace(/^0+/, '').length === 38),
+			'some decimal has 38 significant digits',
+		);
 		process.stderr.write(`# ${cases.length} cases, ${records} records, ${nulls} null values\n`);
 	});
 
@@ -311,20 +317,25 @@ describe(`property: random schemas and records round-trip exactly through n8n (s
 });
 
 describe('property: pinned cases', () => {
-	it(
-		// found by the property test (PROPERTY_RUNS=1000, seeds 1 and 2): the double converter refused the BigInt parseJson gives for it
-		'a double written by JSON.stringify as an integer literal beyond 2^53 (1.4272920223260322e19 → 14272920223260322000) exports to Parquet',
-		async () => {
-			const c: PropertyCase = { schema: { fields: [{ name: 'x', type: 'double' }] }, records: [{ x: 1.4272920223260322e19 }, { x: -64492472746594690000 }] };
-			for (const combo of COMBOS.filter((k) => k[0] === 'parquet' && available(k))) assert.equal(await exportOne(c, combo), undefined, comboName(combo));
-		},
-	);
+	it(// found by the property test (PROPERTY_RUNS=1000, seeds 1 and 2): the double converter refused the BigInt parseJson gives for it
+	'a double written by JSON.stringify as an integer literal beyond 2^53 (1.4272920223260322e19 → 14272920223260322000) exports to Parquet', async () => {
+		const c: PropertyCase = { schema: { fields: [{ name: 'x', type: 'double' }] }, records: [{ x: 1.4272920223260322e19 }, { x: -64492472746594690000 }] };
+		for (const combo of COMBOS.filter((k) => k[0] === 'parquet' && available(k))) assert.equal(await exportOne(c, combo), undefined, comboName(combo));
+	});
 
 	it('values DuckDB’s JS read-back cannot show (a leading BOM, BLOB bytes that spell \\x41) are exported exactly, checked with hex()', async () => {
 		const bom = '\uFEFFbom';
 		const bytes = Uint8Array.from(Buffer.from('\\x41\\\\x'));
 		const c: PropertyCase = {
-			schema: { fields: [{ name: 's', type: 'string' }, { name: 'l', type: 'array', items: { type: 'string' } }, { name: 'o', type: 'object', fields: [{ name: 's', type: 'string' }] }, { name: 'b', type: 'binary' }, { name: 'j', type: 'json' }] },
+			schema: {
+				fields: [
+					{ name: 's', type: 'string' },
+					{ name: 'l', type: 'array', items: { type: 'string' } },
+					{ name: 'o', type: 'object', fields: [{ name: 's', type: 'string' }] },
+					{ name: 'b', type: 'binary' },
+					{ name: 'j', type: 'json' },
+				],
+			},
 			records: [{ s: bom, l: [bom, 'a'], o: { s: bom }, b: new Binary(bytes), j: bom }],
 		};
 		const hex = (s: string) => Buffer.from(s).toString('hex').toUpperCase();

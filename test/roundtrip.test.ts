@@ -45,7 +45,10 @@ describe('DuckDB reads back every format × codec exactly', () => {
 	it('the lake covers every reader and every field type', async () => {
 		const files = DATASETS.flatMap((id) => lakeFiles(lake, id));
 		for (const suffix of ['.ndjson', '.ndjson.gz', '.json', '.csv', '.csv.gz', '.parquet']) {
-			assert.ok(files.some((f) => f.endsWith(suffix)), `a lake file ends in ${suffix}`);
+			assert.ok(
+				files.some((f) => f.endsWith(suffix)),
+				`a lake file ends in ${suffix}`,
+			);
 		}
 		const types = new Set<string>();
 		const walk = (f: Omit<Field, 'name'>) => {
@@ -64,9 +67,8 @@ describe('DuckDB reads back every format × codec exactly', () => {
 			assert.equal(problem === undefined, codec !== 'zstd' || major > 22 || (major === 22 && minor >= 15), 'zstd is offered exactly where node:zlib has it');
 			if (problem) {
 				// this runtime cannot write it: the export must say so clearly, naming the runtime
-				await assert.rejects(
-					runExport(source, store, { datasetId: DATASETS[0], mode: 'full', fileType, codec, folderPath: `${fileType}-${codec}` }),
-					(error: Error) => /ZSTD needs Node\.js 22\.15/.test(error.message),
+				await assert.rejects(runExport(source, store, { datasetId: DATASETS[0], mode: 'full', fileType, codec, folderPath: `${fileType}-${codec}` }), (error: Error) =>
+					/ZSTD needs Node\.js 22\.15/.test(error.message),
 				);
 				t.diagnostic(`skipped the read-back: ${problem}`);
 				return;
@@ -89,7 +91,10 @@ describe('DuckDB reads back every format × codec exactly', () => {
 					const typeOf = (name: string) => types.find((r) => r.name === name);
 					if (id === 'ajo_message_feedback_event_dataset') {
 						const meta = await query(`SELECT DISTINCT compression FROM parquet_metadata('${paths[0]}')`);
-						assert.deepEqual(meta.map((r) => r.compression), [codec === 'none' ? 'UNCOMPRESSED' : codec.toUpperCase()]);
+						assert.deepEqual(
+							meta.map((r) => r.compression),
+							[codec === 'none' ? 'UNCOMPRESSED' : codec.toUpperCase()],
+						);
 						const described = await query(`DESCRIBE SELECT * FROM read_parquet('${paths[0]}')`);
 						const columnType = (name: string) => described.find((r) => r.column_name === name)?.column_type;
 						assert.equal(columnType('timestamp'), 'TIMESTAMP WITH TIME ZONE');
@@ -130,7 +135,14 @@ const EXACT_SCHEMA = {
 		{ name: 'x', type: 'double' },
 		{ name: 'doc', type: 'json' },
 		{ name: 'note', type: 'string' },
-		{ name: 'o', type: 'object', fields: [{ name: 'n', type: 'long' }, { name: 'l', type: 'array', items: { type: 'long' } }] },
+		{
+			name: 'o',
+			type: 'object',
+			fields: [
+				{ name: 'n', type: 'long' },
+				{ name: 'l', type: 'array', items: { type: 'long' } },
+			],
+		},
 	],
 } as const;
 

@@ -54,12 +54,17 @@ describe('workflows exporting to S3 (Ceph RADOS Gateway on 127.0.0.1)', () => {
 	it("transient faults are retried inside the node, with On Error › Continue (using error output), where n8n's Retry On Fail never runs", async () => {
 		const proxy = await FaultProxy.start({ host: new URL(server.endpoint).hostname, port: Number(new URL(server.endpoint).port) });
 		try {
-			proxy.set(
-				{ kind: 'reply', method: 'PUT', target: /part-\d{5}-/, ...s3Error(503, 'SlowDown'), times: 2 },
-				{ kind: 'dropReply', method: 'PUT', target: /\/commits\/\d{20}\.json/ },
-			);
+			proxy.set({ kind: 'reply', method: 'PUT', target: /part-\d{5}-/, ...s3Error(503, 'SlowDown'), times: 2 }, { kind: 'dropReply', method: 'PUT', target: /\/commits\/\d{20}\.json/ });
 			const bucket = await freshBucket('wf-faults');
-			const workflow = exampleTo({ lake, dataset: DS, destination: 'amazonS3', credentialType: 'datasetExportS3Api', credentialId: 's3', both: { bucket }, exportOnly: { options: { maxRecordsPerFile: 700, retries: 4 } } });
+			const workflow = exampleTo({
+				lake,
+				dataset: DS,
+				destination: 'amazonS3',
+				credentialType: 'datasetExportS3Api',
+				credentialId: 's3',
+				both: { bucket },
+				exportOnly: { options: { maxRecordsPerFile: 700, retries: 4 } },
+			});
 			assert.equal(workflow.nodes.find((n) => n.name === 'Export Dataset')?.onError, 'continueErrorOutput');
 			const result = await runWorkflow(workflow, { s3: { ...credential, endpoint: proxy.url } });
 			assert.equal(result.error, undefined, result.error?.message);
@@ -117,7 +122,7 @@ describe('workflows exporting to S3 (Ceph RADOS Gateway on 127.0.0.1)', () => {
 		assert.equal(
 			listed.KeyCount,
 			(report.totals as { files: number }).files + 6,
-			'the data files, the manifest, its commit record, the destination marker, and the run\'s intent, done marker and commit claim (kept until the next run after the safety age)',
+			"the data files, the manifest, its commit record, the destination marker, and the run's intent, done marker and commit claim (kept until the next run after the safety age)",
 		);
 
 		const other = await freshBucket('wf-role-bad');

@@ -52,7 +52,9 @@ describe('workflows exporting to SFTP (OpenSSH sshd on 127.0.0.1)', () => {
 			assert.equal((verdict.continuity as { checked: boolean; ok: boolean }).ok, true);
 
 			// what landed on the server, read by DuckDB, equals the lake (the server's disk is local here)
-			const landed = filesUnder(root).filter((p) => /\.(parquet|json\.gz)$/.test(p)).map((p) => join(root, p));
+			const landed = filesUnder(root)
+				.filter((p) => /\.(parquet|json\.gz)$/.test(p))
+				.map((p) => join(root, p));
 			const schema = sampleSchema(SAMPLE_DATASETS.find((d) => d.id === DS)!);
 			assert.deepEqual(canonicalRecords(schema, await readFiles(landed)), canonicalRecords(schema, await readFiles(lakeFiles(lake, DS))));
 		});

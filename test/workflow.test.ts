@@ -44,7 +44,10 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 		assert.equal(result.error, undefined, result.error?.message);
 		const listed = result.output('List Eligible Datasets');
 		assert.ok(listed.length >= 8);
-		assert.ok(listed.every((d) => d.eligible === true), 'onlyEligible filters the rest out');
+		assert.ok(
+			listed.every((d) => d.eligible === true),
+			'onlyEligible filters the rest out',
+		);
 		assert.ok(!listed.some((d) => d.id === 'ajo_surfaces_dataset'), 'the empty dataset is not listed as eligible');
 		assert.equal(listed[0].scheduledTime, '2026-11-22T06:00:27.512+00:00', "the trigger's time rides along");
 
@@ -57,14 +60,19 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 			assert.ok((report.totals as { records: number }).records > 0);
 		}
 		const items = result.items('Export Dataset');
-		assert.deepEqual(items.map((i) => i.pairedItem), listed.map((_, i) => ({ item: i })));
+		assert.deepEqual(
+			items.map((i) => i.pairedItem),
+			listed.map((_, i) => ({ item: i })),
+		);
 		const verdicts = result.output('Verify Export');
 		assert.equal(verdicts.length, reports.length);
 		assert.ok(verdicts.every((v) => v.ok === true));
 		// the counts a user sees above the output pane
 		const hints = (node: string) => (result.run.data.resultData.runData[node][0].hints ?? []).map((h) => h.message);
 		const records = reports.reduce((n, r) => n + (r.totals as { records: number }).records, 0);
-		assert.deepEqual(hints('Export Dataset'), [`Exported ${reports.length} datasets: ${records.toLocaleString('en-US')} records in ${reports.reduce((n, r) => n + (r.totals as { files: number }).files, 0)} files (${(reports.reduce((n, r) => n + (r.totals as { bytes: number }).bytes, 0) / 1048576).toFixed(1)} MB)`]);
+		assert.deepEqual(hints('Export Dataset'), [
+			`Exported ${reports.length} datasets: ${records.toLocaleString('en-US')} records in ${reports.reduce((n, r) => n + (r.totals as { files: number }).files, 0)} files (${(reports.reduce((n, r) => n + (r.totals as { bytes: number }).bytes, 0) / 1048576).toFixed(1)} MB)`,
+		]);
 		assert.deepEqual(hints('Verify Export'), [`${verdicts.length} of ${verdicts.length} exports verified`]);
 		assert.deepEqual(result.errors('Export Dataset'), []);
 		assert.deepEqual(result.errors('Verify Export'), []);
@@ -129,7 +137,13 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 			}),
 			credentials,
 		);
-		assert.deepEqual(filtered.output('List Eligible Datasets').map((d) => d.id).sort(), ['ajo_email_tracking_experience_event_dataset', 'ajo_push_tracking_experience_event_dataset']);
+		assert.deepEqual(
+			filtered
+				.output('List Eligible Datasets')
+				.map((d) => d.id)
+				.sort(),
+			['ajo_email_tracking_experience_event_dataset', 'ajo_push_tracking_experience_event_dataset'],
+		);
 	});
 
 	it('incremental over three added batches: the union of exports equals the lake, no duplicates', async () => {
@@ -151,9 +165,17 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 			runs.push(report);
 			assert.equal(result.output('Verify Export')[0].ok, true);
 		}
-		assert.deepEqual(runs.map((r) => (r.totals as { records: number }).records), [500, 101, 102, 103]);
-		assert.deepEqual(runs.map((r) => (r.window as { batches: number }).batches), [2, 1, 1, 1]);
-		const exportedFiles = filesUnder(incOut).filter((p) => p.endsWith('.parquet')).map((p) => join(incOut, p));
+		assert.deepEqual(
+			runs.map((r) => (r.totals as { records: number }).records),
+			[500, 101, 102, 103],
+		);
+		assert.deepEqual(
+			runs.map((r) => (r.window as { batches: number }).batches),
+			[2, 1, 1, 1],
+		);
+		const exportedFiles = filesUnder(incOut)
+			.filter((p) => p.endsWith('.parquet'))
+			.map((p) => join(incOut, p));
 		const schema = sampleSchema(SAMPLE_DATASETS.find((d) => d.id === DS)!);
 		const exported = canonicalRecords(schema, await readFiles(exportedFiles));
 		const source = canonicalRecords(schema, await readFiles(lakeFiles(incLake, DS)));
@@ -219,7 +241,10 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 			const result = await runWorkflow(itemsThen([{ id: 'journeys' }, { id: 'no_such_dataset' }, { id: 'ajo_push_profile_dataset' }], {}, 'continueErrorOutput'), credentials);
 			assert.equal(result.error, undefined);
 			const ok = result.output('Export Dataset');
-			assert.deepEqual(ok.map((r) => r.datasetId), ['journeys', 'ajo_push_profile_dataset']);
+			assert.deepEqual(
+				ok.map((r) => r.datasetId),
+				['journeys', 'ajo_push_profile_dataset'],
+			);
 			const failed = result.errors('Export Dataset');
 			assert.equal(failed.length, 1);
 			assert.match(String(failed[0].json.error), /dataset "no_such_dataset" does not exist/);
@@ -287,7 +312,10 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 
 		it('a failed verification goes to the error output with the verdict', async () => {
 			const verifyOut = tempDir('verify-out');
-			const first = await runWorkflow(example(lake, '2026-11-22T00:00:00Z', (n) => (n['List Eligible Datasets'].parameters.filters = { match: 'journeys' })), { [CREDENTIAL]: { rootPath: verifyOut } });
+			const first = await runWorkflow(
+				example(lake, '2026-11-22T00:00:00Z', (n) => (n['List Eligible Datasets'].parameters.filters = { match: 'journeys' })),
+				{ [CREDENTIAL]: { rootPath: verifyOut } },
+			);
 			const report = first.output('Export Dataset')[0] as { files: Array<{ path: string }>; manifestPath: string };
 			writeFileSync(join(verifyOut, report.files[0].path), 'tampered');
 			const workflow: WorkflowJson = {
@@ -310,8 +338,7 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 	});
 
 	it('the credential test accepts a writable folder and explains a wrong one', async () => {
-		const test = (rootPath: string) =>
-			localFolderConnectionTest.call({} as never, { id: 'x', name: 'x', type: 'datasetExportLocalFolderApi', data: { rootPath } } as ICredentialsDecrypted);
+		const test = (rootPath: string) => localFolderConnectionTest.call({} as never, { id: 'x', name: 'x', type: 'datasetExportLocalFolderApi', data: { rootPath } } as ICredentialsDecrypted);
 		assert.deepEqual(await test(out), { status: 'OK', message: 'The folder exists and is writable' });
 		const wrong = await test('/nonexistent/folder');
 		assert.equal(wrong.status, 'Error');

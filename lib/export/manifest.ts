@@ -144,13 +144,7 @@ export interface FoundManifest {
  * datasets or other destinations sharing the folder are skipped; an unreadable one is an error
  * (guessing past it could export a window twice or skip one).
  */
-export async function findManifests(
-	store: Store,
-	prefix: string,
-	datasetId: string,
-	destinationInstanceId: string,
-	mode?: 'incremental' | 'full',
-): Promise<FoundManifest[]> {
+export async function findManifests(store: Store, prefix: string, datasetId: string, destinationInstanceId: string, mode?: 'incremental' | 'full'): Promise<FoundManifest[]> {
 	const paths = await listManifestPaths(store, prefix, destinationInstanceId);
 	const found: FoundManifest[] = [];
 	for (const path of paths) {
@@ -161,13 +155,7 @@ export async function findManifests(
 }
 
 /** The newest committed manifest, reading from the newest name down (one read in the usual case). */
-export async function findLatestManifest(
-	store: Store,
-	prefix: string,
-	datasetId: string,
-	destinationInstanceId: string,
-	mode?: 'incremental' | 'full',
-): Promise<FoundManifest | undefined> {
+export async function findLatestManifest(store: Store, prefix: string, datasetId: string, destinationInstanceId: string, mode?: 'incremental' | 'full'): Promise<FoundManifest | undefined> {
 	const paths = await listManifestPaths(store, prefix, destinationInstanceId);
 	for (const path of paths.reverse()) {
 		const manifest = await readManifest(store, path);

@@ -136,7 +136,12 @@ export class MismatchHandler {
 		}
 		if (!this.schema) this.fail(at, m, 'The dataset has no schema to evolve.');
 		const wider = evolveSchema(this.schema, m, chunk[index]);
-		if (!wider) this.fail(at, m, 'No wider schema can hold this value exactly (Evolve adds fields and widens types, it does not change values); set On Schema Mismatch to Skip Record to leave such records out, counted.');
+		if (!wider)
+			this.fail(
+				at,
+				m,
+				'No wider schema can hold this value exactly (Evolve adds fields and widens types, it does not change values); set On Schema Mismatch to Skip Record to leave such records out, counted.',
+			);
 		const changes = schemaChanges(this.schema, wider);
 		if (!changes.length) return 'write';
 		this.schema = wider;

@@ -218,7 +218,6 @@ export function validateRequest(request: ExportRequest): void {
 	}
 }
 
-
 interface Plan {
 	dataset: DatasetInfo;
 	encoder: Encoder;
@@ -630,7 +629,9 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	const schemaEvolution = mismatches.evolutions.map((e) => ({ ...e, file: written[e.fromFile]?.name ?? null }));
 	if (skipped.records) {
 		const first = skipped.examples[0];
-		warnings.push(`${skipped.records} record(s) did not fit the schema and were skipped (On Schema Mismatch: Skip Record); the first: batch "${first.batch}"${first.file ? `, file "${first.file}"${first.line !== null ? ` line ${first.line}` : ''}` : ''}, field "${first.field}": expected ${first.expected}, got ${first.value}`);
+		warnings.push(
+			`${skipped.records} record(s) did not fit the schema and were skipped (On Schema Mismatch: Skip Record); the first: batch "${first.batch}"${first.file ? `, file "${first.file}"${first.line !== null ? ` line ${first.line}` : ''}` : ''}, field "${first.field}": expected ${first.expected}, got ${first.value}`,
+		);
 	}
 	for (const e of schemaEvolution) warnings.push(`the schema evolved (On Schema Mismatch: Evolve) from file ${e.file ?? e.fromFile}: ${e.changes.join('; ')}`);
 	const destination = { type: store.type, instanceName: request.destinationName || store.type, instanceId: p.instanceId };
@@ -704,37 +705,41 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	const windowFrom = { wall: Date.now(), mono: performance.now() };
 	const commitWindow = request.commitWindow ?? DEFAULT_COMMIT_WINDOW;
 	const expired = () => Math.max(Date.now() - windowFrom.wall, performance.now() - windowFrom.mono) >= commitWindow.windowMs;
-	const claimed = await timed(() => attemptAsync(async () => {
-		if (Date.now() - started > MAX_RUN_MS) throw new StateError(`run ${runId} has been going for too long to commit safely`, 'abandoned');
-		const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString(), ...commitWindow }, policy, signal);
-		if (fate.decision === 'abandon') {
-			throw new StateError(
-				`run ${runId} was declared abandoned by run ${fate.by} at ${fate.at} (it had been running for longer than the cleanup safety age): nothing was committed, and the next run exports these batches`,
-				'abandoned',
-			);
-		}
-	}));
+	const claimed = await timed(() =>
+		attemptAsync(async () => {
+			if (Date.now() - started > MAX_RUN_MS) throw new StateError(`run ${runId} has been going for too long to commit safely`, 'abandoned');
+			const fate = await claimFate(store, p.paths, runId, { decision: 'commit', by: runId, at: clock().toISOString(), ...commitWindow }, policy, signal);
+			if (fate.decision === 'abandon') {
+				throw new StateError(
+					`run ${runId} was declared abandoned by run ${fate.by} at ${fate.at} (it had been running for longer than the cleanup safety age): nothing was committed, and the next run exports these batches`,
+					'abandoned',
+				);
+			}
+		}),
+	);
 	if (!claimed.ok) {
 		await removeOwn(claimed.error);
 		throw claimed.error;
 	}
 
 	record.completedAt = clock().toISOString();
-	const outcome = await timed(() => attemptAsync(() =>
-		commit(
-			store,
-			p.paths,
-			p.state,
-			record,
-			(r, seq) => {
-				// completedAt is set once (below): every try of the same number writes the same JSON
-				r.commit = { protocol: 1, sequence: seq, path: p.paths.commit(seq), manifestPath };
-			},
-			policy,
-			signal,
-			expired,
+	const outcome = await timed(() =>
+		attemptAsync(() =>
+			commit(
+				store,
+				p.paths,
+				p.state,
+				record,
+				(r, seq) => {
+					// completedAt is set once (below): every try of the same number writes the same JSON
+					r.commit = { protocol: 1, sequence: seq, path: p.paths.commit(seq), manifestPath };
+				},
+				policy,
+				signal,
+				expired,
+			),
 		),
-	));
+	);
 	if (!outcome.ok) {
 		// whether the commit landed is unknown: keep the files (a landed commit lists them) and the intent
 		if (outcome.error instanceof StateError && outcome.error.code === 'unknown_outcome') throw outcome.error;
@@ -761,11 +766,13 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	fold(p.state, result.sequence, record);
 	// committed: the manifest file, the checkpoint when due, then the done marker (the next run
 	// after the safety age removes the intent, and any upload of this run that landed late)
-	const finished = await timed(() => attemptAsync(async () => {
-		if (request.includeManifest !== false) await writeManifestFile(store, record, policy, signal);
-		await checkpointIfDue(store, p.paths, p.state);
-		await markDone(store, p.paths, runId, policy, signal);
-	}));
+	const finished = await timed(() =>
+		attemptAsync(async () => {
+			if (request.includeManifest !== false) await writeManifestFile(store, record, policy, signal);
+			await checkpointIfDue(store, p.paths, p.state);
+			await markDone(store, p.paths, runId, policy, signal);
+		}),
+	);
 	if (!finished.ok) warnings.push(`committed, but finishing up failed (${finished.error.message}); the next run completes it`);
 	const status: ExportStatus = request.includeManifest === false ? 'written-without-manifest' : p.batches.length || request.mode === 'full' ? 'committed' : 'nothing-new';
 	return report(status, {

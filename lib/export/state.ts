@@ -427,10 +427,7 @@ export async function commit(
 	let firstFailure = 0;
 	/** Wait before trying again; false once the policy's tries or time are spent. */
 	const unknown = (path: string, why: string) =>
-		new StateError(
-			`the commit of run ${record.flowRunId} (${path}) may or may not have landed (${why}); its files are kept, and the next run settles it`,
-			'unknown_outcome',
-		);
+		new StateError(`the commit of run ${record.flowRunId} (${path}) may or may not have landed (${why}); its files are kept, and the next run settles it`, 'unknown_outcome');
 	let lastPath = '';
 	const mayRetry = async () => {
 		firstFailure ||= Date.now();
@@ -664,7 +661,10 @@ export async function cleanLeftovers(store: Store, paths: StatePaths, state: Dat
 	// writes into the state folders that never finished (a run killed while writing its intent,
 	// fate, commit record or checkpoint, or the destination marker): old enough, they are dead
 	const now = serverNow ?? options.now.getTime();
-	for (const [folder, recursive] of [[paths.root, true], [options.markerDir, false]] as const) {
+	for (const [folder, recursive] of [
+		[paths.root, true],
+		[options.markerDir, false],
+	] as const) {
 		if (folder === undefined) continue;
 		for await (const unfinished of store.listUnfinished(folder ? `${folder}/` : '')) {
 			if (!recursive && parentOf(unfinished.path) !== folder) continue;

@@ -122,14 +122,18 @@ export function stablePrefix(folderPath: string, template: string, values: Templ
 
 /** Check a template without rendering it for real. */
 export function validateTemplate(template: string): void {
-	expand(template, {
-		datasetId: 'd',
-		destination: 'x',
-		destinationInstanceName: 'x',
-		destinationInstanceId: 'x',
-		sandboxName: 'x',
-		organizationName: 'x',
-		exportTime: new Date(0),
-	}, false);
+	expand(
+		template,
+		{
+			datasetId: 'd',
+			destination: 'x',
+			destinationInstanceName: 'x',
+			destinationInstanceId: 'x',
+			sandboxName: 'x',
+			organizationName: 'x',
+			exportTime: new Date(0),
+		},
+		false,
+	);
 	if (template.split('/').some((part) => part === '..')) throw new TemplateError(`"${template}" must not contain ".." segments`);
 }

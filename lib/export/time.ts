@@ -8,13 +8,7 @@ export function floorToMinute(date: Date): Date {
 
 /** `YYYYMMDDHHMM` in UTC, Adobe's `exportTime=` folder value. */
 export function exportTimeStamp(date: Date): string {
-	return (
-		pad(date.getUTCFullYear(), 4) +
-		pad(date.getUTCMonth() + 1) +
-		pad(date.getUTCDate()) +
-		pad(date.getUTCHours()) +
-		pad(date.getUTCMinutes())
-	);
+	return pad(date.getUTCFullYear(), 4) + pad(date.getUTCMonth() + 1) + pad(date.getUTCDate()) + pad(date.getUTCHours()) + pad(date.getUTCMinutes());
 }
 
 /**

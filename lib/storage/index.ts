@@ -19,15 +19,15 @@ export { AzureBlobStore, GcsStore, LocalFolderStore, S3Store, SftpStore };
  */
 export type DestinationConfig = StoreOptions &
 	(
-	| { type: 'localFolder'; path: string }
-	| ({ type: 'amazonS3' } & S3Config)
-	| { type: 'googleCloudStorage'; authentication?: 'hmac'; accessKeyId: string; secretAccessKey: string; endpoint?: string; bucket: string }
-	| ({ type: 'googleCloudStorage'; authentication: 'serviceAccount' } & GcsConfig)
-	| { type: 'adlsGen2'; url: string; authentication?: 'accountKey'; accountKey: string; endpoint?: string }
-	| ({ type: 'adlsGen2'; url: string; authentication: 'servicePrincipal'; endpoint?: string } & Pick<AzureBlobConfig, 'tenantId' | 'clientId' | 'clientSecret' | 'authorityHost'>)
-	| ({ type: 'sftp' } & SftpConfig)
-	| ({ type: 'azureBlob' } & AzureBlobConfig)
-	| { type: 'dataLandingZone'; sasUrl: string; rootPath?: string }
+		| { type: 'localFolder'; path: string }
+		| ({ type: 'amazonS3' } & S3Config)
+		| { type: 'googleCloudStorage'; authentication?: 'hmac'; accessKeyId: string; secretAccessKey: string; endpoint?: string; bucket: string }
+		| ({ type: 'googleCloudStorage'; authentication: 'serviceAccount' } & GcsConfig)
+		| { type: 'adlsGen2'; url: string; authentication?: 'accountKey'; accountKey: string; endpoint?: string }
+		| ({ type: 'adlsGen2'; url: string; authentication: 'servicePrincipal'; endpoint?: string } & Pick<AzureBlobConfig, 'tenantId' | 'clientId' | 'clientSecret' | 'authorityHost'>)
+		| ({ type: 'sftp' } & SftpConfig)
+		| ({ type: 'azureBlob' } & AzureBlobConfig)
+		| { type: 'dataLandingZone'; sasUrl: string; rootPath?: string }
 	);
 
 /** `abfss://<container>@<account>.dfs.core.windows.net[/path]` → container and account. */
@@ -80,7 +80,10 @@ function openAdapter(config: DestinationConfig): Store {
 				const endpoint = config.endpoint || blobEndpoint;
 				return new AzureBlobStore({ authentication: 'servicePrincipal', accountName: account, tenantId, clientId, clientSecret, authorityHost, endpoint, container, label, ...options }, 'adls-gen2');
 			}
-			return new AzureBlobStore({ authentication: 'accountKey', accountName: account, accountKey: config.accountKey, endpoint: config.endpoint || blobEndpoint, container, label, ...options }, 'adls-gen2');
+			return new AzureBlobStore(
+				{ authentication: 'accountKey', accountName: account, accountKey: config.accountKey, endpoint: config.endpoint || blobEndpoint, container, label, ...options },
+				'adls-gen2',
+			);
 		}
 		case 'azureBlob':
 			return new AzureBlobStore({ ...config, label: 'Azure Blob credential' });

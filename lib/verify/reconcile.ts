@@ -58,7 +58,8 @@ export async function reconcile(source: Source, manifest: Manifest): Promise<Rec
 		else if (exported + skipped === lake.recordCount) entry.status = 'matched';
 		else {
 			entry.status = 'differs';
-			const changed = batch.records !== null && batch.records !== undefined && batch.records !== lake.recordCount ? ` (it held ${batch.records} when exported: the batch changed in the lake since)` : '';
+			const changed =
+				batch.records !== null && batch.records !== undefined && batch.records !== lake.recordCount ? ` (it held ${batch.records} when exported: the batch changed in the lake since)` : '';
 			entry.note = `the lake holds ${lake.recordCount} records${changed}, the export has ${exported}${skipped ? ` and skipped ${skipped}` : ''}`;
 		}
 		result.batches.push(entry);

@@ -167,7 +167,8 @@ async function hiddenLocalEntries(store: LocalFolderStore, prefix: string, liste
 			if (entry.isDirectory()) await walk(join(dir, entry.name), path);
 			else if (entry.isSymbolicLink()) found.push({ path, why: 'a symbolic link (the destination never follows links: nothing of ours is one)' });
 			else if (!entry.isFile()) found.push({ path, why: 'not a regular file' });
-			else if (!listed.has(path) && !temps.has(path)) found.push({ path, why: 'a file the destination\'s listing does not show (a name starting ".incoming-" that is not one of its temporary files)' });
+			else if (!listed.has(path) && !temps.has(path))
+				found.push({ path, why: 'a file the destination\'s listing does not show (a name starting ".incoming-" that is not one of its temporary files)' });
 		}
 	};
 	await walk(top, prefix);

@@ -1,10 +1,4 @@
-import type {
-	IDataObject,
-	IExecuteFunctions,
-	INodeExecutionData,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { attempt, RequestError } from '../../lib/errors';
 import { runExport, type ExportMode, type SchemaMismatchPolicy } from '../../lib/export/run';
@@ -26,17 +20,7 @@ import { toNodeError, type ParameterTerms } from '../shared/errors';
 import { credentialTest } from '../shared/methods/credentialTest';
 import { searchDatasets } from '../shared/methods/listSearch';
 import { networkPolicy, sourceFrom, sourceTerms, storeFrom } from '../shared/transport';
-import {
-	credentialFor,
-	destinationFieldProperties,
-	destinationProperty,
-	folderPathProperty,
-	folderTemplateOption,
-	layoutOptions,
-	docs,
-	networkOptions,
-	sourceProperties,
-} from '../shared/properties';
+import { credentialFor, destinationFieldProperties, destinationProperty, folderPathProperty, folderTemplateOption, layoutOptions, docs, networkOptions, sourceProperties } from '../shared/properties';
 
 interface ExportOptions {
 	exportTime?: string;
@@ -141,8 +125,7 @@ export class ExportDataset implements INodeType {
 				name: 'includeManifest',
 				type: 'boolean',
 				default: true,
-				description:
-					'Whether to write a manifest (file list, record counts, checksums, window) after the data files. Required for incremental mode and for Verify Export.',
+				description: 'Whether to write a manifest (file list, record counts, checksums, window) after the data files. Required for incremental mode and for Verify Export.',
 			},
 			{
 				displayName: 'Options',
@@ -164,8 +147,7 @@ export class ExportDataset implements INodeType {
 						type: 'string',
 						default: '',
 						placeholder: '={{ $json.timestamp }}',
-						description:
-							"The schedule's time, floored to the minute (UTC). Empty: the input item's scheduledTime or timestamp (Schedule Trigger), else now.",
+						description: "The schedule's time, floored to the minute (UTC). Empty: the input item's scheduledTime or timestamp (Schedule Trigger), else now.",
 					},
 					{
 						displayName: 'File Name Prefix',

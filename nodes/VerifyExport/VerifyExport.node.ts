@@ -136,16 +136,14 @@ export class VerifyExport implements INodeType {
 						name: 'checkOrphans',
 						type: 'boolean',
 						default: true,
-						description:
-							"Whether objects below the dataset's export folder that no committed export lists fail the check (files of runs that never committed, temporary files, unfinished uploads)",
+						description: "Whether objects below the dataset's export folder that no committed export lists fail the check (files of runs that never committed, temporary files, unfinished uploads)",
 					},
 					{
 						displayName: 'Decode Parquet Data',
 						name: 'decodeParquet',
 						type: 'boolean',
 						default: true,
-						description:
-							"Whether to decode every column chunk of Parquet files (one row group in memory at a time); otherwise their ends, footers and row counts only",
+						description: 'Whether to decode every column chunk of Parquet files (one row group in memory at a time); otherwise their ends, footers and row counts only',
 					},
 					{
 						displayName: 'Verify Checksums',
@@ -179,7 +177,7 @@ export class VerifyExport implements INodeType {
 				if (verify === 'manifest' && !manifestPath) {
 					throw new NodeOperationError(this.getNode(), 'Manifest Path is empty', {
 						itemIndex: i,
-						description: 'Map the manifestPath of Export Dataset\'s output. An export written without a manifest cannot be verified.',
+						description: "Map the manifestPath of Export Dataset's output. An export written without a manifest cannot be verified.",
 					});
 				}
 				const source = this.getNodeParameter('reconcile', i, false) === true ? sourceFrom(this, i) : undefined;

@@ -71,7 +71,7 @@ export const networkOptions: INodeProperties[] = [
 		typeOptions: { minValue: 0, maxValue: 20 },
 		default: 4,
 		description:
-			'How often a transient failure (dropped connection, timeout, HTTP 429 or 5xx, SFTP disconnect) is retried, per request and per file, with exponential backoff. Works with On Error › Continue, where n8n\'s own Retry On Fail does not run.',
+			"How often a transient failure (dropped connection, timeout, HTTP 429 or 5xx, SFTP disconnect) is retried, per request and per file, with exponential backoff. Works with On Error › Continue, where n8n's own Retry On Fail does not run.",
 	},
 	{
 		displayName: 'Max Retry Time (Seconds)',

@@ -33,12 +33,19 @@ const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const base = `https://${config.host}:${config.port}`;
 const STORAGE = 'https://storage.azure.com';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const kid = createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url').slice(0, 27);
+const kid = createHash('sha256')
+	.update(publicKey.export({ format: 'der', type: 'spki' }))
+	.digest('base64url')
+	.slice(0, 27);
 
 const b64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const sameSecret = (given) => timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(config.clientSecret).digest());
 const knownTenant = (tenant) => tenant.toLowerCase() === config.tenantId.toLowerCase();
-const stamp = () => new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+const stamp = () =>
+	new Date()
+		.toISOString()
+		.replace('T', ' ')
+		.replace(/\.\d+Z$/, 'Z');
 
 function send(res, status, body, note = '') {
 	res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store, no-cache' });

@@ -14,14 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import {
-	CreateBucketCommand,
-	DeleteObjectsCommand,
-	GetObjectCommand,
-	HeadObjectCommand,
-	ListObjectsV2Command,
-	S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 // ---------------------------------------------------------------- set-up handed over by e2e.sh
 
@@ -153,7 +146,9 @@ function n8n(...args: string[]): Promise<Result> {
 
 /** `n8n <args>` with some of n8n's environment changed. */
 function n8nWith(envOverride: NodeJS.ProcessEnv, ...args: string[]): Promise<Result> {
-	const command = `${Object.entries(envOverride).map(([k, v]) => `${k}=${JSON.stringify(v)} `).join('')}n8n ${args.join(' ')}`;
+	const command = `${Object.entries(envOverride)
+		.map(([k, v]) => `${k}=${JSON.stringify(v)} `)
+		.join('')}n8n ${args.join(' ')}`;
 	const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
 	return new Promise((resolvePromise, reject) => {
 		const child = spawn(node24, [n8nBin, ...args], { cwd: tmp, env: { ...n8nEnv(), ...envOverride }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -353,7 +348,11 @@ function assertExportedAndVerified(run: Run, result: Result, expectListed: boole
 	check(verified.length === exported.length, `Verify Export gave ${verified.length} items for ${exported.length} exports`, result);
 	for (const { json } of verified) {
 		check(json.ok === true, `Verify Export: not ok: ${JSON.stringify(json).slice(0, 2000)}`, result);
-		check(out.some((e) => e.manifestPath === json.manifestPath), `Verify Export checked an unknown manifest ${json.manifestPath}`, result);
+		check(
+			out.some((e) => e.manifestPath === json.manifestPath),
+			`Verify Export checked an unknown manifest ${json.manifestPath}`,
+			result,
+		);
 	}
 	check(!ran(run, 'Compose alert') && !ran(run, 'Raise alert'), 'the alert branch ran on a successful run', result);
 	const total = out.reduce((n, e) => n + e.records, 0);
@@ -483,7 +482,11 @@ async function fileAccessChecks(localRoot: string): Promise<void> {
 	check(r.code !== 0 && run.status === 'error', `with N8N_RESTRICT_FILE_ACCESS_TO=~/.n8n-files the run should fail, status ${run.status}`, r);
 	const refused = run.data.resultData.error;
 	check(refused?.node?.name === 'List Eligible Datasets', `the run failed in ${refused?.node?.name ?? 'no node'}, not in List Eligible Datasets`, r);
-	check(/^Lake Path: access to the folder .*dataset-lake is not allowed by n8n's file access settings/.test(String(refused.message)), `List Eligible Datasets' error does not name Lake Path and the file-access settings: ${refused.message}`, r);
+	check(
+		/^Lake Path: access to the folder .*dataset-lake is not allowed by n8n's file access settings/.test(String(refused.message)),
+		`List Eligible Datasets' error does not name Lake Path and the file-access settings: ${refused.message}`,
+		r,
+	);
 	check(!ran(run, 'Export Dataset'), 'Export Dataset ran although the lake was refused', r);
 	check(JSON.stringify(filesBelow(localRoot)) === JSON.stringify(before), 'something was written while the lake was refused', r);
 	console.log(`e2e:   N8N_RESTRICT_FILE_ACCESS_TO=~/.n8n-files (n8n 2's default): List Eligible Datasets refused with "${String(refused.message).slice(0, 90)}…"; nothing written`);
@@ -495,7 +498,11 @@ async function fileAccessChecks(localRoot: string): Promise<void> {
 	const failures = items(run, 'Export Dataset', 1);
 	check(failures.length === items(run, 'List Eligible Datasets').length, `Export Dataset error output has ${failures.length} items`, r);
 	const message = String(failures[0].json.error ?? '');
-	check(/Local Folder credential: access to the folder .*dataset-exports is not allowed by n8n's file access settings/.test(message), `the error item does not name the credential and the file-access settings: ${message}`, r);
+	check(
+		/Local Folder credential: access to the folder .*dataset-exports is not allowed by n8n's file access settings/.test(message),
+		`the error item does not name the credential and the file-access settings: ${message}`,
+		r,
+	);
 	check(ran(run, 'Compose alert'), 'the alert branch did not run', r);
 	check(JSON.stringify(filesBelow(localRoot)) === JSON.stringify(before), 'something was written to a folder n8n refuses', r);
 	console.log(`e2e:   N8N_RESTRICT_FILE_ACCESS_TO=~/dataset-lake: ${failures.length} items on Export's error output ("${message.slice(0, 80)}…"); nothing written`);
@@ -507,7 +514,11 @@ async function fileAccessChecks(localRoot: string): Promise<void> {
 		// HOME moved into n8n's folder, so the example's ~/dataset-lake is there
 		({ run, result: r } = await execute(EXAMPLES.scheduled, { N8N_RESTRICT_FILE_ACCESS_TO: join(userFolder, '.n8n'), HOME: join(userFolder, '.n8n') }));
 		const blocked = run.data.resultData.error;
-		check(blocked?.node?.name === 'List Eligible Datasets' && /^Lake Path: access to the folder .* is not allowed by n8n's file access settings/.test(String(blocked.message)), `a lake in n8n's own folder was not refused: ${blocked?.message ?? run.status}`, r);
+		check(
+			blocked?.node?.name === 'List Eligible Datasets' && /^Lake Path: access to the folder .* is not allowed by n8n's file access settings/.test(String(blocked.message)),
+			`a lake in n8n's own folder was not refused: ${blocked?.message ?? run.status}`,
+			r,
+		);
 		console.log("e2e:   a lake inside n8n's own folder, allowed by N8N_RESTRICT_FILE_ACCESS_TO: refused (N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES)");
 	} finally {
 		rmSync(n8nLake, { recursive: true, force: true });
@@ -611,7 +622,11 @@ async function main(): Promise<void> {
 			const first = local.find((e) => e.datasetId === json.datasetId);
 			check(first && json.previousManifestPath === first.manifestPath, `second run of ${json.datasetId} did not continue from the first run's manifest`, r);
 		}
-		check(items(run, 'Verify Export').every((i) => i.json.ok === true), 'Verify Export failed on the second run', r);
+		check(
+			items(run, 'Verify Export').every((i) => i.json.ok === true),
+			'Verify Export failed on the second run',
+			r,
+		);
 		console.log(`e2e:   second run: ${again.length} × nothing-new, continuing from the first run's manifests; verified`);
 
 		// (b) one-time full export of chosen datasets to S3
@@ -620,11 +635,7 @@ async function main(): Promise<void> {
 		const chosen = (items(run, 'Chosen datasets')[0]?.json.datasets ?? []) as string[];
 		check(chosen.length > 0, 'Chosen datasets gave no dataset ids', r);
 		const full = assertExportedAndVerified(run, r, false);
-		check(
-			JSON.stringify(full.map((e) => e.datasetId).sort()) === JSON.stringify([...chosen].sort()),
-			`exported ${full.map((e) => e.datasetId)} but the example chose ${chosen}`,
-			r,
-		);
+		check(JSON.stringify(full.map((e) => e.datasetId).sort()) === JSON.stringify([...chosen].sort()), `exported ${full.map((e) => e.datasetId)} but the example chose ${chosen}`, r);
 		for (const e of full) written.push(e.manifestPath, ...e.files.map((f) => f.path));
 		await assertLanded(`S3 bucket ${BUCKET}`, full, s3Stat);
 

@@ -191,9 +191,7 @@ function withoutUnavailableNodes(workflow: WorkflowJson): WorkflowJson {
 	const connections: IConnections = {};
 	for (const [from, byType] of Object.entries(workflow.connections)) {
 		if (dropped.has(from)) continue;
-		connections[from] = Object.fromEntries(
-			Object.entries(byType).map(([type, outputs]) => [type, outputs.map((targets) => (targets ?? []).filter((t) => !dropped.has(t.node)))]),
-		);
+		connections[from] = Object.fromEntries(Object.entries(byType).map(([type, outputs]) => [type, outputs.map((targets) => (targets ?? []).filter((t) => !dropped.has(t.node)))]));
 	}
 	return { ...workflow, nodes: workflow.nodes.filter((n) => !dropped.has(n.name)), connections };
 }
@@ -246,7 +244,7 @@ export async function runWorkflow(fullJson: WorkflowJson, credentials: Credentia
 		errors: (node) => {
 			const main = runData[node]?.[runData[node].length - 1]?.data?.main ?? [];
 			const isErrorOutput = workflowJson.nodes.find((n) => n.name === node)?.onError === 'continueErrorOutput';
-			return isErrorOutput ? main[main.length - 1] ?? [] : [];
+			return isErrorOutput ? (main[main.length - 1] ?? []) : [];
 		},
 		error: run.data.resultData.error as Error | undefined,
 	};

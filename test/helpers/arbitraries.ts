@@ -63,15 +63,8 @@ const FIELD_NAME = fc.oneof({ arbitrary: SIMPLE_NAME, weight: 5 }, { arbitrary: 
 const LEAF_TYPES = ['string', 'int', 'long', 'double', 'boolean', 'timestamp', 'date', 'decimal', 'binary', 'json'] as const;
 
 const decimalShape: fc.Arbitrary<FieldShape> = fc
-	.oneof(
-		fc.integer({ min: 1, max: 38 }),
-		fc.constantFrom(38, 38, 18, 19, 9, 10, 1),
-	)
-	.chain((precision) =>
-		fc
-			.oneof(fc.integer({ min: 0, max: precision }), fc.constant(precision), fc.constant(0))
-			.map((scale) => ({ type: 'decimal' as const, precision, scale })),
-	);
+	.oneof(fc.integer({ min: 1, max: 38 }), fc.constantFrom(38, 38, 18, 19, 9, 10, 1))
+	.chain((precision) => fc.oneof(fc.integer({ min: 0, max: precision }), fc.constant(precision), fc.constant(0)).map((scale) => ({ type: 'decimal' as const, precision, scale })));
 
 const nullable = fc.oneof({ arbitrary: fc.constant(undefined), weight: 6 }, { arbitrary: fc.constant(false), weight: 1 }, { arbitrary: fc.constant(true), weight: 1 });
 
@@ -80,7 +73,10 @@ function withNullable<T extends FieldShape>(shape: fc.Arbitrary<T>): fc.Arbitrar
 }
 
 function leafShape(): fc.Arbitrary<FieldShape> {
-	return fc.oneof(fc.constantFrom(...LEAF_TYPES.filter((t) => t !== 'decimal')).map((type) => ({ type }) as FieldShape), decimalShape);
+	return fc.oneof(
+		fc.constantFrom(...LEAF_TYPES.filter((t) => t !== 'decimal')).map((type) => ({ type }) as FieldShape),
+		decimalShape,
+	);
 }
 
 function fieldsArb(depth: number, maxFields: number, minFields = 1): fc.Arbitrary<Field[]> {
@@ -95,8 +91,20 @@ export function shapeArb(depth: number): fc.Arbitrary<FieldShape> {
 	return withNullable(
 		fc.oneof(
 			{ arbitrary: leafShape(), weight: 6 },
-			{ arbitrary: fc.constant(null).chain(() => fieldsArb(depth - 1, 4)).map((fields) => ({ type: 'object' as const, fields })), weight: 2 },
-			{ arbitrary: fc.constant(null).chain(() => shapeArb(depth - 1)).map((items) => ({ type: 'array' as const, items })), weight: 2 },
+			{
+				arbitrary: fc
+					.constant(null)
+					.chain(() => fieldsArb(depth - 1, 4))
+					.map((fields) => ({ type: 'object' as const, fields })),
+				weight: 2,
+			},
+			{
+				arbitrary: fc
+					.constant(null)
+					.chain(() => shapeArb(depth - 1))
+					.map((items) => ({ type: 'array' as const, items })),
+				weight: 2,
+			},
 		),
 	);
 }
@@ -178,7 +186,30 @@ const timestampArb: fc.Arbitrary<string> = fc
 	})
 	.map(timestampText);
 
-const STRING_EDGES = ['', ' ', '\u0000', 'a\u0000b', '\u2028\u2029', '𝄞', '😀👍🏽', 'a\uFEFFb', '"\\/\n\r\t\b\f', 'é', 'e\u0301', '0012', '-0.0', '9223372036854775808', '2024-03-10', '2024-03-10T12:34:56Z', 'null', 'true', '\u007f\u0080\u00ff', '\uffff', '\u{10ffff}', '\\x41'];
+const STRING_EDGES = [
+	'',
+	' ',
+	'\u0000',
+	'a\u0000b',
+	'\u2028\u2029',
+	'𝄞',
+	'😀👍🏽',
+	'a\uFEFFb',
+	'"\\/\n\r\t\b\f',
+	'é',
+	'e\u0301',
+	'0012',
+	'-0.0',
+	'9223372036854775808',
+	'2024-03-10',
+	'2024-03-10T12:34:56Z',
+	'null',
+	'true',
+	'\u007f\u0080\u00ff',
+	'\uffff',
+	'\u{10ffff}',
+	'\\x41',
+];
 
 /**
  * A string never starts with U+FEFF: @duckdb/node-api decodes each VARCHAR with a TextDecoder
@@ -226,10 +257,7 @@ export function decimalText(unscaled: bigint, scale: number, trim: boolean): str
 function decimalArb(precision: number, scale: number): fc.Arbitrary<ExactNumber> {
 	const max = 10n ** BigInt(precision) - 1n;
 	return fc
-		.tuple(
-			fc.oneof({ arbitrary: fc.bigInt({ min: -max, max }), weight: 3 }, { arbitrary: fc.constantFrom(max, -max, 0n, 1n, -1n), weight: 2 }),
-			fc.boolean(),
-		)
+		.tuple(fc.oneof({ arbitrary: fc.bigInt({ min: -max, max }), weight: 3 }, { arbitrary: fc.constantFrom(max, -max, 0n, 1n, -1n), weight: 2 }), fc.boolean())
 		.map(([unscaled, trim]) => new ExactNumber(decimalText(unscaled, scale, trim)));
 }
 
@@ -241,7 +269,10 @@ function decimalArb(precision: number, scale: number): fc.Arbitrary<ExactNumber>
 export const spellsEscape = (bytes: Uint8Array) => /\\x/.test(Buffer.from(bytes).toString('latin1'));
 
 const binaryArb = fc
-	.oneof({ arbitrary: fc.uint8Array({ maxLength: 12 }), weight: 4 }, { arbitrary: fc.constantFrom(new Uint8Array(), Uint8Array.from([0, 255, 128, 97, 98, 99]), Uint8Array.from([92, 65, 0, 92])), weight: 1 })
+	.oneof(
+		{ arbitrary: fc.uint8Array({ maxLength: 12 }), weight: 4 },
+		{ arbitrary: fc.constantFrom(new Uint8Array(), Uint8Array.from([0, 255, 128, 97, 98, 99]), Uint8Array.from([92, 65, 0, 92])), weight: 1 },
+	)
 	.filter((bytes) => !spellsEscape(bytes))
 	.map((bytes) => new Binary(bytes));
 
@@ -303,9 +334,7 @@ function nonNullArb(shape: FieldShape): fc.Arbitrary<unknown> {
 
 /** A record of `fields`: each key holds a value (null where nullable); nullable keys are sometimes left out. */
 function objectArb(fields: Field[]): fc.Arbitrary<Record<string, unknown>> {
-	const entries = fields.map((f) =>
-		f.nullable === false ? valueArb(f) : fc.oneof({ arbitrary: valueArb(f), weight: 12 }, { arbitrary: fc.constant(MISSING), weight: 1 }),
-	);
+	const entries = fields.map((f) => (f.nullable === false ? valueArb(f) : fc.oneof({ arbitrary: valueArb(f), weight: 12 }, { arbitrary: fc.constant(MISSING), weight: 1 })));
 	return fc.tuple(...entries).map((values) => {
 		const out: Record<string, unknown> = {};
 		fields.forEach((f, i) => {
@@ -319,7 +348,5 @@ function objectArb(fields: Field[]): fc.Arbitrary<Record<string, unknown>> {
 const MISSING = Symbol('missing');
 
 export function caseArb(options: ArbitraryOptions = {}): fc.Arbitrary<PropertyCase> {
-	return schemaArb(options).chain((schema) =>
-		fc.array(objectArb(schema.fields), { minLength: 0, maxLength: options.maxRecords ?? 6 }).map((records) => ({ schema, records })),
-	);
+	return schemaArb(options).chain((schema) => fc.array(objectArb(schema.fields), { minLength: 0, maxLength: options.maxRecords ?? 6 }).map((records) => ({ schema, records })));
 }

@@ -59,7 +59,7 @@ export function parseLossless(text: string): unknown {
 			i++;
 			const out: Record<string, unknown> = {};
 			space();
-			if (text[i] === '}') return i++, out;
+			if (text[i] === '}') return (i++, out);
 			for (;;) {
 				space();
 				const key = value();
@@ -77,7 +77,7 @@ export function parseLossless(text: string): unknown {
 			i++;
 			const out: unknown[] = [];
 			space();
-			if (text[i] === ']') return i++, out;
+			if (text[i] === ']') return (i++, out);
 			for (;;) {
 				out.push(value());
 				space();
@@ -94,9 +94,13 @@ export function parseLossless(text: string): unknown {
 			return JSON.parse(text.slice(start, i)) as string;
 		}
 		const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-		if (m) return (i += m[0].length), new Literal(m[0]);
-		for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
-			if (text.startsWith(word, i)) return (i += word.length), v;
+		if (m) return ((i += m[0].length), new Literal(m[0]));
+		for (const [word, v] of [
+			['true', true],
+			['false', false],
+			['null', null],
+		] as const) {
+			if (text.startsWith(word, i)) return ((i += word.length), v);
 		}
 		return fail('value');
 	};

@@ -59,14 +59,10 @@ describe('lossless JSON', () => {
 
 	it('round-trips random documents: big integers, digit runs in strings, nesting, whitespace', () => {
 		let seed = 7;
-		const next = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+		const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 		const pick = <T>(items: T[]) => items[Math.floor(next() * items.length)];
 		const bigint = () => (next() < 0.5 ? -1n : 1n) * (2n ** 53n + BigInt(Math.floor(next() * 2 ** 40)) * 1_000_003n);
-		const str = () =>
-			pick(['', 'plain', 'é☃𝄞']) +
-			pick([':', ',', '[', ' ', '\\"', '\\\\', '']) +
-			(next() < 0.6 ? String(bigint()) : '') +
-			pick([',', ']', '}', ' ', '"', '']);
+		const str = () => pick(['', 'plain', 'é☃𝄞']) + pick([':', ',', '[', ' ', '\\"', '\\\\', '']) + (next() < 0.6 ? String(bigint()) : '') + pick([',', ']', '}', ' ', '"', '']);
 		const value = (depth: number): unknown => {
 			const r = next();
 			if (depth > 3 || r < 0.35) return pick([bigint, () => Math.floor(next() * 1e6), str, () => null, () => true, () => 1.25])();
@@ -168,7 +164,10 @@ describe('schema', () => {
 		assert.equal(byName.n.type, 'double');
 		assert.equal(byName.big.type, 'long');
 		assert.deepEqual(byName.tags.items, { type: 'string' });
-		assert.deepEqual(byName.o.fields?.map((f) => f.name), ['x', 'y']);
+		assert.deepEqual(
+			byName.o.fields?.map((f) => f.name),
+			['x', 'y'],
+		);
 		assert.equal(byName.e.type, 'json', 'an always-empty object is kept as JSON');
 		assert.equal(parquetProblem(schema), undefined);
 		assert.match(String(parquetProblem({ fields: [{ name: 'e', type: 'object', fields: [] }] })), /no fields/);
@@ -177,8 +176,19 @@ describe('schema', () => {
 
 describe('eligibility', () => {
 	const base: DatasetInfo = {
-		id: 'a', name: 'A events', description: '', kind: 'event', tier: 'Prime', tags: ['email'], enabled: true,
-		schema: { fields: [{ name: 'x', type: 'string' }] }, schemaSource: 'declared', recordCount: 5, sizeBytes: 10, batchCount: 1, lastIngestedAt: null,
+		id: 'a',
+		name: 'A events',
+		description: '',
+		kind: 'event',
+		tier: 'Prime',
+		tags: ['email'],
+		enabled: true,
+		schema: { fields: [{ name: 'x', type: 'string' }] },
+		schemaSource: 'declared',
+		recordCount: 5,
+		sizeBytes: 10,
+		batchCount: 1,
+		lastIngestedAt: null,
 	};
 	it('gives the reason a dataset is not eligible', () => {
 		const prime = { entitledTier: 'Prime' as const, fileType: 'parquet' as const };
@@ -192,8 +202,17 @@ describe('eligibility', () => {
 	});
 	it('filters by name, tag (with wildcards) and kind', () => {
 		const list = [base, { ...base, id: 'b', name: 'B profiles', kind: 'profile' as const, tags: ['push'] }];
-		assert.deepEqual(filterDatasets(list, { entitledTier: 'Prime', match: 'push' }).map((d) => d.id), ['b']);
-		assert.deepEqual(filterDatasets(list, { entitledTier: 'Prime', match: '*events' }).map((d) => d.id), ['a']);
-		assert.deepEqual(filterDatasets(list, { entitledTier: 'Prime', kinds: ['profile'] }).map((d) => d.id), ['b']);
+		assert.deepEqual(
+			filterDatasets(list, { entitledTier: 'Prime', match: 'push' }).map((d) => d.id),
+			['b'],
+		);
+		assert.deepEqual(
+			filterDatasets(list, { entitledTier: 'Prime', match: '*events' }).map((d) => d.id),
+			['a'],
+		);
+		assert.deepEqual(
+			filterDatasets(list, { entitledTier: 'Prime', kinds: ['profile'] }).map((d) => d.id),
+			['b'],
+		);
 	});
 });

@@ -97,7 +97,11 @@ describe('commit protocol: state by batch', () => {
 
 	it('a date it cannot read unambiguously is an error naming the field', async () => {
 		const { out, source, store } = await setup('dates', 60);
-		for (const [field, parameter] of [['startDate', 'startDate'], ['endDate', 'endDate'], ['exportTime', 'exportTime']] as const) {
+		for (const [field, parameter] of [
+			['startDate', 'startDate'],
+			['endDate', 'endDate'],
+			['exportTime', 'exportTime'],
+		] as const) {
 			await assert.rejects(runExport(source, store, base({ [field]: '03/04/2026' })), (error: unknown) => {
 				assert.ok(error instanceof RequestError);
 				assert.equal(error.field, parameter);
@@ -167,7 +171,14 @@ describe('commit protocol: one winner', () => {
 		const report = await runExport(source, store, base({ now: () => new Date('2026-04-02T00:00:00Z') }));
 		assert.equal(report.commit?.sequence, planned + 1);
 		const head = JSON.parse(readFileSync(join(store.root, paths.commit(state.head)), 'utf8'));
-		const empty = { ...head, flowRunId: '01900000-0000-7000-8000-000000000001', exportResults: [], batches: [], window: { from: null, to: null, batches: [] }, totals: { files: 0, records: 0, bytes: 0 } };
+		const empty = {
+			...head,
+			flowRunId: '01900000-0000-7000-8000-000000000001',
+			exportResults: [],
+			batches: [],
+			window: { from: null, to: null, batches: [] },
+			totals: { files: 0, records: 0, bytes: 0 },
+		};
 		const outcome = await commit(store, paths, state, empty, (r, seq) => (r.commit = { protocol: 1, sequence: seq, path: paths.commit(seq), manifestPath: null }), FAST);
 		assert.equal(outcome.status, 'committed');
 		assert.equal(outcome.status === 'committed' && outcome.rebased, 1, 'it saw the other commit and went after it');
@@ -257,7 +268,10 @@ describe('commit protocol: lost and ambiguous replies', () => {
 		const report = await runExport(source, faulty, base({ maxRecordsPerFile: 500 }));
 		assert.equal(report.status, 'committed');
 		assert.equal(report.retries.files, 2);
-		assert.deepEqual(report.files.map((f) => f.records), [500, 500, 200]);
+		assert.deepEqual(
+			report.files.map((f) => f.records),
+			[500, 500, 200],
+		);
 		assert.match(report.files[1].name, /-3\.json\.gz$/, 'the third try has a new name');
 		const ledger = await assertExactlyOnce(source, store);
 		assert.equal(ledger.commits.length, 1);
@@ -394,12 +408,15 @@ describe('commit protocol: identity, checkpoints, history', () => {
 		rmSync(join(out, report.files[0].path));
 		const again = await runExport(source, store, base({ exportTime: '2026-11-23T00:00:00Z' }));
 		assert.equal(again.totals.records, 300, 'exported again rather than lost');
-		assert.ok(again.warnings.some((w) => /version 1 manifest\(s\) list files that are missing/.test(w)), again.warnings.join('; '));
+		assert.ok(
+			again.warnings.some((w) => /version 1 manifest\(s\) list files that are missing/.test(w)),
+			again.warnings.join('; '),
+		);
 	});
 });
 
 describe('commit protocol: what a review found', () => {
-	it('cleanup on a state read before another run committed never removes that run\'s files', async () => {
+	it("cleanup on a state read before another run committed never removes that run's files", async () => {
 		const { source, store } = await setup('stale-state');
 		const paths = statePaths(PREFIX, DS);
 		const stale = await readState(store, paths, DS);
@@ -414,7 +431,7 @@ describe('commit protocol: what a review found', () => {
 		await assertExactlyOnce(source, store);
 	});
 
-	it('a run that claimed its commit is left alone until its commit window has closed, by the destination\'s clock', async () => {
+	it("a run that claimed its commit is left alone until its commit window has closed, by the destination's clock", async () => {
 		const { out, source, store } = await setup('claimed');
 		// a run that dies after claiming its commit, before the commit lands
 		const dying = new FaultyStore(store, {
@@ -463,7 +480,10 @@ describe('commit protocol: what a review found', () => {
 		const second = await runExport(source, noDelete, base({ cleanupAfterMs: 0, exportTime: '2026-11-23T00:00:00Z' }));
 		assert.equal(second.status, 'committed');
 		assert.equal(second.totals.records, 30);
-		assert.ok(second.warnings.some((w) => /needs permission to delete/.test(w)), second.warnings.join('; '));
+		assert.ok(
+			second.warnings.some((w) => /needs permission to delete/.test(w)),
+			second.warnings.join('; '),
+		);
 	});
 
 	it('a commit retried after its read-back failed writes the same JSON: the manifest file equals the commit record', async () => {
@@ -480,7 +500,7 @@ describe('commit protocol: what a review found', () => {
 		assert.equal(readFileSync(join(out, report.commit!.path), 'utf8'), readFileSync(join(out, report.manifestPath!), 'utf8'));
 	});
 
-	it('a full export without a manifest file is committed to the log: its files are never taken for a dead run\'s', async () => {
+	it("a full export without a manifest file is committed to the log: its files are never taken for a dead run's", async () => {
 		const { out, source, store } = await setup('nomanifest');
 		const report = await runExport(source, store, base({ mode: 'full', includeManifest: false }));
 		assert.equal(report.status, 'written-without-manifest');

@@ -58,7 +58,15 @@ describe('CSV: strict casts by declared type', () => {
 	});
 
 	it('long: within 64 bits, bigint beyond 2^53', async () => {
-		const { values, bad } = await column({ type: 'long' }, ['9007199254740991', '9007199254740993', '9223372036854775807', '-9223372036854775808', '9223372036854775808', '0012345678901234567', '1e18']);
+		const { values, bad } = await column({ type: 'long' }, [
+			'9007199254740991',
+			'9007199254740993',
+			'9223372036854775807',
+			'-9223372036854775808',
+			'9223372036854775808',
+			'0012345678901234567',
+			'1e18',
+		]);
 		assert.deepEqual(values.slice(0, 4), [9007199254740991, 9007199254740993n, 9223372036854775807n, -9223372036854775808n]);
 		assert.deepEqual(bad, ['9223372036854775808', '0012345678901234567', '1e18']);
 	});
@@ -87,10 +95,39 @@ describe('CSV: strict casts by declared type', () => {
 	});
 
 	it('timestamp: a valid ISO 8601 date-time, kept as written', async () => {
-		const good = ['2024-03-10T12:34:56', '2024-03-10T12:34:56.123456789Z', '2024-03-10 12:34', '2024-02-29T00:00:00+05:30', '2024-03-10t12:34:56,5z', '2024-03-10T12:34:56-0800', '2024-03-10T12:34:56+01'];
-		const { values, bad } = await column({ type: 'timestamp' }, [...good, '2024-03-10', '2023-02-29T00:00:00Z', '2024-03-10T24:00:00Z', '2024-03-10T12:60:00Z', '2024-03-10T12:00:60Z', '2024-03-10T12:00:00+24:00', '1710000000', 'yesterday', '2024-3-10T12:00:00Z']);
+		const good = [
+			'2024-03-10T12:34:56',
+			'2024-03-10T12:34:56.123456789Z',
+			'2024-03-10 12:34',
+			'2024-02-29T00:00:00+05:30',
+			'2024-03-10t12:34:56,5z',
+			'2024-03-10T12:34:56-0800',
+			'2024-03-10T12:34:56+01',
+		];
+		const { values, bad } = await column({ type: 'timestamp' }, [
+			...good,
+			'2024-03-10',
+			'2023-02-29T00:00:00Z',
+			'2024-03-10T24:00:00Z',
+			'2024-03-10T12:60:00Z',
+			'2024-03-10T12:00:60Z',
+			'2024-03-10T12:00:00+24:00',
+			'1710000000',
+			'yesterday',
+			'2024-3-10T12:00:00Z',
+		]);
 		assert.deepEqual(values.slice(0, good.length), good);
-		assert.deepEqual(bad, ['2024-03-10', '2023-02-29T00:00:00Z', '2024-03-10T24:00:00Z', '2024-03-10T12:60:00Z', '2024-03-10T12:00:60Z', '2024-03-10T12:00:00+24:00', '1710000000', 'yesterday', '2024-3-10T12:00:00Z']);
+		assert.deepEqual(bad, [
+			'2024-03-10',
+			'2023-02-29T00:00:00Z',
+			'2024-03-10T24:00:00Z',
+			'2024-03-10T12:60:00Z',
+			'2024-03-10T12:00:60Z',
+			'2024-03-10T12:00:00+24:00',
+			'1710000000',
+			'yesterday',
+			'2024-3-10T12:00:00Z',
+		]);
 	});
 
 	it('date: YYYY-MM-DD, a real calendar date', async () => {
@@ -240,10 +277,21 @@ describe('CSV: inference without a schema', () => {
 		assert.deepEqual(first.records[1].zip, '0012345678901234567');
 		assert.equal(first.records[0].big, 9007199254740993n);
 		const schema = inferSchema(first.records);
-		assert.deepEqual(
-			Object.fromEntries(schema.fields.map((f) => [f.name, f.type === 'decimal' ? `decimal(${f.precision},${f.scale})` : f.type])),
-			{ zip: 'string', id: 'long', big: 'long', huge: 'decimal(30,0)', ratio: 'double', tiny: 'double', neg0: 'double', flag: 'boolean', when: 'timestamp', day: 'date', note: 'string', hex: 'string', price: 'decimal(12,2)' },
-		);
+		assert.deepEqual(Object.fromEntries(schema.fields.map((f) => [f.name, f.type === 'decimal' ? `decimal(${f.precision},${f.scale})` : f.type])), {
+			zip: 'string',
+			id: 'long',
+			big: 'long',
+			huge: 'decimal(30,0)',
+			ratio: 'double',
+			tiny: 'double',
+			neg0: 'double',
+			flag: 'boolean',
+			when: 'timestamp',
+			day: 'date',
+			note: 'string',
+			hex: 'string',
+			price: 'decimal(12,2)',
+		});
 		const again = await read(text, schema);
 		assert.deepEqual(again.mismatches, []);
 		assert.equal(again.records[0].zip, '02134');
@@ -260,7 +308,10 @@ describe('CSV: inference without a schema', () => {
 describe('CSV: origins and text', () => {
 	it('each record names the file as given and its first line (multi-line cells and blank lines counted)', async () => {
 		const { records, lines, files, path } = await read('a,b\n1,2\n\n3,"x\ny\nz"\n4,5\n\n\n6,"p\nq"\n');
-		assert.deepEqual(records.map((r) => r.a), [1, 3, 4, 6]);
+		assert.deepEqual(
+			records.map((r) => r.a),
+			[1, 3, 4, 6],
+		);
 		assert.deepEqual(lines, [2, 4, 7, 10]);
 		assert.deepEqual([...files], [path]);
 		// CRLF files, CRLF inside quoted cells (csv-parse counts CR and LF apart: corrected)
@@ -273,7 +324,12 @@ describe('CSV: origins and text', () => {
 	it('a UTF-8 byte order mark is read, plain and gzip', async () => {
 		const text = '\ufeffid,name\n1,Zoë\n';
 		for (const bytes of [Buffer.from(text), gzipSync(text)]) {
-			const { records } = await read(bytes, { fields: [{ name: 'id', type: 'int' }, { name: 'name', type: 'string' }] });
+			const { records } = await read(bytes, {
+				fields: [
+					{ name: 'id', type: 'int' },
+					{ name: 'name', type: 'string' },
+				],
+			});
 			assert.deepEqual(records, [{ id: 1, name: 'Zoë' }]);
 		}
 	});

@@ -65,7 +65,11 @@ describe('parseDate', () => {
 			assert.equal(out.offset, offset, `the child runs in ${tz}`);
 			// what `new Date(text)` did: the host's zone
 			assert.equal(out.builtIn, Date.UTC(2026, 2, 4, 10) + offset * 60_000, `Date reads zone-less as local time in ${tz}`);
-			assert.deepEqual(out.parsed, ACCEPTED.map(([, ms]) => ms), `parseDate reads the same instants in ${tz}`);
+			assert.deepEqual(
+				out.parsed,
+				ACCEPTED.map(([, ms]) => ms),
+				`parseDate reads the same instants in ${tz}`,
+			);
 		}
 	});
 
@@ -87,7 +91,10 @@ describe('parseDate', () => {
 		};
 		assert.equal(iso(DateTime.fromISO('2026-03-04T10:00:00', { zone: 'Asia/Kolkata' })), '2026-03-04T04:30:00.000Z');
 		assert.equal(iso(DateTime.fromMillis(1772611200123)), '2026-03-04T08:00:00.123Z');
-		assert.throws(() => parseDate(DateTime.invalid('unparsable', 'the input "x" can\'t be parsed as ISO 8601')), /an invalid DateTime \(the input "x" can't be parsed as ISO 8601\) is not a valid date: use an ISO 8601 date/);
+		assert.throws(
+			() => parseDate(DateTime.invalid('unparsable', 'the input "x" can\'t be parsed as ISO 8601')),
+			/an invalid DateTime \(the input "x" can't be parsed as ISO 8601\) is not a valid date: use an ISO 8601 date/,
+		);
 		assert.throws(() => parseDate(new Date('garbage')), /Invalid Date: use an ISO 8601 date/);
 	});
 
@@ -137,7 +144,10 @@ describe('parseDate', () => {
 
 	it('refuses strings of digits: seconds, milliseconds and compact dates look alike', () => {
 		const refused: [string, RegExp][] = [
-			['1700000000', /^Error: "1700000000" is ambiguous: digits alone could be a date, seconds or milliseconds \(seconds since 1970, 2023-11-14T22:13:20Z\?\); use an ISO 8601 date such as 2026-03-04 or 2026-03-04T10:00:00Z \(or give milliseconds since 1970 as a number, not text\)$/],
+			[
+				'1700000000',
+				/^Error: "1700000000" is ambiguous: digits alone could be a date, seconds or milliseconds \(seconds since 1970, 2023-11-14T22:13:20Z\?\); use an ISO 8601 date such as 2026-03-04 or 2026-03-04T10:00:00Z \(or give milliseconds since 1970 as a number, not text\)$/,
+			],
 			['1772611200000', /\(milliseconds since 1970, 2026-03-04T08:00:00Z\?\)/],
 			['20260304', /\(the date 2026-03-04\?\)/],
 			['202603040506', /an exportTime= folder value \(YYYYMMDDHHMM\), 2026-03-04T05:06:00Z\?/],
@@ -149,7 +159,10 @@ describe('parseDate', () => {
 	});
 
 	it('refuses numbers that are not plausible milliseconds', () => {
-		assert.throws(() => parseDate(1_700_000_000), /^Error: 1700000000 is ambiguous: as milliseconds since 1970 it is 1970-01-20T16:13:20Z, but it looks like seconds \(2023-11-14T22:13:20Z: multiply by 1000\); give milliseconds or an ISO 8601 date/);
+		assert.throws(
+			() => parseDate(1_700_000_000),
+			/^Error: 1700000000 is ambiguous: as milliseconds since 1970 it is 1970-01-20T16:13:20Z, but it looks like seconds \(2023-11-14T22:13:20Z: multiply by 1000\); give milliseconds or an ISO 8601 date/,
+		);
 		assert.throws(() => parseDate(99_999_999_999), /looks like seconds/);
 		assert.throws(() => parseDate(0), /^Error: 0 is not a usable date: as milliseconds since 1970 it is 1970-01-01T00:00:00Z/);
 		assert.throws(() => parseDate(NaN), /NaN is not a valid date: a number must be finite milliseconds/);
@@ -163,6 +176,9 @@ describe('parseDate', () => {
 		assert.throws(() => parseDate(12n), /^Error: 12n is not a valid date/);
 		assert.throws(() => parseDate({ date: '2026-03-04' }), /^Error: \{"date":"2026-03-04"\} is not a valid date/);
 		assert.throws(() => parseDate(['2026-03-04']), /is not a valid date/);
-		assert.throws(() => parseDate('x'.repeat(200)), (error: Error) => error.message.length < 200 && /^"x+\.\.\." is not a valid date/.test(error.message));
+		assert.throws(
+			() => parseDate('x'.repeat(200)),
+			(error: Error) => error.message.length < 200 && /^"x+\.\.\." is not a valid date/.test(error.message),
+		);
 	});
 });

@@ -100,15 +100,24 @@ describe('export engine', () => {
 	it('splits files by record count and by size', async () => {
 		const { source, store } = await setup('split', 900);
 		const byRecords = await runExport(source, store, base({ mode: 'full', maxRecordsPerFile: 250 }));
-		assert.deepEqual(byRecords.files.map((f) => f.records), [250, 250, 250, 150]);
-		assert.deepEqual(byRecords.files.map((f) => f.name.slice(0, 10)), ['part-00000', 'part-00001', 'part-00002', 'part-00003']);
+		assert.deepEqual(
+			byRecords.files.map((f) => f.records),
+			[250, 250, 250, 150],
+		);
+		assert.deepEqual(
+			byRecords.files.map((f) => f.name.slice(0, 10)),
+			['part-00000', 'part-00001', 'part-00002', 'part-00003'],
+		);
 		const names = new Set(byRecords.files.map((f) => f.name));
 		assert.equal(names.size, 4);
 		for (const fileType of ['json', 'parquet'] as const) {
 			const limit = 40_000;
 			const bySize = await runExport(source, store, base({ mode: 'full', fileType, codec: fileType === 'json' ? 'none' : 'snappy', maxBytesPerFile: limit, rowGroupRows: 100 }));
 			assert.ok(bySize.files.length >= 3, `${fileType}: ${bySize.files.length} files`);
-			assert.equal(bySize.files.reduce((n, f) => n + f.records, 0), 900);
+			assert.equal(
+				bySize.files.reduce((n, f) => n + f.records, 0),
+				900,
+			);
 			for (const f of bySize.files.slice(1, -1)) assert.ok(f.size <= limit * 1.1 && f.size > limit * 0.5, `${fileType} file of ${f.size} bytes`);
 		}
 	});
@@ -119,7 +128,10 @@ describe('export engine', () => {
 		assert.equal(report.status, 'written-without-manifest');
 		assert.equal(report.manifestPath, null);
 		assert.equal(report.totals.records, 120);
-		assert.deepEqual(filesUnder(out).filter((p) => p.includes('manifest-')), []);
+		assert.deepEqual(
+			filesUnder(out).filter((p) => p.includes('manifest-')),
+			[],
+		);
 	});
 
 	it('an empty dataset commits an empty export', async () => {
@@ -211,10 +223,7 @@ describe('export engine', () => {
 		it('an aborted run (cancelled execution) commits nothing', async () => {
 			const { out, source, store } = await setup('abort', 3000);
 			const controller = new AbortController();
-			await assert.rejects(
-				runExport(source, store, base({ signal: controller.signal, onProgress: ({ records }) => records >= 1000 && controller.abort() })),
-				/abort/i,
-			);
+			await assert.rejects(runExport(source, store, base({ signal: controller.signal, onProgress: ({ records }) => records >= 1000 && controller.abort() })), /abort/i);
 			assert.deepEqual(filesUnder(out), [MARKER]);
 		});
 	});

@@ -136,7 +136,10 @@ describe('fault proxy: HTTP', () => {
 		const c = await request('PUT', '/bucket/c', { body: expected, expect: true });
 		const d = await request('GET', '/bucket/d');
 
-		assert.deepEqual([a, b, c, d].map((r) => r.status), [200, 200, 200, 200]);
+		assert.deepEqual(
+			[a, b, c, d].map((r) => r.status),
+			[200, 200, 200, 200],
+		);
 		assert.deepEqual(JSON.parse(a.body), { method: 'PUT', url: '/bucket/a?x=1', length: 70_000 });
 		assert.equal(JSON.parse(b.body).length, 40_013);
 		assert.ok(c.continued, 'the 100 Continue reached the client');
@@ -163,8 +166,19 @@ describe('fault proxy: HTTP', () => {
 		const socket = net.connect(proxy.port, '127.0.0.1');
 		const received: Buffer[] = [];
 		socket.on('data', (c: Buffer) => received.push(c));
-		socket.write('PUT /p1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' + 'POST /p2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' + 'GET /p3 HTTP/1.1\r\nHost: x\r\n\r\n');
-		while ((Buffer.concat(received).toString().match(/HTTP\/1\.1 200/g) ?? []).length < 3) await sleep(10);
+		socket.write(
+			'PUT /p1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' +
+				'POST /p2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' +
+				'GET /p3 HTTP/1.1\r\nHost: x\r\n\r\n',
+		);
+		while (
+			(
+				Buffer.concat(received)
+					.toString()
+					.match(/HTTP\/1\.1 200/g) ?? []
+			).length < 3
+		)
+			await sleep(10);
 		socket.destroy();
 		assert.deepEqual(
 			proxy.requests.map((r) => r.target),
@@ -180,8 +194,16 @@ describe('fault proxy: HTTP', () => {
 		);
 	});
 
-	it('replies 503 SlowDown in the server\'s place on the nth matching request only', { timeout: TEST_TIMEOUT }, async () => {
-		const rule = proxy.add({ name: 'slow-down', kind: 'reply', method: 'PUT', target: /^\/bucket\//, nth: 2, ...s3Error(503, 'SlowDown', 'Please reduce your request rate.'), headers: { 'Content-Type': 'application/xml', 'Retry-After': '1' } });
+	it("replies 503 SlowDown in the server's place on the nth matching request only", { timeout: TEST_TIMEOUT }, async () => {
+		const rule = proxy.add({
+			name: 'slow-down',
+			kind: 'reply',
+			method: 'PUT',
+			target: /^\/bucket\//,
+			nth: 2,
+			...s3Error(503, 'SlowDown', 'Please reduce your request rate.'),
+			headers: { 'Content-Type': 'application/xml', 'Retry-After': '1' },
+		});
 
 		const first = await request('PUT', '/bucket/1', { body: randomBytes(100) });
 		const other = await request('GET', '/bucket/x'); // another method: neither counted nor failed
@@ -468,10 +490,7 @@ describe('fault proxy: TCP', () => {
 		await sleep(20);
 		await own.stop();
 		await closed;
-		await assert.rejects(
-			new Promise((resolve, reject) => net.connect(own.port, '127.0.0.1').on('connect', resolve).on('error', reject)),
-			(e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED',
-		);
+		await assert.rejects(new Promise((resolve, reject) => net.connect(own.port, '127.0.0.1').on('connect', resolve).on('error', reject)), (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
 		await assert.rejects(own.waitForFault('never', 100), /stopped/);
 	});
 });

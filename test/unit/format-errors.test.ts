@@ -134,7 +134,14 @@ async function drive(file: EncodedFile, rawLimit = MAX_RAW): Promise<void> {
  * expects a later write() and finish() to fail at once as well.
  */
 async function expectFailure(file: EncodedFile, expected: RegExp, label: string, rawLimit?: number): Promise<void> {
-	const failed = await within(4000, drive(file, rawLimit).then(() => undefined, (error: Error) => error), label);
+	const failed = await within(
+		4000,
+		drive(file, rawLimit).then(
+			() => undefined,
+			(error: Error) => error,
+		),
+		label,
+	);
 	assert.ok(failed, `${label}: the export should have failed`);
 	assert.match(String(failed.message), expected, `${label}: ${failed.message}`);
 	await assert.rejects(within(500, file.write(CHUNK.slice(0, 10)), `${label}: a later write()`), expected);

@@ -10,7 +10,12 @@ import { filesUnder, tempDir } from '../helpers/fixtures';
 const digest = (dir: string) =>
 	filesUnder(dir)
 		.filter((p) => !p.endsWith('.parquet')) // Parquet embeds no time, but compare the readable formats byte for byte
-		.map((p) => `${p}:${createHash('sha256').update(readFileSync(join(dir, p))).digest('hex')}`);
+		.map(
+			(p) =>
+				`${p}:${createHash('sha256')
+					.update(readFileSync(join(dir, p)))
+					.digest('hex')}`,
+		);
 
 describe('sample lake generator', () => {
 	it('is deterministic by seed and differs across seeds', async () => {

@@ -13,7 +13,10 @@ const node: INode = { id: '1', name: 'Export Dataset', type: 'n8n-nodes-dataset-
 
 describe('error messages survive n8n', () => {
 	const cases: [string, RegExp][] = [
-		['Destination: S3 credential: cannot reach the endpoint http://127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)', /cannot reach the endpoint http:\/\/127\.0\.0\.1:1 \(connection refused 127\.0\.0\.1:1\)/],
+		[
+			'Destination: S3 credential: cannot reach the endpoint http://127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)',
+			/cannot reach the endpoint http:\/\/127\.0\.0\.1:1 \(connection refused 127\.0\.0\.1:1\)/,
+		],
 		["Source: cannot read a.json: ENOENT: no such file or directory, open '/lake/a.json'", /cannot read a\.json: no such file or directory, open '\/lake\/a\.json'/],
 		['SFTP credential: cannot reach nohost.invalid:22 (getaddrinfo ENOTFOUND nohost.invalid)', /cannot reach nohost\.invalid:22 \(host not found nohost\.invalid\)/],
 		["Destination: EACCES: permission denied, mkdir '/root/x'", /^Destination: permission denied, mkdir '\/root\/x'$/],

@@ -113,8 +113,17 @@ describe('Parquet shredding', () => {
 	});
 
 	it('writes json fields once as exact JSON text, annotated JSON', async () => {
-		const jsonSchema: Schema = { fields: [{ name: 'doc', type: 'json' }, { name: 'list', type: 'array' }] };
-		const rows = [{ doc: { a: 1, big: 2n ** 63n - 1n, s: 'é"' }, list: [{ x: [1] }, 'y'] }, { doc: null, list: null }, { doc: 'text', list: [] }];
+		const jsonSchema: Schema = {
+			fields: [
+				{ name: 'doc', type: 'json' },
+				{ name: 'list', type: 'array' },
+			],
+		};
+		const rows = [
+			{ doc: { a: 1, big: 2n ** 63n - 1n, s: 'é"' }, list: [{ x: [1] }, 'y'] },
+			{ doc: null, list: null },
+			{ doc: 'text', list: [] },
+		];
 		const bytes = await encodeWith(jsonSchema, rows, 'none');
 		const file = arrayBuffer(bytes);
 		assert.ok(bytes.includes('{"a":1,"big":9223372036854775807,"s":"é\\""}'), 'the JSON text, 64-bit exact');

@@ -59,18 +59,23 @@ describe('the destination registry agrees with package.json, the credentials and
 				destination?.options?.map((o) => ('value' in o ? o.value : undefined)),
 				DESTINATIONS.map((d) => d.value),
 			);
-			assert.ok(DESTINATIONS.some((d) => d.value === destination?.default), 'the default is a registered destination');
-			const credentials = node.description.credentials ?? [];
-			assert.deepEqual(
-				credentials.map((c) => [c.name, c.testedBy]).sort(),
-				DESTINATIONS.map((d) => [d.credential, credentialTestName(d)]).sort(),
+			assert.ok(
+				DESTINATIONS.some((d) => d.value === destination?.default),
+				'the default is a registered destination',
 			);
+			const credentials = node.description.credentials ?? [];
+			assert.deepEqual(credentials.map((c) => [c.name, c.testedBy]).sort(), DESTINATIONS.map((d) => [d.credential, credentialTestName(d)]).sort());
 			for (const credential of credentials) {
 				assert.equal(typeof node.methods?.credentialTest?.[credential.testedBy as string], 'function', `${credential.testedBy} exists`);
 				// shown for its destination only
 				const hidden = credential.displayOptions?.hide?.destination as string[];
 				const own = DESTINATIONS.find((d) => d.credential === credential.name)!;
-				assert.deepEqual(hidden.slice().sort(), DESTINATIONS.filter((d) => d !== own).map((d) => d.value).sort());
+				assert.deepEqual(
+					hidden.slice().sort(),
+					DESTINATIONS.filter((d) => d !== own)
+						.map((d) => d.value)
+						.sort(),
+				);
 			}
 		});
 
@@ -79,7 +84,13 @@ describe('the destination registry agrees with package.json, the credentials and
 			assert.ok(fields.size >= 2, 'Bucket and Container');
 			for (const field of fields) {
 				const shown = property(node, field)?.displayOptions?.show?.destination as string[] | undefined;
-				assert.deepEqual(shown?.slice().sort(), DESTINATIONS.filter((d) => d.fields?.some((f) => f.name === field)).map((d) => d.value).sort(), field);
+				assert.deepEqual(
+					shown?.slice().sort(),
+					DESTINATIONS.filter((d) => d.fields?.some((f) => f.name === field))
+						.map((d) => d.value)
+						.sort(),
+					field,
+				);
 			}
 		});
 	}
@@ -100,7 +111,10 @@ describe('the source registry agrees with the nodes', () => {
 				source?.options?.map((o) => ('value' in o ? o.value : undefined)),
 				SOURCES.map((s) => s.value),
 			);
-			assert.ok(SOURCES.some((s) => s.value === source?.default), 'the default is a registered source');
+			assert.ok(
+				SOURCES.some((s) => s.value === source?.default),
+				'the default is a registered source',
+			);
 			for (const option of SOURCES) {
 				for (const own of option.properties) {
 					const shown = node.description.properties.find((p: INodeProperties) => p.name === own.name);

@@ -59,7 +59,10 @@ async function readParquet(path: string) {
 	return { columns, rows };
 }
 
-const dataFiles = (out: string) => filesUnder(out).filter((f) => f.endsWith('.parquet')).map((f) => join(out, f));
+const dataFiles = (out: string) =>
+	filesUnder(out)
+		.filter((f) => f.endsWith('.parquet'))
+		.map((f) => join(out, f));
 
 describe('On Schema Mismatch', () => {
 	const batches = () => [
@@ -143,7 +146,10 @@ describe('On Schema Mismatch', () => {
 		}
 		assert.deepEqual(columnsByFile[0], ['id', 'ok', 'n', 'tags']);
 		assert.deepEqual(columnsByFile[2], ['id', 'ok', 'n', 'tags', 'extra']);
-		assert.deepEqual(rows.map((r) => Number(r.id)), [1, 2, 3, 4, 5, 6, 7]);
+		assert.deepEqual(
+			rows.map((r) => Number(r.id)),
+			[1, 2, 3, 4, 5, 6, 7],
+		);
 		const three = rows.find((r) => Number(r.id) === 3)!;
 		assert.ok(JSON.stringify(three.ok).includes('maybe'), `the value is kept: ${JSON.stringify(three.ok)}`);
 		assert.equal(rows.find((r) => Number(r.id) === 6)!.extra, 'new');
@@ -163,7 +169,10 @@ describe('On Schema Mismatch', () => {
 		assert.ok(!failed.message.includes(dir), 'no host path in the message');
 		const skipped = await runExport(new LocalLakeSource(dir), new LocalFolderStore(out), request({ datasetId: 'plain', schemaMismatch: 'skip' }));
 		assert.equal(skipped.totals.records, 599);
-		assert.deepEqual(skipped.skipped.examples.map((e) => [e.file, e.line, e.field]), [['plain/data.csv', 551, 'ok']]);
+		assert.deepEqual(
+			skipped.skipped.examples.map((e) => [e.file, e.line, e.field]),
+			[['plain/data.csv', 551, 'ok']],
+		);
 	});
 
 	it('NDJSON output imposes no schema: records are written as they are, nothing is a mismatch', async () => {
@@ -202,7 +211,13 @@ describe('On Schema Mismatch', () => {
 				assert.equal(report.totals.records, 7);
 			}
 			const listed = new Set(report.files.map((f) => f.name));
-			assert.deepEqual(readdirSync(join(out, report.folder)).filter((f) => f.endsWith('.parquet')).sort(), [...listed].sort(), 'only listed files remain');
+			assert.deepEqual(
+				readdirSync(join(out, report.folder))
+					.filter((f) => f.endsWith('.parquet'))
+					.sort(),
+				[...listed].sort(),
+				'only listed files remain',
+			);
 		});
 	}
 });

@@ -133,17 +133,39 @@ describe('lake readers: UTF-8, origins, bounded messages', () => {
 		const ndjson = join(dir, 'lines.ndjson');
 		writeFileSync(ndjson, '{"i":1}\r\n\r\n{"i":2}\n   \n{"i":3}\n{"i":4}');
 		const a = await withOrigins(readNdjson(ndjson, 2));
-		assert.deepEqual(a.records.map((r) => r.i), [1, 2, 3, 4]);
-		assert.deepEqual(a.at, [[ndjson, 1], [ndjson, 3], [ndjson, 5], [ndjson, 6]]);
+		assert.deepEqual(
+			a.records.map((r) => r.i),
+			[1, 2, 3, 4],
+		);
+		assert.deepEqual(a.at, [
+			[ndjson, 1],
+			[ndjson, 3],
+			[ndjson, 5],
+			[ndjson, 6],
+		]);
 		const jsonText = await withOrigins(readNdjson(ndjson, 3, undefined, true));
-		assert.deepEqual(jsonText.at.map(([, l]) => l), [1, 3, 5, 6]);
+		assert.deepEqual(
+			jsonText.at.map(([, l]) => l),
+			[1, 3, 5, 6],
+		);
 		const array = join(dir, 'lines.json');
 		writeFileSync(array, '[\n  {"i": 1},\n  {\n    "i": 2\n  }, {"i": 3},\n\n  {"i": 4}\n]\n');
 		const b = await withOrigins(readJsonArray(array, 3));
-		assert.deepEqual(b.records.map((r) => r.i), [1, 2, 3, 4]);
-		assert.deepEqual(b.at, [[array, 2], [array, 3], [array, 5], [array, 7]]);
+		assert.deepEqual(
+			b.records.map((r) => r.i),
+			[1, 2, 3, 4],
+		);
+		assert.deepEqual(b.at, [
+			[array, 2],
+			[array, 3],
+			[array, 5],
+			[array, 7],
+		]);
 		const sniffed = await withOrigins(readFile(array, 'json', undefined, 10));
-		assert.deepEqual(sniffed.at.map(([, l]) => l), [2, 3, 5, 7]);
+		assert.deepEqual(
+			sniffed.at.map(([, l]) => l),
+			[2, 3, 5, 7],
+		);
 	});
 
 	it('a malformed record shows a short, bounded excerpt of itself only', async () => {
@@ -188,10 +210,13 @@ describe('local lake', () => {
 			['id:int', 'amount:double', 'when:timestamp', 'note:string'],
 		);
 		const batches = await source.listBatches('orders');
-		assert.deepEqual(batches.map((b) => [b.id, b.ingestedAt]), [
-			['2026-01.csv', '2026-01-31T00:00:00.000Z'],
-			['2026-02.ndjson.gz', '2026-02-28T00:00:00.000Z'],
-		]);
+		assert.deepEqual(
+			batches.map((b) => [b.id, b.ingestedAt]),
+			[
+				['2026-01.csv', '2026-01-31T00:00:00.000Z'],
+				['2026-02.ndjson.gz', '2026-02-28T00:00:00.000Z'],
+			],
+		);
 		const records = await collect(source.readBatch(dataset, batches[0]));
 		assert.deepEqual(records, [
 			{ id: 1, amount: 9.5, when: '2026-01-01T00:00:00Z', note: 'a, b' },

@@ -48,7 +48,13 @@ describe('lib/json with n8n-workflow loaded', () => {
 	});
 
 	it('writes BigInts, ExactNumbers and Binary exactly, at any depth, and leaves the patch in place', () => {
-		const value = { big: 9223372036854775807n, deep: [{ x: [-(2n ** 63n)] }], d: new ExactNumber('12345678901234.5678'), z: new ExactNumber('-0.0'), b: new Binary(Uint8Array.from([0, 255, 128, 97, 98, 99])) };
+		const value = {
+			big: 9223372036854775807n,
+			deep: [{ x: [-(2n ** 63n)] }],
+			d: new ExactNumber('12345678901234.5678'),
+			z: new ExactNumber('-0.0'),
+			b: new Binary(Uint8Array.from([0, 255, 128, 97, 98, 99])),
+		};
 		const text = '{"big":9223372036854775807,"deep":[{"x":[-9223372036854775808]}],"d":12345678901234.5678,"z":-0.0,"b":"AP+AYWJj"}';
 		assert.equal(stringifyJson(value), text);
 		assert.equal(stringifyLines([value, { n: null }]), text + '\n{"n":null}\n');
@@ -56,7 +62,10 @@ describe('lib/json with n8n-workflow loaded', () => {
 	});
 
 	it('parses unsafe integers to BigInt and literals a double cannot give back to ExactNumber', () => {
-		const value = parseJson('{"a":12345678901234.5678,"b":0.1,"c":-0.0,"d":-0,"e":9223372036854775807,"f":1e400,"g":"12345678901234.5678","h":[1234567890123456789012345678.0123456789]}') as Record<string, unknown>;
+		const value = parseJson('{"a":12345678901234.5678,"b":0.1,"c":-0.0,"d":-0,"e":9223372036854775807,"f":1e400,"g":"12345678901234.5678","h":[1234567890123456789012345678.0123456789]}') as Record<
+			string,
+			unknown
+		>;
 		assert.deepEqual(value.a, new ExactNumber('12345678901234.5678'));
 		assert.equal(value.b, 0.1);
 		assert.deepEqual(value.c, new ExactNumber('-0.0'));
@@ -86,7 +95,14 @@ describe('Parquet encoder: exact values, read back by DuckDB', () => {
 			{ name: 'blob', type: 'binary' },
 			{ name: 'x', type: 'double' },
 			{ name: 'doc', type: 'json' },
-			{ name: 'o', type: 'object', fields: [{ name: 'n', type: 'long' }, { name: 'tags', type: 'array', items: { type: 'long' } }] },
+			{
+				name: 'o',
+				type: 'object',
+				fields: [
+					{ name: 'n', type: 'long' },
+					{ name: 'tags', type: 'array', items: { type: 'long' } },
+				],
+			},
 		],
 	};
 	const rows: DatasetRecord[] = [
@@ -142,7 +158,9 @@ describe('Parquet encoder: exact values, read back by DuckDB', () => {
 
 	it('zone-less timestamps never depend on the host zone (TZ=America/New_York in a child process)', () => {
 		const script = `const { isoMicros } = require(${JSON.stringify(join(__dirname, '../../lib/format/parquet'))}); console.log(String(isoMicros('2024-03-10T12:34:56')), String(isoMicros('2024-03-10T12:34:56-05:00')), new Date(2024, 2, 10, 12).getTimezoneOffset())`;
-		const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, TZ: 'America/New_York' }, encoding: 'utf8' }).trim().split(' ');
+		const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, TZ: 'America/New_York' }, encoding: 'utf8' })
+			.trim()
+			.split(' ');
 		assert.equal(out[2], '240', 'the child really runs in New York time');
 		assert.equal(out[0], String(isoMicros('2024-03-10T12:34:56Z')));
 		assert.equal(out[0], '1710074096000000');
@@ -197,7 +215,12 @@ describe('Parquet encoder: exact values, read back by DuckDB', () => {
 	});
 
 	it('rolls a failing record back across a row group boundary, keeping every earlier record', async () => {
-		const s: Schema = { fields: [{ name: 'n', type: 'long' }, { name: 'tags', type: 'array', items: { type: 'string' } }] };
+		const s: Schema = {
+			fields: [
+				{ name: 'n', type: 'long' },
+				{ name: 'tags', type: 'array', items: { type: 'string' } },
+			],
+		};
 		const path = join(dir, 'rollback.parquet');
 		const file = parquetEncoder(s, 'none', { rowGroupRows: 3 }).open(createWriteStream(path));
 		const records = Array.from({ length: 1200 }, (_, i) => ({ n: i, tags: ['a', String(i)] })) as DatasetRecord[];
@@ -245,26 +268,33 @@ describe('Parquet source reader: exact values', () => {
 			'{"tz":"2024-01-01T00:00:00.123456Z","ts":"9999-12-31T23:59:59.999999Z","tns":"2024-01-01T00:00:00.123456789Z","tms":"2024-01-01T00:00:00.123Z","d18":12345678901234.5678,"d38":1234567890123456789012345678.0123456789,"b":"AP+AYWJj","j":{"big":9223372036854775807},"big":9223372036854775807,"small":5,"dz":-0.0,"s":{"a":null,"b":[1,null]},"v":null,"dt":"2024-02-29"}\n',
 		);
 		const schema = await parquetFileSchema(path);
-		assert.deepEqual(schema.fields.map((f) => [f.name, f.type, f.precision, f.scale]), [
-			['tz', 'timestamp', undefined, undefined],
-			['ts', 'timestamp', undefined, undefined],
-			['tns', 'timestamp', undefined, undefined],
-			['tms', 'timestamp', undefined, undefined],
-			['d18', 'decimal', 18, 4],
-			['d38', 'decimal', 38, 10],
-			['b', 'binary', undefined, undefined],
-			['j', 'json', undefined, undefined],
-			['big', 'long', undefined, undefined],
-			['small', 'long', undefined, undefined],
-			['dz', 'double', undefined, undefined],
-			['s', 'object', undefined, undefined],
-			['v', 'string', undefined, undefined],
-			['dt', 'date', undefined, undefined],
-		]);
+		assert.deepEqual(
+			schema.fields.map((f) => [f.name, f.type, f.precision, f.scale]),
+			[
+				['tz', 'timestamp', undefined, undefined],
+				['ts', 'timestamp', undefined, undefined],
+				['tns', 'timestamp', undefined, undefined],
+				['tms', 'timestamp', undefined, undefined],
+				['d18', 'decimal', 18, 4],
+				['d38', 'decimal', 38, 10],
+				['b', 'binary', undefined, undefined],
+				['j', 'json', undefined, undefined],
+				['big', 'long', undefined, undefined],
+				['small', 'long', undefined, undefined],
+				['dz', 'double', undefined, undefined],
+				['s', 'object', undefined, undefined],
+				['v', 'string', undefined, undefined],
+				['dt', 'date', undefined, undefined],
+			],
+		);
 		// Parquet → Parquet with the file's own schema: every value back, exactly (the ns one is refused)
 		const out = parquetEncoder(schema, 'zstd' in process.versions ? 'snappy' : 'snappy').open(new Writable({ write: (_c, _e, cb) => cb() }));
 		await assert.rejects(out.write(records), (e: ValueMismatch) => e.mismatch.path === 'tns' && e.mismatch.kind === 'unrepresentable');
-		const copy = await writeParquet('copy.parquet', schema, records.map((r) => ({ ...r, tns: '2024-01-01T00:00:00.123456Z' })));
+		const copy = await writeParquet(
+			'copy.parquet',
+			schema,
+			records.map((r) => ({ ...r, tns: '2024-01-01T00:00:00.123456Z' })),
+		);
 		const [a, b] = [await readFiles([path]), await readFiles([copy])];
 		a[0].tns = '2024-01-01 00:00:00.123456';
 		assert.deepEqual(canonicalRecords(schema, b), canonicalRecords(schema, a));
@@ -272,7 +302,7 @@ describe('Parquet source reader: exact values', () => {
 });
 
 describe('strings from Parquet sources', () => {
-	it('keep a leading U+FEFF (hyparquet\'s default decoder drops it)', async () => {
+	it("keep a leading U+FEFF (hyparquet's default decoder drops it)", async () => {
 		const schema: Schema = { fields: [{ name: 's', type: 'string' }] };
 		const rows: DatasetRecord[] = [];
 		for await (const chunk of readParquet(await writeParquet('bom.parquet', schema, [{ s: '\ufeffbom' }, { s: 'x\ufeff' }]), 100)) rows.push(...chunk);
@@ -305,14 +335,28 @@ describe('schema: types of exact values, widening, evolving', () => {
 		assert.deepEqual(widenType({ type: 'int' }, { type: 'double' }), { type: 'double' });
 		assert.deepEqual(widenType({ type: 'timestamp' }, { type: 'string' }), { type: 'string' });
 		assert.deepEqual(widenType({ type: 'boolean' }, { type: 'string' }), { type: 'json' });
-		assert.deepEqual(inferSchema([{ a: new ExactNumber('1.5'), b: null }, { a: 2 }]).fields, [{ name: 'a', type: 'decimal', precision: 11, scale: 1 }, { name: 'b', type: 'string' }]);
+		assert.deepEqual(inferSchema([{ a: new ExactNumber('1.5'), b: null }, { a: 2 }]).fields, [
+			{ name: 'a', type: 'decimal', precision: 11, scale: 1 },
+			{ name: 'b', type: 'string' },
+		]);
 	});
 
 	it('evolves: new nullable fields at their path, conflicting types widened, unrepresentable refused', () => {
-		const schema: Schema = { fields: [{ name: 'id', type: 'int' }, { name: 'o', type: 'object', fields: [{ name: 'k', type: 'string' }] }, { name: 'l', type: 'array', items: { type: 'object', fields: [{ name: 'x', type: 'boolean' }] } }, { name: 'd', type: 'decimal', precision: 5, scale: 2 }, { name: 't', type: 'timestamp' }] };
+		const schema: Schema = {
+			fields: [
+				{ name: 'id', type: 'int' },
+				{ name: 'o', type: 'object', fields: [{ name: 'k', type: 'string' }] },
+				{ name: 'l', type: 'array', items: { type: 'object', fields: [{ name: 'x', type: 'boolean' }] } },
+				{ name: 'd', type: 'decimal', precision: 5, scale: 2 },
+				{ name: 't', type: 'timestamp' },
+			],
+		};
 		const at = (kind: 'type' | 'unknown_field' | 'unrepresentable', path: string, value: unknown) => evolveSchema(schema, { index: 0, kind, path, expected: '', value });
 		assert.deepEqual(at('unknown_field', 'extra', 5)?.fields.at(-1), { name: 'extra', type: 'int', nullable: true });
-		assert.deepEqual(at('unknown_field', 'o.new', 'x')?.fields[1].fields, [{ name: 'k', type: 'string' }, { name: 'new', type: 'string', nullable: true }]);
+		assert.deepEqual(at('unknown_field', 'o.new', 'x')?.fields[1].fields, [
+			{ name: 'k', type: 'string' },
+			{ name: 'new', type: 'string', nullable: true },
+		]);
 		assert.deepEqual(at('unknown_field', 'l[].y', null)?.fields[2].items?.fields?.at(-1), { name: 'y', type: 'string', nullable: true });
 		assert.deepEqual(at('type', 'id', 2n ** 40n)?.fields[0], { name: 'id', type: 'long' });
 		assert.deepEqual(at('type', 'l[].x', 'maybe')?.fields[2].items?.fields?.[0], { name: 'x', type: 'json' });

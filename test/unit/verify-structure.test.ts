@@ -277,7 +277,12 @@ describe('Verify: reconciliation with the lake', () => {
 			after.reconciliation.batches.map((b) => b.status),
 			['differs', 'not reconciled', 'matched'],
 		);
-		assert.ok(after.problems.includes(`batch ${first.id} does not reconcile with the lake: the lake holds ${one.recordCount + 5} records (it held ${one.recordCount} when exported: the batch changed in the lake since), the export has ${one.recordCount}`), after.problems.join('\n'));
+		assert.ok(
+			after.problems.includes(
+				`batch ${first.id} does not reconcile with the lake: the lake holds ${one.recordCount + 5} records (it held ${one.recordCount} when exported: the batch changed in the lake since), the export has ${one.recordCount}`,
+			),
+			after.problems.join('\n'),
+		);
 		assert.match(after.warnings.join('\n'), new RegExp(`1 of 3 batch\\(es\\) not reconciled with the lake: ${second.id} \\(the lake's metadata has no record count`));
 		// without a source: no reconciliation, nothing claimed
 		const plain = await verifyExport(store, { manifestPath: report.manifestPath! });
@@ -311,13 +316,35 @@ describe('Verify: schema change between consecutive exports', () => {
 			const out = tempDir(`schema-${fileType}-out`);
 			const store = new LocalFolderStore(out);
 			const request: ExportRequest = { datasetId: 'ds', mode: 'incremental', fileType, codec: fileType === 'json' ? 'none' : 'snappy', folderPath: 'x' };
-			lakeWith(lake, { fields: [{ name: 'id', type: 'long' }, { name: 'n', type: 'int' }, { name: 'gone', type: 'string' }] }, 1, [{ id: 1, n: 2, gone: 'a' }]);
+			lakeWith(
+				lake,
+				{
+					fields: [
+						{ name: 'id', type: 'long' },
+						{ name: 'n', type: 'int' },
+						{ name: 'gone', type: 'string' },
+					],
+				},
+				1,
+				[{ id: 1, n: 2, gone: 'a' }],
+			);
 			const first = await runExport(new LocalLakeSource(lake), store, { ...request, exportTime: '2026-01-01T06:00:00Z' });
 			const firstVerdict = await verifyExport(store, { manifestPath: first.manifestPath! });
 			assert.deepEqual(firstVerdict.warnings, []);
 			assert.equal(firstVerdict.schemaChange.checked, false, 'nothing before the first export');
 
-			lakeWith(lake, { fields: [{ name: 'id', type: 'long' }, { name: 'n', type: 'long' }, { name: 'added', type: 'string' }] }, 2, [{ id: 2, n: 3, added: 'b' }]);
+			lakeWith(
+				lake,
+				{
+					fields: [
+						{ name: 'id', type: 'long' },
+						{ name: 'n', type: 'long' },
+						{ name: 'added', type: 'string' },
+					],
+				},
+				2,
+				[{ id: 2, n: 3, added: 'b' }],
+			);
 			const second = await runExport(new LocalLakeSource(lake), store, { ...request, exportTime: '2026-01-02T06:00:00Z' });
 			const verdict = await verifyExport(store, { manifestPath: second.manifestPath! });
 			assert.equal(verdict.ok, true, verdict.problems.join('\n'));

@@ -64,14 +64,20 @@ describe('Verify Export engine', () => {
 		assert.deepEqual(byName[a.name].problems, ['file is missing']);
 		assert.ok(byName[b.name].problems.some((p) => /size is \d+ bytes, the manifest says/.test(p)));
 		assert.ok(byName[c.name].problems.some((p) => /SHA-256 is [0-9a-f]{64}, the manifest says/.test(p)));
-		assert.ok(byName[c.name].problems.some((p) => /not a readable NDJSON file: the gzip/.test(p)), byName[c.name].problems.join('; '));
+		assert.ok(
+			byName[c.name].problems.some((p) => /not a readable NDJSON file: the gzip/.test(p)),
+			byName[c.name].problems.join('; '),
+		);
 	});
 
 	it('finds a record count that does not match', async () => {
 		const { out, store, report } = await exported('count');
 		editManifest(out, report, (m) => (m.exportResults[1].records += 1));
 		const verdict = await verifyExport(store, { manifestPath: report.manifestPath! });
-		assert.ok(verdict.problems.some((p) => /holds 250 records, the manifest says 251/.test(p)), verdict.problems.join('\n'));
+		assert.ok(
+			verdict.problems.some((p) => /holds 250 records, the manifest says 251/.test(p)),
+			verdict.problems.join('\n'),
+		);
 		assert.ok(verdict.problems.some((p) => /totals\.records is 600, the files add up to 601/.test(p)));
 	});
 
@@ -80,7 +86,10 @@ describe('Verify Export engine', () => {
 		truncateSync(join(out, report.files[0].path), report.files[0].size - 10);
 		editManifest(out, report, (m) => (m.format.codec = 'gzip'));
 		const verdict = await verifyExport(store, { manifestPath: report.manifestPath!, checksums: false });
-		assert.ok(verdict.files[0].problems.some((p) => /not a readable Parquet file: it does not end with the Parquet magic bytes/.test(p)), verdict.files[0].problems.join('; '));
+		assert.ok(
+			verdict.files[0].problems.some((p) => /not a readable Parquet file: it does not end with the Parquet magic bytes/.test(p)),
+			verdict.files[0].problems.join('; '),
+		);
 		assert.ok(verdict.files[1].problems.some((p) => /Parquet codec is SNAPPY, the manifest says GZIP/.test(p)));
 		assert.equal(verdict.files[1].sha256.source, 'skipped');
 	});
@@ -140,6 +149,9 @@ describe('Verify Export engine', () => {
 		rmSync(join(out, report.commit!.path));
 		const uncommitted = await verifyExport(store, { manifestPath: report.manifestPath! });
 		assert.equal(uncommitted.committed, false);
-		assert.ok(uncommitted.problems.some((p) => /not committed: its commit record .* does not exist/.test(p)), uncommitted.problems.join('\n'));
+		assert.ok(
+			uncommitted.problems.some((p) => /not committed: its commit record .* does not exist/.test(p)),
+			uncommitted.problems.join('\n'),
+		);
 	});
 });

@@ -16,24 +16,13 @@ import { parseJson } from '../../json';
 import { inferSchema, validateSchema, type Schema } from '../../schema';
 import { ORIGIN } from '../../mismatch';
 import { formatFromName, parquetFileSchema, parquetRowCount, readFile } from '../readers';
-import {
-	DATASET_KINDS,
-	SourceError,
-	type BatchInfo,
-	type DatasetInfo,
-	type DatasetKind,
-	type DatasetRecord,
-	type RecordChunk,
-	type ReadOptions,
-	type Source,
-} from '../types';
+import { DATASET_KINDS, SourceError, type BatchInfo, type DatasetInfo, type DatasetKind, type DatasetRecord, type RecordChunk, type ReadOptions, type Source } from '../types';
 
 const SAMPLE_RECORDS = 500;
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /** The rule for dataset ids (and so for the lake's dataset folder names), as messages and the README state it. */
-export const DATASET_ID_RULE =
-	'an id starts with a letter or a digit, then holds only letters, digits, ".", "_" and "-" (ASCII, at most 255 characters)';
+export const DATASET_ID_RULE = 'an id starts with a letter or a digit, then holds only letters, digits, ".", "_" and "-" (ASCII, at most 255 characters)';
 
 /** Why `id` is not a valid dataset id, or undefined when it is. */
 export function datasetIdProblem(id: string): string | undefined {

@@ -239,5 +239,3 @@ export class Utf8Check {
 		if (this.carry.length) throw new InvalidUtf8(0, undefined);
 	}
 }
-
-

@@ -15,14 +15,7 @@ export { readCsv } from './csv';
 export { readJsonArray, readNdjson } from './json';
 export { parquetFileSchema, parquetRowCount, readParquet } from './parquet';
 
-export function readFile(
-	path: string,
-	format: FileFormat,
-	schema: Schema | undefined,
-	chunkSize: number,
-	signal?: AbortSignal,
-	jsonText = false,
-): AsyncGenerator<DatasetRecord[]> {
+export function readFile(path: string, format: FileFormat, schema: Schema | undefined, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<DatasetRecord[]> {
 	switch (format) {
 		case 'ndjson':
 			return readNdjson(path, chunkSize, signal, jsonText);
@@ -34,4 +27,3 @@ export function readFile(
 			return readJsonOrNdjson(path, chunkSize, signal, jsonText);
 	}
 }
-

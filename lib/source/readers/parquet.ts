@@ -153,7 +153,10 @@ function leafFix(e: SchemaElement): Fix {
 	return same;
 }
 
-const mapArray = (fix: Fix): Fix => (v) => (Array.isArray(v) ? v.map(fix) : v === undefined ? null : v);
+const mapArray =
+	(fix: Fix): Fix =>
+	(v) =>
+		Array.isArray(v) ? v.map(fix) : v === undefined ? null : v;
 
 /** The fixer of a schema node (leaf, struct, list or map), compiled once per file. */
 function nodeFix(node: SchemaTree, inRepeated = false): Fix {

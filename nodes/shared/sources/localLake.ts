@@ -15,8 +15,7 @@ export const localLake: SourceOption = {
 			default: '',
 			required: true,
 			placeholder: '/data/lake',
-			description:
-				'Folder of the local lake on the n8n host: one sub-folder per dataset (a metadata file plus a batches folder), or plain sub-folders of data files',
+			description: 'Folder of the local lake on the n8n host: one sub-folder per dataset (a metadata file plus a batches folder), or plain sub-folders of data files',
 			hint: 'A leading ~ is the home folder of the user n8n runs as (/home/node in the Docker image)',
 		},
 	],
