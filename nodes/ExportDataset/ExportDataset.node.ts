@@ -19,25 +19,29 @@ import {
 import { toNodeError, type ParameterTerms } from '../shared/errors';
 import { credentialTest } from '../shared/methods/credentialTest';
 import { searchDatasets } from '../shared/methods/listSearch';
-import { networkPolicy, sourceFrom, sourceTerms, storeFrom } from '../shared/transport';
-import { credentialFor, destinationFieldProperties, destinationProperty, folderPathProperty, folderTemplateOption, layoutOptions, docs, networkOptions, sourceProperties } from '../shared/properties';
+import { networkPolicy, sourceFrom, sourceTerms, storeFrom, type NetworkOptions } from '../shared/transport';
+import {
+	credentialFor,
+	destinationFieldProperties,
+	destinationProperty,
+	folderPathProperty,
+	folderTemplateOption,
+	layoutOptions,
+	docs,
+	networkOptions,
+	sourceProperties,
+	type LayoutOptionValues,
+} from '../shared/properties';
 
-interface ExportOptions {
+interface ExportOptions extends LayoutOptionValues, NetworkOptions {
 	exportTime?: string;
-	folderTemplate?: string;
 	maxRecordsPerFile?: number;
 	maxFileSizeMb?: number;
 	lookbackDays?: number;
 	startDate?: string;
 	endDate?: string;
 	fileNamePrefix?: string;
-	destinationName?: string;
-	sandboxName?: string;
-	organizationName?: string;
 	rowGroupRows?: number;
-	timeoutSeconds?: number;
-	retries?: number;
-	maxRetrySeconds?: number;
 	cleanupAfterHours?: number;
 	schemaMismatch?: SchemaMismatchPolicy;
 }

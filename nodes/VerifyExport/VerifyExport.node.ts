@@ -4,7 +4,7 @@ import { verifyExport } from '../../lib/verify/verify';
 import { ownWords, toNodeError } from '../shared/errors';
 import { credentialTest } from '../shared/methods/credentialTest';
 import { searchExportedDatasets } from '../shared/methods/listSearch';
-import { sourceFrom, sourceTerms, storeFrom } from '../shared/transport';
+import { sourceFrom, sourceTerms, storeFrom, type NetworkOptions } from '../shared/transport';
 import {
 	destinationCredentials,
 	destinationFieldProperties,
@@ -12,6 +12,7 @@ import {
 	folderPathProperty,
 	folderTemplateOption,
 	layoutOptions,
+	type LayoutOptionValues,
 	docs,
 	networkOptions,
 	sourceProperties,
@@ -34,18 +35,11 @@ const reconcileProperties: INodeProperties[] = [
 	})),
 ];
 
-interface VerifyOptions {
-	timeoutSeconds?: number;
-	retries?: number;
-	maxRetrySeconds?: number;
+interface VerifyOptions extends LayoutOptionValues, NetworkOptions {
 	checksums?: boolean;
 	decodeParquet?: boolean;
 	checkOrphans?: boolean;
 	checkContinuity?: boolean;
-	folderTemplate?: string;
-	destinationName?: string;
-	sandboxName?: string;
-	organizationName?: string;
 }
 
 export class VerifyExport implements INodeType {

@@ -30,6 +30,14 @@ export const folderTemplateOption: INodeProperties = {
 	description: `Layout of each export's folder below Folder Path. Macros: ${MACROS.join(', ')}. Must match the template Export Dataset used.`,
 };
 
+/** The values of Options › Folder Template and the layout options, as the nodes read them. */
+export interface LayoutOptionValues {
+	folderTemplate?: string;
+	destinationName?: string;
+	sandboxName?: string;
+	organizationName?: string;
+}
+
 export const layoutOptions: INodeProperties[] = [
 	{
 		displayName: 'Destination Name',
