@@ -40,9 +40,14 @@ export function fileAccessCheck(context: unknown): FileAccessCheck {
 	return fileAccessFromEnv();
 }
 
-function chosenSource(context: ParamContext | ILoadOptionsFunctions, itemIndex: number) {
+/** The Source parameter's value (the first registered source when unset) and its descriptor, if registered. */
+function sourceChoice(context: ParamContext | ILoadOptionsFunctions, itemIndex: number) {
 	const value = parameterGetter(context, itemIndex)('source') || SOURCES[0].value;
-	const option = sourceOptionOf(value);
+	return { value, option: sourceOptionOf(value) };
+}
+
+function chosenSource(context: ParamContext | ILoadOptionsFunctions, itemIndex: number) {
+	const { value, option } = sourceChoice(context, itemIndex);
 	if (!option) throw new NodeOperationError(context.getNode(), `Source "${String(value)}" is not supported`, { itemIndex });
 	return option;
 }
@@ -59,8 +64,7 @@ export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIn
 
 /** Library fields → this node's parameters for the chosen source (`source` → e.g. Lake Path). */
 export function sourceTerms(context: ParamContext | ILoadOptionsFunctions, itemIndex: number): ParameterTerms {
-	const value = parameterGetter(context, itemIndex)('source') || SOURCES[0].value;
-	const option = sourceOptionOf(value);
+	const { option } = sourceChoice(context, itemIndex);
 	return option ? { source: option.locationParameter } : {};
 }
 
