@@ -1,5 +1,5 @@
 /**
- * npm run generate-lake -- [--records N] [--out DIR] [--seed S] [--batches N] [--datasets a,b] [--format ndjson.gz|parquet|…]
+ * npm run generate-lake -- [--records N] [--out DIR] [--seed S] [--batches N] [--datasets a,b] [--format ndjson.gz|parquet|…] [--copies N]
  * Builds the sample Journey Optimizer lake (deterministic by seed).
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ const { values } = parseArgs({
 		datasets: { type: 'string' },
 		format: { type: 'string' },
 		'records-per-file': { type: 'string' },
+		copies: { type: 'string' },
 	},
 });
 
@@ -30,6 +31,7 @@ async function main() {
 		datasets: values.datasets?.split(',').map((s) => s.trim()),
 		format: values.format as BatchFileFormat | undefined,
 		recordsPerFile: values['records-per-file'] ? Number(values['records-per-file']) : undefined,
+		copies: values.copies ? Number(values.copies) : undefined,
 	});
 	for (const d of result) console.log(`${d.id.padEnd(50)} ${String(d.records).padStart(10)} records in ${d.batches} batches`);
 	console.log(`lake written to ${resolve(values.out!)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # scripts/queue.sh start|stop|status — a real n8n queue-mode cluster on 127.0.0.1 (docs/queue-mode.md):
 # Redis (scripts/servers/redis.sh), PostgreSQL (scripts/servers/postgres.sh), n8n 2.41.1 on Node 24
-# as `n8n start` (main, port 5690) and QUEUE_WORKERS (default 2) `n8n worker` processes (health
+# as `n8n start` (main, port 5678, n8n's default) and QUEUE_WORKERS (default 2) `n8n worker` processes (health
 # ports 5701, 5702, …), sharing N8N_ENCRYPTION_KEY, each with its own user folder (the package
 # installed there as n8n's community-package installer does), task-runner broker port and JSON log
 # (.tmp/queue/<name>/n8n.log: workers log "Worker started execution <id>").
 # start: servers, pack + install, then the processes; waits (bounded) for main's /healthz and each
-# worker's /healthz/readiness. QUEUE_PREPARE=<cmd>, if set, runs after the install and before main
-# starts, with .tmp/queue/env.sh sourced (to import and publish workflows: webhooks are registered
-# when main starts). stop: every n8n process by PID (TERM, then KILL of its group), then the servers.
+# worker's /healthz/readiness. A further user folder, cli, is for one-off commands while the cluster
+# runs (`. .tmp/queue/env.sh; as cli; "$NODE24" "$N8N_BIN" execute --id=…`). QUEUE_PREPARE=<cmd>,
+# if set, runs after the install and before main starts, with .tmp/queue/env.sh sourced and `as main`
+# (to import and publish workflows: webhooks are registered when main starts).
+# stop: every n8n process by PID (TERM, then KILL of its group), then the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/servers/common.sh
 dir="$PWD/.tmp/queue"
 workers=${QUEUE_WORKERS:-2}
-main_port=${QUEUE_MAIN_PORT:-5690}
+main_port=${QUEUE_MAIN_PORT:-5678}
 
 stop_all() {
 	for pidfile in "$dir"/*/n8n.pid; do
@@ -50,7 +52,8 @@ start() {
 	tarball=$(bash scripts/pack.sh "$dir/pack")
 	names=(main)
 	for i in $(seq 1 "$workers"); do names+=("worker$i"); done
-	for name in "${names[@]}"; do
+	# cli: a user folder for one-off commands (n8n import:*, n8n execute) beside the running processes
+	for name in "${names[@]}" cli; do
 		mkdir -p "$dir/$name/home"
 		bash scripts/install-package.sh "$tarball" "$dir/$name" "$dir/$name/npm-install.log"
 	done
@@ -74,6 +77,7 @@ as() {
 	export N8N_USER_FOLDER="$dir/\$1" HOME="$dir/\$1/home" N8N_LOG_FILE_LOCATION="$dir/\$1/n8n.log"
 	case "\$1" in
 		main) export N8N_RUNNERS_BROKER_PORT=5800 ;;
+		cli) export N8N_RUNNERS_BROKER_PORT=5799 ;;
 		worker*) n=\${1#worker}; export N8N_RUNNERS_BROKER_PORT=\$((5800 + n)) QUEUE_HEALTH_CHECK_PORT=\$((5700 + n)) ;;
 	esac
 }

@@ -21,14 +21,28 @@ const ours = new Map<string, INodeType>(
 
 describe('examples/', () => {
 	const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-	it('has the three documented examples', () => {
-		assert.deepEqual(files.sort(), ['daily-sftp-backup.json', 'one-time-full-export.json', 'scheduled-export.json']);
+	it('has the five documented examples', () => {
+		assert.deepEqual(files.sort(), ['daily-sftp-backup.json', 'one-time-full-export.json', 'queue-dispatch.json', 'queue-export-one-dataset.json', 'scheduled-export.json']);
+	});
+	it("queue mode: the dispatcher posts to the per-dataset workflow's webhook, with its credential, one dataset per request", () => {
+		const read = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as WorkflowJson;
+		const dispatch = read('queue-dispatch.json').nodes.find((n) => n.type === 'n8n-nodes-base.httpRequest')!;
+		const one = read('queue-export-one-dataset.json').nodes;
+		const webhook = one.find((n) => n.type === 'n8n-nodes-base.webhook')!;
+		assert.equal(new URL(String(dispatch.parameters.url)).pathname, `/webhook/${webhook.parameters.path}`);
+		assert.equal(dispatch.parameters.method, webhook.parameters.httpMethod);
+		assert.deepEqual(dispatch.credentials, webhook.credentials, 'the same Header Auth credential on both sides');
+		assert.equal(webhook.parameters.authentication, 'headerAuth');
+		assert.equal(webhook.parameters.responseMode, 'onReceived', 'answers once queued: the dispatcher does not hold a slot per export');
+		assert.match(String(dispatch.parameters.jsonBody), /id: \$json\.id/);
+		const exporter = one.find((n) => n.type === 'n8n-nodes-dataset-export.exportDataset')!;
+		assert.equal((exporter.parameters.dataset as { value: string }).value, '={{ $json.body.id }}');
 	});
 	for (const file of files) {
 		const workflow = JSON.parse(readFileSync(join(dir, file), 'utf8')) as WorkflowJson & { id?: string };
 		it(`${file}: our nodes use only their own parameters and credentials`, () => {
 			const used = workflow.nodes.filter((n) => ours.has(n.type));
-			assert.ok(used.length >= 2, 'uses the package nodes');
+			assert.ok(used.length >= 1, 'uses the package nodes');
 			for (const node of used) {
 				const description = ours.get(node.type)!.description;
 				const names = new Set(description.properties.map((p) => p.name));

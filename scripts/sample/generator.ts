@@ -524,6 +524,11 @@ export interface GenerateOptions {
 	recordsPerFile?: number;
 	/** Override every dataset's batch file format. */
 	format?: BatchFileFormat;
+	/**
+	 * Write each chosen dataset this many times, as `<id>_01`, `<id>_02`, … (same schema and
+	 * metadata, records of their own): many datasets of one size, e.g. for queue-mode fan-out.
+	 */
+	copies?: number;
 }
 
 export interface GeneratedDataset {
@@ -567,6 +572,8 @@ export interface AddBatchOptions {
 	recordsPerFile?: number;
 	/** Index of the first record, to keep ids unique across batches. */
 	firstIndex?: number;
+	/** Write the batch into this dataset folder (a copy of `datasetId`'s sample; default `datasetId`). */
+	as?: string;
 }
 
 /** Write one batch (folder + batch.json) of a sample dataset. */
@@ -574,14 +581,15 @@ export async function addBatch(options: AddBatchOptions): Promise<{ batchId: str
 	const dataset = SAMPLE_DATASETS.find((d) => d.id === options.datasetId);
 	if (!dataset) throw new Error(`unknown sample dataset "${options.datasetId}" (known: ${SAMPLE_DATASETS.map((d) => d.id).join(', ')})`);
 	const template = TEMPLATES[dataset.template];
-	const batchesDir = join(options.dir, dataset.id, 'batches');
+	const id = options.as ?? dataset.id;
+	const batchesDir = join(options.dir, id, 'batches');
 	await mkdir(batchesDir, { recursive: true });
 	const existing = (await readdir(batchesDir)).length;
 	const batchId = options.batchId ?? `batch-${String(existing + 1).padStart(4, '0')}-${options.ingestedAt.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
 	const dir = join(batchesDir, batchId);
 	await mkdir(dir, { recursive: true });
 	const format = options.format ?? dataset.formats[existing % dataset.formats.length];
-	const r = rng(`${options.seed ?? 'seed'}:${dataset.id}:${batchId}`);
+	const r = rng(`${options.seed ?? 'seed'}:${id}:${batchId}`);
 	const perFile = Math.max(1, options.recordsPerFile ?? 250_000);
 	const files: string[] = [];
 	const from = new Date(options.ingestedAt.getTime() - BATCH_SPACING_MS);
@@ -609,13 +617,18 @@ export async function generateLake(options: GenerateOptions): Promise<GeneratedD
 		if (unknown.length) throw new Error(`unknown sample dataset(s): ${unknown.join(', ')}`);
 	}
 	const out: GeneratedDataset[] = [];
+	const copies = Math.max(1, options.copies ?? 1);
+	const targets: Array<{ dataset: SampleDataset; id: string }> = [];
 	for (const dataset of chosen) {
-		const dir = join(options.dir, dataset.id);
+		for (let k = 1; k <= copies; k++) targets.push({ dataset, id: copies === 1 ? dataset.id : `${dataset.id}_${String(k).padStart(String(copies).length, '0')}` });
+	}
+	for (const { dataset, id } of targets) {
+		const dir = join(options.dir, id);
 		await mkdir(dir, { recursive: true });
 		const schema = TEMPLATES[dataset.template].schema;
 		const meta = {
-			id: dataset.id,
-			name: dataset.name,
+			id,
+			name: id === dataset.id ? dataset.name : `${dataset.name} (${id.slice(dataset.id.length + 1)})`,
 			description: dataset.description,
 			kind: dataset.kind,
 			tier: dataset.tier,
@@ -627,7 +640,7 @@ export async function generateLake(options: GenerateOptions): Promise<GeneratedD
 		await writeFile(join(dir, 'dataset.json'), stringifyJson(meta, 2) + '\n');
 		const total = dataset.scale === 0 ? 0 : Math.max(5, Math.round(options.records * dataset.scale));
 		if (total === 0) {
-			out.push({ id: dataset.id, records: 0, batches: 0 });
+			out.push({ id, records: 0, batches: 0 });
 			continue;
 		}
 		const batches = Math.min(batchCount, total);
@@ -644,10 +657,11 @@ export async function generateLake(options: GenerateOptions): Promise<GeneratedD
 				recordsPerFile: options.recordsPerFile,
 				firstIndex: written,
 				batchId: `batch-${String(b + 1).padStart(4, '0')}`,
+				as: id,
 			});
 			written += n;
 		}
-		out.push({ id: dataset.id, records: total, batches });
+		out.push({ id, records: total, batches });
 	}
 	return out;
 }
