@@ -30,6 +30,7 @@ import {
 	fold,
 	markerDir,
 	MAX_RUN_MS,
+	DEFAULT_CLEANUP_AFTER_MS,
 	DEFAULT_COMMIT_WINDOW,
 	markDone,
 	readState,
@@ -48,7 +49,7 @@ import { floorToMinute, parseDate, uuidv7 } from './time';
 
 export const GENERATOR = 'n8n-nodes-dataset-export';
 /** Leftovers of runs that started longer ago than this are removed by the next run (default). */
-export const DEFAULT_CLEANUP_AFTER_MS = 24 * 3_600_000;
+export { DEFAULT_CLEANUP_AFTER_MS };
 
 export type ExportMode = 'incremental' | 'full';
 export type { SchemaMismatchPolicy } from './mismatches';
@@ -412,6 +413,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 		exportTime: p.exportTime.toISOString(),
 		base: p.state.head,
 		startedAt: now.toISOString(),
+		cleanupAfterMs: request.cleanupAfterMs ?? DEFAULT_CLEANUP_AFTER_MS,
 	};
 	await timed(() => writeIntent(store, p.paths, intent, policy, signal));
 	// what earlier runs left is settled best effort: a destination that refuses deletes (or a

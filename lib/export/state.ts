@@ -318,7 +318,15 @@ export interface Intent {
 	base: number;
 	/** The writer's clock: cleanup judges age by it (a skewed clock only delays or hastens cleanup; fate decides). */
 	startedAt: string;
+	/**
+	 * The run's own Remove Leftovers After: until it is this old, Verify counts what it wrote as in
+	 * progress rather than left behind (absent in intents written before it was recorded: the default).
+	 */
+	cleanupAfterMs?: number;
 }
+
+/** Remove Leftovers After when the request does not say: 24 hours. */
+export const DEFAULT_CLEANUP_AFTER_MS = 24 * 3_600_000;
 
 export interface Fate {
 	decision: 'commit' | 'abandon';
@@ -354,6 +362,26 @@ export async function writeOwn(store: Store, path: string, text: string, policy:
 
 export async function writeIntent(store: Store, paths: StatePaths, intent: Intent, policy: RetryPolicy, signal?: AbortSignal): Promise<void> {
 	await writeOwn(store, paths.intent(intent.runId), stringifyJson(intent), policy, signal);
+}
+
+/**
+ * For Verify: a run that has not committed and may still be running. Its intent is there, it left no
+ * done marker, no later run claimed its abandonment, and it started less than its own Remove
+ * Leftovers After ago (by its intent's time at the destination where the store gives one). Until
+ * then its files are in progress, not left behind: an export running beside the verified one, or
+ * one whose process died, whose files the next export removes after that age.
+ */
+export async function openRun(store: Store, paths: StatePaths, runId: string, now = Date.now()): Promise<{ runId: string; startedAt: string; ageMs: number } | null> {
+	const text = await readIfExists(store, paths.intent(runId));
+	if (text === null) return null;
+	const intent = attemptParse(text) as Intent | undefined;
+	if (!intent || intent.runId !== runId || typeof intent.startedAt !== 'string') return null;
+	if ((await readFate(store, paths, runId))?.decision === 'abandon') return null;
+	if (await store.stat(paths.done(runId))) return null;
+	const written = (await store.stat(paths.intent(runId)))?.modified?.getTime() ?? Date.parse(intent.startedAt);
+	const ageMs = now - written;
+	const safety = typeof intent.cleanupAfterMs === 'number' && intent.cleanupAfterMs >= 0 ? intent.cleanupAfterMs : DEFAULT_CLEANUP_AFTER_MS;
+	return ageMs < safety ? { runId, startedAt: intent.startedAt, ageMs } : null;
 }
 
 async function readFate(store: Store, paths: StatePaths, runId: string): Promise<Fate | null> {

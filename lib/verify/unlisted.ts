@@ -9,6 +9,9 @@
  * - manifests never committed are unlisted themselves;
  * - in the commit log folders (`_dataset_export/…`) only the names the protocol writes are expected;
  * - unfinished uploads (temporary files, multipart uploads) as the store shows them;
+ * - files and uploads of a run still in progress (state.ts `openRun`: an export running beside the
+ *   verified one, e.g. the same dataset on another queue-mode worker, or one that died less than its
+ *   Remove Leftovers After ago) are set apart: not left behind yet, reported as in progress;
  * - on a local folder, what the store's listings do not show at all (`.incoming-` names that are
  *   not one of its temporary files, symbolic links, sockets and other non-files), from a direct
  *   walk of the folder.
@@ -17,7 +20,7 @@ import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { attemptAsync } from '../errors';
 import { isManifestPath, readManifest, type Manifest } from '../export/manifest';
-import { readCommit, readState, runIdIn, STATE_DIR, statePaths, type DatasetState, type StatePaths } from '../export/state';
+import { openRun, readCommit, readState, runIdIn, STATE_DIR, statePaths, type DatasetState, type StatePaths } from '../export/state';
 import { cleanPath, joinPath, parentOf } from '../storage/common';
 import { LocalFolderStore } from '../storage/local';
 import type { Store } from '../storage/types';
@@ -27,6 +30,8 @@ export interface Unlisted {
 	orphans: Array<{ path: string; why: string }>;
 	/** Temporary files and unfinished uploads. */
 	unfinished: string[];
+	/** Runs that have not committed and may still be running, with what they have written so far. */
+	inProgress: Array<{ runId: string; startedAt: string; ageMs: number; files: string[]; unfinished: string[] }>;
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -83,6 +88,24 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 		if (!STATE_NAME.test(rest.slice(slash + 1))) orphans.push({ path: object.path, why: 'not a file the commit log uses' });
 	}
 	const committed = await committedRuns(store, prefix, stateRoots, state);
+	// runs that have not committed, looked up once each in the commit logs below the prefix (own first)
+	const inProgress = new Map<string, Unlisted['inProgress'][number] | null>();
+	const openRunOf = async (runId: string | undefined) => {
+		if (!runId || committed.has(runId)) return null;
+		if (!inProgress.has(runId)) {
+			let found: Unlisted['inProgress'][number] | null = null;
+			const roots = [statePaths(prefix, state.datasetId), ...[...stateRoots.values()].map(({ base, datasetId }) => statePaths(base, datasetId))];
+			for (const paths of roots) {
+				const open = await attemptAsync(() => openRun(store, paths, runId));
+				if (open.ok && open.value) {
+					found = { ...open.value, files: [], unfinished: [] };
+					break;
+				}
+			}
+			inProgress.set(runId, found);
+		}
+		return inProgress.get(runId) ?? null;
+	};
 
 	// files named with a committed run's id: listed by that run's commit record?
 	const byRun = new Map<string, string[]>();
@@ -127,6 +150,11 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 		for (const path of suspects) {
 			if (goodManifests.has(path) || listedHere.has(path)) continue;
 			const runId = runIdIn(path);
+			const open = await openRunOf(runId);
+			if (open) {
+				open.files.push(path);
+				continue;
+			}
 			const why = isManifestPath(path)
 				? 'a manifest no commit holds (its run never committed, or it cannot be read)'
 				: runId
@@ -139,14 +167,17 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 	const unfinished: string[] = [];
 	const temps = new Set<string>();
 	for await (const upload of store.listUnfinished(prefix ? `${prefix}/` : '')) {
-		unfinished.push(upload.detail);
 		temps.add(upload.id);
+		const open = await openRunOf(runIdIn(upload.path));
+		if (open) open.unfinished.push(upload.detail);
+		else unfinished.push(upload.detail);
 	}
 	if (store instanceof LocalFolderStore) {
 		for (const hidden of await hiddenLocalEntries(store, prefix, listed, temps)) orphans.push(hidden);
 	}
 	orphans.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-	return { orphans, unfinished: unfinished.sort() };
+	const open = [...inProgress.values()].filter((r): r is Unlisted['inProgress'][number] => r !== null && r.files.length + r.unfinished.length > 0);
+	return { orphans, unfinished: unfinished.sort(), inProgress: open };
 }
 
 /**

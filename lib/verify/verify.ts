@@ -88,6 +88,12 @@ export interface Verdict {
 	unlisted: Array<{ path: string; why: string }>;
 	/** Temporary files and unfinished uploads below the prefix. */
 	unfinished: string[];
+	/**
+	 * Runs that have not committed and may still be running (another export of the dataset at the
+	 * same time, or one that died less than its Remove Leftovers After ago), with their files and
+	 * unfinished uploads so far: a warning, not a problem, until that age.
+	 */
+	inProgress: Array<{ runId: string; startedAt: string; ageMs: number; files: string[]; unfinished: string[] }>;
 	continuity: ContinuityVerdict;
 	/** Per-batch record counts against the lake's (Reconcile With Lake). */
 	reconciliation: Reconciliation;
@@ -95,7 +101,7 @@ export interface Verdict {
 	schemaChange: SchemaChange;
 	totals: { files: number; records: number; bytes: number };
 	problems: string[];
-	/** What does not fail verification but should be known: schema changes, batches not reconciled. */
+	/** What does not fail verification but should be known: schema changes, batches not reconciled, runs in progress. */
 	warnings: string[];
 	durationMs: number;
 }
@@ -281,7 +287,7 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 	const prefix = manifest.layout?.statePrefix ?? parentOf(folder);
 	const state = await readState(store, statePaths(prefix, manifest.datasetId), manifest.datasetId, { readOnly: true });
 	const commitCheck = await checkCommit(store, manifestPath, manifest, state);
-	const unlisted = request.checkOrphans === false ? { orphans: [], unfinished: [] } : await findUnlisted(store, prefix, state, request.signal);
+	const unlisted = request.checkOrphans === false ? { orphans: [], unfinished: [], inProgress: [] } : await findUnlisted(store, prefix, state, request.signal);
 	const schema = await schemaChange(store, statePaths(prefix, manifest.datasetId), manifest);
 	const reconciliation = request.source ? await reconcileOrFail(request.source, manifest) : NOT_RECONCILED;
 	const continuity = request.checkContinuity === false ? { checked: false, ok: true, chain: [], problems: [] } : commitCheck.continuity;
@@ -294,6 +300,12 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 		...reconciliation.batches.filter((b) => b.status === 'differs').map((b) => `batch ${b.id} does not reconcile with the lake: ${b.note}`),
 	];
 	const warnings = [...schema.warnings];
+	for (const run of unlisted.inProgress) {
+		const held = [run.files.length && `${run.files.length} file(s)`, run.unfinished.length && `${run.unfinished.length} unfinished upload(s)`].filter(Boolean).join(' and ');
+		warnings.push(
+			`run ${run.runId} (started ${run.startedAt}, ${Math.round(run.ageMs / 60_000)} min ago) has not committed and may still be running: its ${held} are not part of any export yet (they join one when it commits, or the next export removes them once the run is older than its Remove Leftovers After)`,
+		);
+	}
 	const unreconciled = reconciliation.batches.filter((b) => b.status === 'not reconciled');
 	if (unreconciled.length) {
 		warnings.push(
@@ -319,6 +331,7 @@ export async function verifyExport(store: Store, request: VerifyRequest): Promis
 		orphans: unlisted.orphans.map((o) => o.path),
 		unlisted: unlisted.orphans,
 		unfinished: unlisted.unfinished,
+		inProgress: unlisted.inProgress,
 		continuity,
 		totals: { files: manifest.exportResults.length, records, bytes: manifest.exportResults.reduce((n, f) => n + f.size, 0) },
 		reconciliation,

@@ -4,8 +4,6 @@
  * n8n's own records (the executions tables in PostgreSQL, run data parsed the way n8n stores it)
  * and the workers' JSON logs (which worker ran which execution: n8n has no column for it).
  */
-/* eslint-disable @n8n/community-nodes/no-dangerous-functions --
-   test code, never shipped: it starts and stops the cluster's processes and runs n8n's CLI */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -12,7 +12,6 @@
  *
  * Environment: QUEUE_TEST_LAKE, QUEUE_TEST_EXPORTS, QUEUE_TEST_TOKEN (the webhook's header value).
  */
-/* eslint-disable @n8n/community-nodes/no-dangerous-functions -- test code: runs n8n's CLI */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -9,7 +9,6 @@
  *
  * Run by `npm run test:queue` (scripts/test-queue.sh). QUEUE_KEEP=1 leaves the cluster running.
  */
-/* eslint-disable @n8n/community-nodes/no-dangerous-functions -- test code: kills a worker, restarts Redis */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -308,9 +308,12 @@ describe('commit protocol: runs that die, and cleanup', () => {
 		const young = await runExport(source, store, base());
 		assert.equal(young.cleanup.pending, 1, 'too young to remove: it may still be running');
 		assert.ok(left.every((p) => filesUnder(out).includes(p)));
+		// it cannot be told from a run still going: Verify warns, listing them, until it is that old
 		const verdict = await verifyExport(store, { manifestPath: young.manifestPath! });
-		assert.equal(verdict.ok, false, 'Verify reports the leftovers until they are removed');
-		assert.deepEqual(verdict.orphans, left.sort());
+		assert.equal(verdict.ok, true, verdict.problems.join('; '));
+		assert.deepEqual(verdict.orphans, []);
+		assert.deepEqual(verdict.inProgress.flatMap((r) => r.files).sort(), left.sort());
+		assert.match(verdict.warnings.join('\n'), /has not committed and may still be running/);
 		const old = await runExport(source, store, base({ cleanupAfterMs: 0 }));
 		assert.equal(old.cleanup.runs, 1);
 		assert.equal(old.cleanup.files, left.length);

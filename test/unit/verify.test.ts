@@ -103,6 +103,63 @@ describe('Verify Export engine', () => {
 		assert.equal((await verifyExport(store, { manifestPath: report.manifestPath!, checkOrphans: false })).ok, true);
 	});
 
+	it('files of a run that may still be running are in progress (a warning) until its own Remove Leftovers After; then, or once abandoned or done, left behind (a problem)', async () => {
+		const { out, store, report } = await exported('in-progress');
+		const paths = statePaths(report.statePrefix, DS);
+		const runId = '0190a0a0-0000-7000-8000-0000000000aa';
+		const file = `${report.folder}/part-00000-${runId}.json.gz`;
+		writeFileSync(join(out, file), 'half a file');
+		const intent = {
+			protocol: 1,
+			runId,
+			datasetId: DS,
+			folder: report.folder,
+			mode: 'incremental',
+			exportTime: report.exportTime,
+			base: 1,
+			startedAt: new Date().toISOString(),
+			cleanupAfterMs: 3_600_000,
+		};
+		const writeIntent = (body: object) => writeFileSync(join(out, paths.intent(runId)), JSON.stringify(body));
+		const verify = () => verifyExport(store, { manifestPath: report.manifestPath! });
+		writeIntent(intent);
+		let verdict = await verify();
+		assert.equal(verdict.ok, true, verdict.problems.join('; '));
+		assert.deepEqual(
+			verdict.inProgress.map((r) => [r.runId, r.files]),
+			[[runId, [file]]],
+		);
+		assert.deepEqual(verdict.orphans, []);
+		assert.match(verdict.warnings.join('\n'), new RegExp(`run ${runId} \\(started .*\\) has not committed and may still be running: its 1 file\\(s\\)`));
+
+		// older than its own Remove Leftovers After: left behind
+		writeIntent({ ...intent, cleanupAfterMs: 0 });
+		verdict = await verify();
+		assert.equal(verdict.ok, false);
+		assert.deepEqual(verdict.orphans, [file]);
+		assert.match(verdict.unlisted[0].why, /never committed/);
+		assert.deepEqual(verdict.inProgress, []);
+
+		// an intent from before the age was recorded: the 24-hour default
+		writeIntent({ ...intent, cleanupAfterMs: undefined });
+		assert.equal((await verify()).ok, true);
+
+		// abandoned by a later run, or finished (done marker) without committing: left behind
+		writeFileSync(join(out, paths.fate(runId)), JSON.stringify({ decision: 'abandon', by: '0190a0a0-0000-7000-8000-0000000000bb', at: new Date().toISOString() }));
+		assert.deepEqual((await verify()).orphans, [file]);
+		rmSync(join(out, paths.fate(runId)));
+		writeFileSync(join(out, paths.done(runId)), '{}');
+		assert.deepEqual((await verify()).orphans, [file]);
+		rmSync(join(out, paths.done(runId)));
+
+		// a committed run's own files are never "in progress": one its commit does not list is left behind
+		assert.equal((await verify()).ok, true);
+		const committedStray = `${report.folder}/part-00009-${report.runId}.json.gz`;
+		writeFileSync(join(out, committedStray), 'not listed');
+		verdict = await verify();
+		assert.deepEqual(verdict.orphans, [committedStray]);
+	});
+
 	it('a missing or malformed manifest is a clear error', async () => {
 		const { out, store, report } = await exported('nomanifest');
 		await assert.rejects(verifyExport(store, { manifestPath: `${report.folder}/manifest-x-0190a0a0-0000-7000-8000-000000000000.json` }), /does not exist: the export was never committed/);
