@@ -7,7 +7,8 @@
  *   volume mounted at the same path on every machine would be;
  * - the credentials the examples name (local folder; Header Auth for the webhook);
  * - the two queue-mode examples imported UNCHANGED, and one test-only copy of the per-dataset
- *   workflow (its own webhook path, Remove Leftovers After 0 hours) for the killed-worker test;
+ *   workflow (its own webhook path, smaller files, Remove Leftovers After from the request) for
+ *   the killed-worker test;
  * - the per-dataset workflows published, so main registers their webhooks when it starts.
  *
  * Environment: QUEUE_TEST_LAKE, QUEUE_TEST_EXPORTS, QUEUE_TEST_TOKEN (the webhook's header value).

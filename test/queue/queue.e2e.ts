@@ -13,12 +13,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ExportReport } from '../../lib/export/run';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { openStore } from '../../lib/storage';
-import { manifestPathOf } from '../../lib/export/state';
+import { manifestPathOf, runIdIn } from '../../lib/export/state';
 import { verifyExport } from '../../lib/verify/verify';
 import { addBatch, generateLake } from '../../scripts/sample/generator';
 import { committedLedger, lakeIds, reconcile } from '../helpers/ledger';
@@ -57,7 +57,7 @@ const prefixes = new Map<string, string>();
 interface Outcome {
 	execution: Execution;
 	report: ExportReport;
-	verdict: { ok: boolean; problems: string[] } | undefined;
+	verdict: { ok: boolean; problems: string[]; warnings: string[]; inProgress: Array<{ runId: string; files: string[] }> } | undefined;
 	worker: string | undefined;
 }
 
@@ -178,7 +178,10 @@ describe('queue mode: a real n8n cluster, 2 workers', { timeout: 60 * 60_000 }, 
 		assert.equal(loser.supersededBy?.runId, winner.runId, 'the loser names the winner');
 		assert.equal(loser.manifestPath, winner.manifestPath, "the loser reports the winner's manifest");
 		assert.deepEqual(loser.files, [], 'the loser reports no file of its own (it removed them)');
-		console.log(`queue: race on ${id}: ${runs.map((r) => `${r.worker} ${r.report.status}`).join(', ')}; the loser says: ${loser.warnings.join(' | ')}`);
+		const winnerVerdict = runs.find((r) => r.report.status === 'committed')!.verdict!;
+		console.log(
+			`queue: race on ${id}: ${runs.map((r) => `${r.worker} ${r.report.status}`).join(', ')}; the loser says: ${loser.warnings.join(' | ')}; the winner's Verify saw ${winnerVerdict.inProgress.length} run(s) in progress`,
+		);
 		await assertExactlyOnce(id);
 	});
 
@@ -210,7 +213,7 @@ describe('queue mode: a real n8n cluster, 2 workers', { timeout: 60 * 60_000 }, 
 		for (const id of ids) await assertExactlyOnce(id);
 	});
 
-	it('a worker SIGKILLed in the middle of an export: n8n marks the execution failed, the next run exports the batch again, cleans up and verifies', async () => {
+	it('a worker SIGKILLed in the middle of an export: n8n marks the execution failed, the next run exports the batch again and verifies, its leftovers are removed', async () => {
 		const id = ids[6];
 		await addBatch({ dir: lake, datasetId: SAMPLE, as: id, records: 400_000, ingestedAt: new Date('2026-02-03T00:00:00Z'), seed: 'kill', batchId: 'kill-1', firstIndex: 3_000_000 });
 		const before = new Set(dataFiles(id));
@@ -243,17 +246,42 @@ describe('queue mode: a real n8n cluster, 2 workers', { timeout: 60 * 60_000 }, 
 		const stillThere = landed.filter((f) => existsSync(f));
 		assert.ok(stillThere.length >= 2, "the killed run's files are still at the destination");
 
+		const killedRun = runIdIn(basename(stillThere[0]));
+		const survivor = WORKERS.find((w) => w !== worker);
+
+		// the next run, as a user's (Remove Leftovers After: the default 24 hours): the batch again, on
+		// the other worker; the killed run cannot be told from one still running, so its files wait
+		// and Verify passes with a warning naming them
 		const again = await lastExecutionId();
 		assert.equal((await postWebhook(KILL_TEST.path, { id }, auth)).status, 200);
 		const [next] = await outcomes(await waitForExecutions(KILL_TEST.id, again, 1, 5 * 60_000));
 		assertSucceeded([next]);
-		const survivor = WORKERS.find((w) => w !== worker);
 		assert.equal(next.worker, survivor, 'the surviving worker ran the next export');
 		assert.equal(next.report.status, 'committed');
 		assert.deepEqual(next.report.window.batchIds, ['kill-1'], 'the next run exported the same batch again');
-		assert.ok(next.report.cleanup.runs >= 1, `the next run removed the killed run's leftovers (${JSON.stringify(next.report.cleanup)})`);
+		assert.equal(next.report.cleanup.runs, 0, 'nothing removed before Remove Leftovers After');
+		assert.ok(next.report.cleanup.pending >= 1, `the killed run is counted as pending (${JSON.stringify(next.report.cleanup)})`);
+		for (const file of stillThere) assert.ok(existsSync(file), `${file} (the killed run's) is kept until then`);
+		assert.deepEqual(
+			next.verdict!.inProgress.map((r) => r.runId),
+			[killedRun],
+			'Verify lists the killed run as in progress',
+		);
+		assert.deepEqual(next.verdict!.inProgress[0].files.map((f) => basename(f)).sort(), stillThere.map((f) => basename(f)).sort());
+		assert.match(next.verdict!.warnings.join('\n'), /has not committed and may still be running/);
+
+		// a run with Remove Leftovers After 0 hours removes them, and exports nothing twice
+		const third = await lastExecutionId();
+		assert.equal((await postWebhook(KILL_TEST.path, { id, cleanupAfterHours: 0 }, auth)).status, 200);
+		const [clean] = await outcomes(await waitForExecutions(KILL_TEST.id, third, 1, 5 * 60_000));
+		assertSucceeded([clean]);
+		assert.equal(clean.report.status, 'nothing-new');
+		assert.ok(clean.report.cleanup.runs >= 1, `the killed run's leftovers removed (${JSON.stringify(clean.report.cleanup)})`);
 		for (const file of stillThere) assert.ok(!existsSync(file), `${file} (the killed run's) was removed`);
-		console.log(`queue: next run on ${next.worker}: ${next.report.totals.records} records; removed ${next.report.cleanup.runs} dead run(s), ${next.report.cleanup.files} files`);
+		assert.deepEqual(clean.verdict!.inProgress, []);
+		console.log(
+			`queue: next run on ${next.worker}: ${next.report.totals.records} records, the killed run pending (Verify warned); then a run with Remove Leftovers After 0 removed ${clean.report.cleanup.runs} dead run(s), ${clean.report.cleanup.files} files, ${clean.report.cleanup.unfinished} unfinished`,
+		);
 		await assertExactlyOnce(id);
 	});
 });

@@ -32,9 +32,10 @@ export const ONE = { id: one.id, path: String(node(one, 'n8n-nodes-base.webhook'
 export const TOKEN_HEADER = 'X-Dataset-Export-Token';
 
 /**
- * For the killed-worker test: the per-dataset example with its own webhook path, Remove Leftovers
- * After 0 hours (so the next run may remove what the killed run left at once, instead of 24 hours
- * later) and files of 20,000 records (so files land before the commit, and the kill finds some).
+ * For the killed-worker test: the per-dataset example with its own webhook path, files of 20,000
+ * records (so files land before the commit, and the kill finds some) and Remove Leftovers After
+ * taken from the request (`cleanupAfterHours`, else the default 24), so the test can run the next
+ * export as a user would (the killed run's files wait) and then one that removes them at once.
  */
 export const KILL_TEST = {
 	id: 'dsxQueueKillTest',
@@ -47,7 +48,7 @@ export const KILL_TEST = {
 		webhook.parameters.path = KILL_TEST.path;
 		webhook.webhookId = '7c2b9e40-4f1d-4c63-8e0a-00000000d0ff';
 		const exporter = node(copy, 'n8n-nodes-dataset-export.exportDataset');
-		exporter.parameters.options = { ...(exporter.parameters.options as object), cleanupAfterHours: 0, maxRecordsPerFile: 20_000 };
+		exporter.parameters.options = { ...(exporter.parameters.options as object), cleanupAfterHours: '={{ $json.body.cleanupAfterHours ?? 24 }}', maxRecordsPerFile: 20_000 };
 		return copy;
 	},
 };
