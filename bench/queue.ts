@@ -19,7 +19,7 @@ import { runExport } from '../lib/export/run';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { openStore } from '../lib/storage';
 import { generateLake } from '../scripts/sample/generator';
-import { lastExecutionId, n8nCli, peakRss, pidOf, queueScript, repo, runDataOf, waitForExecutions, workersByExecution } from '../test/queue/cluster';
+import { lastExecutionId, n8nCli, peakRss, pidOf, queueScript, repo, runDataOf, tokenFile, waitForExecutions, workersByExecution } from '../test/queue/cluster';
 import { DISPATCH, ONE } from '../test/queue/workflows';
 
 const { values } = parseArgs({
@@ -83,7 +83,7 @@ async function main() {
 				QUEUE_FILE_ACCESS: `${lake};${exportsDir}`,
 				QUEUE_TEST_LAKE: lake,
 				QUEUE_TEST_EXPORTS: exportsDir,
-				QUEUE_TEST_TOKEN: randomUUID(),
+				QUEUE_TEST_TOKEN_FILE: tokenFile(root, randomUUID()),
 			});
 			const idle = Object.fromEntries(names.map((n) => [n, rss(pidOf(n))]));
 			const first = await lastExecutionId();

@@ -41,8 +41,17 @@ wait_http() { # url, seconds, what
 	done
 }
 
+# ports this cluster listens on: refused when taken (another n8n on 5678 would answer for main)
+ports() {
+	echo "$main_port 5799 5800"
+	for i in $(seq 1 "$workers"); do echo "$((5700 + i)) $((5800 + i))"; done
+}
+
 start() {
 	stop_all
+	for port in $(ports); do
+		if port_open "$port"; then echo "queue: 127.0.0.1:$port is taken by another process: stop it, or set QUEUE_MAIN_PORT for main's port" >&2; exit 1; fi
+	done
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	bash scripts/servers/redis.sh start
@@ -97,6 +106,10 @@ ENV
 		[ "$name" = main ] && wait_http "http://127.0.0.1:$main_port/healthz/readiness" 240 "n8n main"
 	done
 	for i in $(seq 1 "$workers"); do wait_http "http://127.0.0.1:$((5700 + i))/healthz/readiness" 240 "n8n worker$i"; done
+	# the processes that answered are ours
+	for name in "${names[@]}"; do
+		kill -0 "$(cat "$dir/$name/n8n.pid")" 2>/dev/null || { echo "queue: n8n $name exited (see $dir/$name/stdout.log)" >&2; exit 1; }
+	done
 	echo "queue: main on http://127.0.0.1:$main_port, $workers workers ready ($dir)"
 }
 

@@ -42,7 +42,8 @@ describe('examples/', () => {
 		const workflow = JSON.parse(readFileSync(join(dir, file), 'utf8')) as WorkflowJson & { id?: string };
 		it(`${file}: our nodes use only their own parameters and credentials`, () => {
 			const used = workflow.nodes.filter((n) => ours.has(n.type));
-			assert.ok(used.length >= 1, 'uses the package nodes');
+			// the queue dispatcher only lists datasets; every other example exports and verifies
+			assert.ok(used.length >= (file === 'queue-dispatch.json' ? 1 : 2), 'uses the package nodes');
 			for (const node of used) {
 				const description = ours.get(node.type)!.description;
 				const names = new Set(description.properties.map((p) => p.name));

@@ -5,7 +5,7 @@
  * and the workers' JSON logs (which worker ran which execution: n8n has no column for it).
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseFlatted } from 'flatted';
@@ -188,6 +188,13 @@ export async function postWebhook(path: string, body: object, headers: Record<st
 		signal: AbortSignal.timeout(30_000),
 	});
 	return { status: response.status, text: await response.text() };
+}
+
+/** The webhook's header value, in a file only this user can read (the cluster's processes get its path). */
+export function tokenFile(dir: string, token: string): string {
+	const file = join(dir, 'webhook-token');
+	writeFileSync(file, token, { mode: 0o600 });
+	return file;
 }
 
 /** Wait (bounded) until a URL answers 200. */

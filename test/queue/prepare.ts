@@ -11,7 +11,8 @@
  *   the killed-worker test;
  * - the per-dataset workflows published, so main registers their webhooks when it starts.
  *
- * Environment: QUEUE_TEST_LAKE, QUEUE_TEST_EXPORTS, QUEUE_TEST_TOKEN (the webhook's header value).
+ * Environment: QUEUE_TEST_LAKE, QUEUE_TEST_EXPORTS, QUEUE_TEST_TOKEN_FILE (a file holding the
+ * webhook's header value: the n8n processes inherit this environment, not the secret).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ function required(name: string): string {
 
 const lake = required('QUEUE_TEST_LAKE');
 const exportsDir = required('QUEUE_TEST_EXPORTS');
-const token = required('QUEUE_TEST_TOKEN');
+const token = readFileSync(required('QUEUE_TEST_TOKEN_FILE'), 'utf8').trim();
 const n8n = (...args: string[]) => execFileSync(required('NODE24'), [required('N8N_BIN'), ...args], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'inherit'] });
 
 for (const name of readdirSync(queueDir)) {

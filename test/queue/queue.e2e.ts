@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportReport } from '../../lib/export/run';
 import { LocalLakeSource } from '../../lib/source/local-lake';
 import { openStore } from '../../lib/storage';
@@ -33,6 +34,7 @@ import {
 	queueScript,
 	repo,
 	runDataOf,
+	tokenFile,
 	waitForExecutions,
 	waitForStatus,
 	waitHttp,
@@ -130,7 +132,7 @@ describe('queue mode: a real n8n cluster, 2 workers', { timeout: 60 * 60_000 }, 
 			QUEUE_FILE_ACCESS: `${lake};${exportsDir}`,
 			QUEUE_TEST_LAKE: lake,
 			QUEUE_TEST_EXPORTS: exportsDir,
-			QUEUE_TEST_TOKEN: token,
+			QUEUE_TEST_TOKEN_FILE: tokenFile(root, token),
 			// a killed worker's job is noticed in about 15 + 5 + 30 s instead of 60 + 30 + 30 s
 			QUEUE_WORKER_LOCK_DURATION: '15000',
 			QUEUE_WORKER_LOCK_RENEW_TIME: '3000',
@@ -195,7 +197,8 @@ describe('queue mode: a real n8n cluster, 2 workers', { timeout: 60 * 60_000 }, 
 			await addBatch({ dir: lake, datasetId: SAMPLE, as: id, records: 5_000, ingestedAt: new Date('2026-02-02T00:00:00Z'), seed: 'after-redis', batchId: 'after-redis', firstIndex: 2_000_000 });
 		}
 		const first = await lastExecutionId();
-		await n8nCli(['execute', `--id=${DISPATCH.id}`]);
+		const dispatched = await n8nCli(['execute', `--id=${DISPATCH.id}`]);
+		assert.match(dispatched.stdout, /Execution was successful/, 'the dispatcher ran');
 		const runs = await outcomes(await waitForExecutions(ONE.id, first, DATASETS, 10 * 60_000));
 		assertSucceeded(runs);
 		for (const run of runs) {
@@ -230,7 +233,7 @@ describe('queue mode: a real n8n cluster, 2 workers', { timeout: 60 * 60_000 }, 
 			worker = execution && workersByExecution().get(execution.id)?.[0];
 			landed = dataFiles(id).filter((f) => !before.has(f));
 			if (worker && landed.length >= 2) break;
-			await new Promise((resolve) => setTimeout(resolve, 100));
+			await sleep(100);
 		}
 		assert.ok(execution && worker && landed.length >= 2, `the export started on a worker and landed files (execution ${execution?.id}, worker ${worker}, ${landed.length} files)`);
 		assert.equal(execution.status, 'running', 'the export is still running when the worker is killed');
@@ -243,7 +246,8 @@ describe('queue mode: a real n8n cluster, 2 workers', { timeout: 60 * 60_000 }, 
 			() => undefined,
 		);
 		console.log(`queue: n8n marked execution #${failed.id} ${failed.status} ${Math.round((Date.now() - killedAt) / 1000)} s after the kill: ${failure ?? '(no message)'}`);
-		const stillThere = landed.filter((f) => existsSync(f));
+		// what the killed run left: every data file of its own (more may have landed after the last look)
+		const stillThere = dataFiles(id).filter((f) => !before.has(f));
 		assert.ok(stillThere.length >= 2, "the killed run's files are still at the destination");
 
 		const killedRun = runIdIn(basename(stillThere[0]));
