@@ -7,7 +7,8 @@
  * created → last one stopped, from n8n's executions table), rows/s, one execution's mean time and
  * how many ran at once on average, executions per worker (their logs), and per worker process its
  * resident memory when idle and its peak (VmHWM) at the end. First, the same exports one after
- * another in this process without n8n (`runExport` directly): the floor n8n's queue adds to.
+ * another in this process without n8n (`runExport` then `verifyExport`, what each execution runs):
+ * the floor n8n's queue adds to.
  * A benchmark, not a test: it reports what it sees and asserts only that every export succeeded.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { runExport } from '../lib/export/run';
 import { LocalLakeSource } from '../lib/source/local-lake';
 import { openStore } from '../lib/storage';
+import { verifyExport } from '../lib/verify/verify';
 import { generateLake } from '../scripts/sample/generator';
 import { lastExecutionId, n8nCli, peakRss, pidOf, queueScript, repo, runDataOf, tokenFile, waitForExecutions, workersByExecution } from '../test/queue/cluster';
 import { DISPATCH, ONE } from '../test/queue/workflows';
@@ -61,6 +63,9 @@ async function main() {
 		let exported = 0;
 		for (const d of generated) {
 			const report = await runExport(source, store, { datasetId: d.id, mode: 'incremental', fileType: 'parquet', codec: 'snappy', folderPath: 'exports' });
+			// what each execution also does: Verify Export with its defaults (checksums, Parquet decoded)
+			const verdict = await verifyExport(store, { manifestPath: report.manifestPath! });
+			if (!verdict.ok) throw new Error(`${d.id}: ${verdict.problems.join('; ')}`);
 			exported += report.totals.records;
 		}
 		await store.close();
@@ -68,7 +73,7 @@ async function main() {
 		const result = { workers: 0, slots: 1, datasets, records: exported, wallMs, rowsPerSecond: Math.round(exported / (wallMs / 1000)), node: process.version };
 		appendFileSync(results, JSON.stringify(result) + '\n');
 		rows.push(
-			`| no n8n: runExport in one process, ${process.version} | ${exported.toLocaleString('en')} | ${(wallMs / 1000).toFixed(1)} s | ${result.rowsPerSecond.toLocaleString('en')} | ${(wallMs / datasets / 1000).toFixed(2)} s, 1 at once | – | – |`,
+			`| no n8n: export + verify in one process, ${process.version} | ${exported.toLocaleString('en')} | ${(wallMs / 1000).toFixed(1)} s | ${result.rowsPerSecond.toLocaleString('en')} | ${(wallMs / datasets / 1000).toFixed(2)} s, 1 at once | – | – |`,
 		);
 	}
 	for (const { workers, slots } of configs) {

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { attemptAsync } from '../errors';
 import { parseJson, stringifyJson } from '../json';
 import { nextRetry, sleep, type RetryPolicy } from '../retry';
-import { baseName, joinPath, parentOf, readText, writeText } from '../storage/common';
+import { baseName, cleanPath, joinPath, parentOf, readText, writeText } from '../storage/common';
 import { StoreError, type Store } from '../storage/types';
 import { parseManifest, type Manifest, type ManifestBatch } from './manifest';
 
@@ -364,24 +364,36 @@ export async function writeIntent(store: Store, paths: StatePaths, intent: Inten
 	await writeOwn(store, paths.intent(intent.runId), stringifyJson(intent), policy, signal);
 }
 
+/** A run that has not committed and may still be running (see openRun). */
+export interface OpenRun {
+	runId: string;
+	startedAt: string;
+	/** Its intent's age: the intent's time at the destination (its start time where the store gives none) against this machine's clock, never below 0. */
+	ageMs: number;
+	/** The folder it writes into: only files below it are its own (cleanup removes nothing elsewhere). */
+	folder: string;
+}
+
 /**
- * For Verify: a run that has not committed and may still be running. Its intent is there, it left no
- * done marker, no later run claimed its abandonment, and it started less than its own Remove
- * Leftovers After ago (by its intent's time at the destination where the store gives one). Until
- * then its files are in progress, not left behind: an export running beside the verified one, or
- * one whose process died, whose files the next export removes after that age.
+ * For Verify: a run of `datasetId` that has not committed and may still be running. Its intent is
+ * there, it left no done marker, no later run claimed its abandonment, and it is younger than its
+ * own Remove Leftovers After (and than MAX_RUN_MS, after which it can no longer commit). Until then
+ * its files are in progress, not left behind: an export running beside the verified one, or one
+ * whose process died, whose files the next export removes after that age. Verify has no intent of
+ * its own to read the destination's clock from, so the age is against this machine's clock: a skew
+ * only moves when its files start to fail verification.
  */
-export async function openRun(store: Store, paths: StatePaths, runId: string, now = Date.now()): Promise<{ runId: string; startedAt: string; ageMs: number } | null> {
+export async function openRun(store: Store, paths: StatePaths, datasetId: string, runId: string, now = Date.now()): Promise<OpenRun | null> {
 	const text = await readIfExists(store, paths.intent(runId));
 	if (text === null) return null;
 	const intent = attemptParse(text) as Intent | undefined;
-	if (!intent || intent.runId !== runId || typeof intent.startedAt !== 'string') return null;
+	if (!intent || intent.runId !== runId || intent.datasetId !== datasetId || typeof intent.startedAt !== 'string' || typeof intent.folder !== 'string') return null;
 	if ((await readFate(store, paths, runId))?.decision === 'abandon') return null;
 	if (await store.stat(paths.done(runId))) return null;
 	const written = (await store.stat(paths.intent(runId)))?.modified?.getTime() ?? Date.parse(intent.startedAt);
-	const ageMs = now - written;
-	const safety = typeof intent.cleanupAfterMs === 'number' && intent.cleanupAfterMs >= 0 ? intent.cleanupAfterMs : DEFAULT_CLEANUP_AFTER_MS;
-	return ageMs < safety ? { runId, startedAt: intent.startedAt, ageMs } : null;
+	const ageMs = Math.max(0, now - written);
+	const own = typeof intent.cleanupAfterMs === 'number' && intent.cleanupAfterMs >= 0 ? intent.cleanupAfterMs : DEFAULT_CLEANUP_AFTER_MS;
+	return ageMs < Math.min(own, MAX_RUN_MS) ? { runId, startedAt: intent.startedAt, ageMs, folder: cleanPath(intent.folder) } : null;
 }
 
 async function readFate(store: Store, paths: StatePaths, runId: string): Promise<Fate | null> {

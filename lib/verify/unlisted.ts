@@ -9,9 +9,13 @@
  * - manifests never committed are unlisted themselves;
  * - in the commit log folders (`_dataset_export/…`) only the names the protocol writes are expected;
  * - unfinished uploads (temporary files, multipart uploads) as the store shows them;
- * - files and uploads of a run still in progress (state.ts `openRun`: an export running beside the
- *   verified one, e.g. the same dataset on another queue-mode worker, or one that died less than its
- *   Remove Leftovers After ago) are set apart: not left behind yet, reported as in progress;
+ * - files and uploads, in its own folder, of a run still in progress (state.ts `openRun`: an export
+ *   running beside the verified one, e.g. the same dataset on another queue-mode worker, or one that
+ *   died less than its Remove Leftovers After ago) are set apart: not left behind yet, reported as
+ *   in progress. Such a run moves on while Verify looks: what seems left behind by a run that is not
+ *   in progress is looked at again after the commit log is read again (gone: removed by its run;
+ *   listed by a commit that landed meanwhile: committed), and a file the local walk finds that the
+ *   listing did not show (written since) goes through the same rules;
  * - on a local folder, what the store's listings do not show at all (`.incoming-` names that are
  *   not one of its temporary files, symbolic links, sockets and other non-files), from a direct
  *   walk of the folder.
@@ -20,8 +24,8 @@ import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { attemptAsync } from '../errors';
 import { isManifestPath, readManifest, type Manifest } from '../export/manifest';
-import { openRun, readCommit, readState, runIdIn, STATE_DIR, statePaths, type DatasetState, type StatePaths } from '../export/state';
-import { cleanPath, joinPath, parentOf } from '../storage/common';
+import { openRun, readCommit, readState, runIdIn, STATE_DIR, statePaths, type DatasetState, type OpenRun, type StatePaths } from '../export/state';
+import { cleanPath, finalNameOf, joinPath, parentOf, TEMP_PREFIX } from '../storage/common';
 import { LocalFolderStore } from '../storage/local';
 import type { Store } from '../storage/types';
 
@@ -31,7 +35,13 @@ export interface Unlisted {
 	/** Temporary files and unfinished uploads. */
 	unfinished: string[];
 	/** Runs that have not committed and may still be running, with what they have written so far. */
-	inProgress: Array<{ runId: string; startedAt: string; ageMs: number; files: string[]; unfinished: string[] }>;
+	inProgress: RunInProgress[];
+}
+
+/** A run that may still be running, with its files and unfinished uploads so far. */
+export interface RunInProgress extends OpenRun {
+	files: string[];
+	unfinished: string[];
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -89,14 +99,19 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 	}
 	const committed = await committedRuns(store, prefix, stateRoots, state);
 	// runs that have not committed, looked up once each in the commit logs below the prefix (own first)
-	const inProgress = new Map<string, Unlisted['inProgress'][number] | null>();
-	const openRunOf = async (runId: string | undefined) => {
+	const inProgress = new Map<string, RunInProgress | null>();
+	const roots = [
+		{ paths: statePaths(prefix, state.datasetId), datasetId: state.datasetId },
+		...[...stateRoots.values()].map(({ base, datasetId }) => ({ paths: statePaths(base, datasetId), datasetId })),
+	];
+	/** The run in progress that a path (a file, or the final name of an upload) belongs to, if any. */
+	const openRunOf = async (path: string): Promise<RunInProgress | null> => {
+		const runId = runIdIn(path);
 		if (!runId || committed.has(runId)) return null;
 		if (!inProgress.has(runId)) {
-			let found: Unlisted['inProgress'][number] | null = null;
-			const roots = [statePaths(prefix, state.datasetId), ...[...stateRoots.values()].map(({ base, datasetId }) => statePaths(base, datasetId))];
-			for (const paths of roots) {
-				const open = await attemptAsync(() => openRun(store, paths, runId));
+			let found: RunInProgress | null = null;
+			for (const { paths, datasetId } of roots) {
+				const open = await attemptAsync(() => openRun(store, paths, datasetId, runId));
 				if (open.ok && open.value) {
 					found = { ...open.value, files: [], unfinished: [] };
 					break;
@@ -104,8 +119,12 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 			}
 			inProgress.set(runId, found);
 		}
-		return inProgress.get(runId) ?? null;
+		const open = inProgress.get(runId) ?? null;
+		// only what is below its own folder is its own (cleanup removes nothing elsewhere)
+		return open && (open.folder === '' || path.startsWith(`${open.folder}/`)) ? open : null;
 	};
+	/** Seemingly left behind by a run that has not committed: looked at again at the end. */
+	const doubtful: Array<{ path: string; runId: string; why: string }> = [];
 
 	// files named with a committed run's id: listed by that run's commit record?
 	const byRun = new Map<string, string[]>();
@@ -150,7 +169,7 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 		for (const path of suspects) {
 			if (goodManifests.has(path) || listedHere.has(path)) continue;
 			const runId = runIdIn(path);
-			const open = await openRunOf(runId);
+			const open = await openRunOf(path);
 			if (open) {
 				open.files.push(path);
 				continue;
@@ -160,7 +179,8 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 				: runId
 					? `left by run ${runId}, which never committed`
 					: 'no committed export lists it (written by something else?)';
-			orphans.push({ path, why });
+			if (runId) doubtful.push({ path, runId, why });
+			else orphans.push({ path, why });
 		}
 	}
 
@@ -168,25 +188,82 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 	const temps = new Set<string>();
 	for await (const upload of store.listUnfinished(prefix ? `${prefix}/` : '')) {
 		temps.add(upload.id);
-		const open = await openRunOf(runIdIn(upload.path));
+		const open = await openRunOf(upload.path);
 		if (open) open.unfinished.push(upload.detail);
 		else unfinished.push(upload.detail);
 	}
 	if (store instanceof LocalFolderStore) {
-		for (const hidden of await hiddenLocalEntries(store, prefix, listed, temps)) orphans.push(hidden);
+		for (const hidden of await hiddenLocalEntries(store, prefix, listed, temps)) {
+			if (!hidden.since) {
+				orphans.push({ path: hidden.path, why: hidden.why });
+				continue;
+			}
+			// written since the listings: a file (or an upload's temporary file) like any other
+			const open = await openRunOf(hidden.since.path);
+			const runId = runIdIn(hidden.since.path);
+			if (open) (hidden.since.upload ? open.unfinished : open.files).push(hidden.path);
+			else if (runId)
+				doubtful.push({ path: hidden.path, runId, why: hidden.since.upload ? `an unfinished upload of run ${runId}, which never committed` : `left by run ${runId}, which never committed` });
+			else orphans.push({ path: hidden.path, why: hidden.why });
+		}
 	}
+	for (const suspect of await stillLeft(store, prefix, state, stateRoots, doubtful)) orphans.push({ path: suspect.path, why: suspect.why });
 	orphans.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-	const open = [...inProgress.values()].filter((r): r is Unlisted['inProgress'][number] => r !== null && r.files.length + r.unfinished.length > 0);
+	const open = [...inProgress.values()].filter((r): r is RunInProgress => r !== null && r.files.length + r.unfinished.length > 0);
 	return { orphans, unfinished: unfinished.sort(), inProgress: open };
+}
+
+/**
+ * What seemed left behind by runs that had not committed, looked at once more after reading the
+ * commit log again: a run that finished meanwhile either removed its files (superseded, failed) or
+ * committed them (its commit landed after the log was read).
+ */
+async function stillLeft(
+	store: Store,
+	prefix: string,
+	state: DatasetState,
+	stateRoots: Map<string, { base: string; datasetId: string }>,
+	suspects: Array<{ path: string; runId: string; why: string }>,
+): Promise<Array<{ path: string; why: string }>> {
+	if (!suspects.length) return [];
+	const fresh = await attemptAsync(() => readState(store, statePaths(prefix, state.datasetId), state.datasetId, { readOnly: true }));
+	const committed = fresh.ok ? await committedRuns(store, prefix, stateRoots, fresh.value) : new Map<string, CommittedRun>();
+	const listedBy = new Map<string, Set<string>>();
+	const left: Array<{ path: string; why: string }> = [];
+	for (const suspect of suspects) {
+		if (!(await store.stat(suspect.path))) continue; // removed by its run since the listing
+		const run = committed.get(suspect.runId);
+		if (run) {
+			if (!listedBy.has(suspect.runId)) {
+				const record = await attemptAsync(() => readCommit(store, run.paths, run.seq));
+				const files = new Set<string>();
+				if (record.ok && record.value) {
+					for (const f of record.value.exportResults) files.add(cleanPath(joinPath(f.sinkPath, f.name)));
+					if (record.value.commit?.manifestPath) files.add(cleanPath(record.value.commit.manifestPath));
+				}
+				listedBy.set(suspect.runId, files);
+			}
+			if (listedBy.get(suspect.runId)!.has(suspect.path)) continue; // committed since the log was read
+		}
+		left.push(suspect);
+	}
+	return left;
 }
 
 /**
  * What a local folder holds below the prefix that neither `list` nor `listUnfinished` shows: names
  * starting `.incoming-` that are not the store's temporary files, symbolic links (the store never
- * follows them) and anything that is not a file or a folder. Read straight from the file system.
+ * follows them) and anything that is not a file or a folder. Read straight from the file system,
+ * after the listings: a regular file or a temporary file of the store's that they did not show was
+ * written since (`since`: the path it stands for, and whether it is an upload's temporary file).
  */
-async function hiddenLocalEntries(store: LocalFolderStore, prefix: string, listed: Set<string>, temps: Set<string>): Promise<Unlisted['orphans']> {
-	const found: Unlisted['orphans'] = [];
+async function hiddenLocalEntries(
+	store: LocalFolderStore,
+	prefix: string,
+	listed: Set<string>,
+	temps: Set<string>,
+): Promise<Array<{ path: string; why: string; since?: { path: string; upload: boolean } }>> {
+	const found: Array<{ path: string; why: string; since?: { path: string; upload: boolean } }> = [];
 	const top = prefix ? join(store.root, ...prefix.split('/')) : store.root;
 	const info = await attemptAsync(() => lstat(top));
 	if (!info.ok || !info.value.isDirectory()) return found;
@@ -198,8 +275,13 @@ async function hiddenLocalEntries(store: LocalFolderStore, prefix: string, liste
 			if (entry.isDirectory()) await walk(join(dir, entry.name), path);
 			else if (entry.isSymbolicLink()) found.push({ path, why: 'a symbolic link (the destination never follows links: nothing of ours is one)' });
 			else if (!entry.isFile()) found.push({ path, why: 'not a regular file' });
-			else if (!listed.has(path) && !temps.has(path))
-				found.push({ path, why: 'a file the destination\'s listing does not show (a name starting ".incoming-" that is not one of its temporary files)' });
+			else if (listed.has(path) || temps.has(path)) continue;
+			else if (!entry.name.startsWith(TEMP_PREFIX)) found.push({ path, why: 'written while Verify looked, and no committed export lists it', since: { path, upload: false } });
+			else {
+				const final = finalNameOf(entry.name);
+				if (final) found.push({ path, why: 'an upload started while Verify looked, of no run in progress', since: { path: rel ? `${rel}/${final}` : final, upload: true } });
+				else found.push({ path, why: 'a file the destination\'s listing does not show (a name starting ".incoming-" that is not one of its temporary files)' });
+			}
 		}
 	};
 	await walk(top, prefix);

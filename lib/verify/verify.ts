@@ -20,7 +20,7 @@ import { cleanPath, joinPath, parentOf, readText } from '../storage/common';
 import { StoreError, type Store } from '../storage/types';
 import { NOT_RECONCILED, reconcile, type Reconciliation } from './reconcile';
 import { schemaChange, type SchemaChange } from './schema-change';
-import { findUnlisted } from './unlisted';
+import { findUnlisted, type RunInProgress } from './unlisted';
 
 export type { BatchReconciliation, Reconciliation } from './reconcile';
 export type { SchemaChange } from './schema-change';
@@ -93,7 +93,7 @@ export interface Verdict {
 	 * same time, or one that died less than its Remove Leftovers After ago), with their files and
 	 * unfinished uploads so far: a warning, not a problem, until that age.
 	 */
-	inProgress: Array<{ runId: string; startedAt: string; ageMs: number; files: string[]; unfinished: string[] }>;
+	inProgress: RunInProgress[];
 	continuity: ContinuityVerdict;
 	/** Per-batch record counts against the lake's (Reconcile With Lake). */
 	reconciliation: Reconciliation;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Manifest } from '../../lib/export/manifest';
@@ -158,6 +158,79 @@ describe('Verify Export engine', () => {
 		writeFileSync(join(out, committedStray), 'not listed');
 		verdict = await verify();
 		assert.deepEqual(verdict.orphans, [committedStray]);
+	});
+
+	it("a run in progress covers only its own dataset's files in its own folder", async () => {
+		const { out, store, report } = await exported('in-progress-scope');
+		const paths = statePaths(report.statePrefix, DS);
+		const runId = '0190a0a0-0000-7000-8000-0000000000cc';
+		const intent = {
+			protocol: 1,
+			runId,
+			datasetId: DS,
+			folder: report.folder,
+			mode: 'incremental',
+			exportTime: report.exportTime,
+			base: 1,
+			startedAt: new Date().toISOString(),
+			cleanupAfterMs: 3_600_000,
+		};
+		writeFileSync(join(out, paths.intent(runId)), JSON.stringify(intent));
+		const own = `${report.folder}/part-00000-${runId}.json.gz`;
+		const elsewhere = `${report.statePrefix}/elsewhere/part-00000-${runId}.json.gz`;
+		mkdirSync(join(out, report.statePrefix, 'elsewhere'), { recursive: true });
+		writeFileSync(join(out, own), 'half a file');
+		writeFileSync(join(out, elsewhere), 'a copy outside its folder');
+		let verdict = await verifyExport(store, { manifestPath: report.manifestPath! });
+		assert.deepEqual(verdict.inProgress[0]?.files, [own]);
+		assert.deepEqual(verdict.orphans, [elsewhere], "outside the run's folder: cleanup would never remove it");
+		// an intent naming another dataset does not make the files in progress
+		writeFileSync(join(out, paths.intent(runId)), JSON.stringify({ ...intent, datasetId: 'another_dataset' }));
+		verdict = await verifyExport(store, { manifestPath: report.manifestPath! });
+		assert.deepEqual(verdict.inProgress, []);
+		assert.deepEqual(verdict.orphans.sort(), [elsewhere, own].sort());
+	});
+
+	it('a run that removes its files, or writes more, while Verify looks is neither left behind nor missed', async () => {
+		const { out, store, report } = await exported('in-progress-moving');
+		const paths = statePaths(report.statePrefix, DS);
+		const leaving = '0190a0a0-0000-7000-8000-0000000000dd';
+		const writing = '0190a0a0-0000-7000-8000-0000000000ee';
+		const intentOf = (runId: string) => ({
+			protocol: 1,
+			runId,
+			datasetId: DS,
+			folder: report.folder,
+			mode: 'incremental',
+			exportTime: report.exportTime,
+			base: 1,
+			startedAt: new Date().toISOString(),
+		});
+		for (const runId of [leaving, writing]) writeFileSync(join(out, paths.intent(runId)), JSON.stringify(intentOf(runId)));
+		const gone = `${report.folder}/part-00000-${leaving}.json.gz`;
+		const late = `${report.folder}/part-00001-${writing}.json.gz`;
+		writeFileSync(join(out, gone), 'superseded: removed while Verify looks');
+		// a store on which, once listed, the first run removes its file and intent (as a superseded run
+		// does), and the second writes one more file (after the listings, before the folder walk)
+		const moving = Object.create(store) as LocalFolderStore;
+		moving.read = async (path, range) => {
+			if (path === paths.intent(leaving)) {
+				rmSync(join(out, gone), { force: true });
+				rmSync(join(out, paths.intent(leaving)), { force: true });
+			}
+			return store.read(path, range);
+		};
+		moving.listUnfinished = (prefix) => {
+			writeFileSync(join(out, late), 'written after the listing');
+			return store.listUnfinished(prefix);
+		};
+		const verdict = await verifyExport(moving, { manifestPath: report.manifestPath! });
+		assert.deepEqual(verdict.orphans, [], verdict.problems.join('; '));
+		assert.deepEqual(
+			verdict.inProgress.map((r) => [r.runId, r.files]),
+			[[writing, [late]]],
+		);
+		assert.equal(verdict.ok, true);
 	});
 
 	it('a missing or malformed manifest is a clear error', async () => {
