@@ -22,6 +22,8 @@ const { values } = parseArgs({
 async function main() {
 	const records = Number(values.records);
 	if (!Number.isInteger(records) || records < 0) throw new Error(`--records must be a whole number, not "${values.records}"`);
+	const copies = values.copies === undefined ? undefined : Number(values.copies);
+	if (copies !== undefined && (!Number.isInteger(copies) || copies < 1)) throw new Error(`--copies must be a whole number of at least 1, not "${values.copies}"`);
 	const started = Date.now();
 	const result = await generateLake({
 		dir: resolve(values.out!),
@@ -31,7 +33,7 @@ async function main() {
 		datasets: values.datasets?.split(',').map((s) => s.trim()),
 		format: values.format as BatchFileFormat | undefined,
 		recordsPerFile: values['records-per-file'] ? Number(values['records-per-file']) : undefined,
-		copies: values.copies ? Number(values.copies) : undefined,
+		copies,
 	});
 	for (const d of result) console.log(`${d.id.padEnd(50)} ${String(d.records).padStart(10)} records in ${d.batches} batches`);
 	console.log(`lake written to ${resolve(values.out!)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

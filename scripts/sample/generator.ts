@@ -617,7 +617,8 @@ export async function generateLake(options: GenerateOptions): Promise<GeneratedD
 		if (unknown.length) throw new Error(`unknown sample dataset(s): ${unknown.join(', ')}`);
 	}
 	const out: GeneratedDataset[] = [];
-	const copies = Math.max(1, options.copies ?? 1);
+	const copies = options.copies ?? 1;
+	if (!Number.isInteger(copies) || copies < 1) throw new Error(`copies must be a whole number of at least 1, not ${options.copies}`);
 	const targets: Array<{ dataset: SampleDataset; id: string }> = [];
 	for (const dataset of chosen) {
 		for (let k = 1; k <= copies; k++) targets.push({ dataset, id: copies === 1 ? dataset.id : `${dataset.id}_${String(k).padStart(String(copies).length, '0')}` });
