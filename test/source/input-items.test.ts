@@ -1,0 +1,49 @@
+/**
+ * The source contract on records handed over in memory (lib/source/input-items), and what is its
+ * own: a batch named by its content, so the same records exported twice are one batch.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runExport } from '../../lib/export/run';
+import { parseJson } from '../../lib/json';
+import { InputItemsSource } from '../../lib/source/input-items';
+import type { DatasetRecord } from '../../lib/source/types';
+import { LocalFolderStore } from '../../lib/storage/local';
+import { tempDir } from '../helpers/fixtures';
+import { sourceContract } from './contract';
+
+const records = (): DatasetRecord[] => [
+	parseJson('{"id":9007199254740993,"neg":-0,"amount":0.1,"text":"ünï 😀 \\u2028","nested":{"list":[1,"x",null]}}') as DatasetRecord,
+	...Array.from({ length: 20 }, (_, i) => ({ id: i, text: `row ${i}`, nested: { list: [i] } })),
+];
+
+sourceContract('input items', async () => {
+	const held = records();
+	return {
+		source: new InputItemsSource('orders', held, { receivedAt: new Date('2026-11-28T00:00:00Z') }),
+		expected: new Map([['orders', [held]]]),
+	};
+});
+
+describe('input items', () => {
+	it('the same records are the same batch: exported twice, committed once; other records are a new batch', async () => {
+		const out = tempDir('input-items');
+		const store = new LocalFolderStore(out);
+		const request = { datasetId: 'orders', mode: 'incremental' as const, fileType: 'json' as const, codec: 'gzip' as const, folderPath: 'x' };
+		const first = await runExport(new InputItemsSource('orders', records()), store, request);
+		assert.equal(first.status, 'committed');
+		assert.equal(first.totals.records, 21);
+		const again = await runExport(new InputItemsSource('orders', records(), { receivedAt: new Date(Date.now() + 60_000) }), store, request);
+		assert.equal(again.status, 'nothing-new', 'a retried execution with the same items exports nothing twice');
+		const changed = records();
+		changed[5] = { ...changed[5], text: 'changed' };
+		const other = await runExport(new InputItemsSource('orders', changed), store, request);
+		assert.equal(other.status, 'committed');
+		assert.notDeepEqual(other.window.batchIds, first.window.batchIds);
+	});
+
+	it('a bad dataset id or a record that is not an object is a clear error', () => {
+		assert.throws(() => new InputItemsSource('../x', []), /not a valid dataset id/);
+		assert.throws(() => new InputItemsSource('orders', [{ a: 1 }, [1, 2] as unknown as DatasetRecord]), /record 2 is not an object/);
+	});
+});
