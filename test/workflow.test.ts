@@ -346,3 +346,83 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 		assert.equal((await test('')).status, 'Error');
 	});
 });
+
+describe("Source: Input Items, through n8n's engine", () => {
+	const out = tempDir('wf-items-out');
+	const credentials = { [CREDENTIAL]: { rootPath: out } };
+	const orders = Array.from({ length: 25 }, (_, i) => ({
+		id: i,
+		name: `order ${i} ünï`,
+		amount: i + 0.25,
+		tags: ['web', String(i)],
+		placed: `2026-11-${String(1 + (i % 28)).padStart(2, '0')}T10:00:00Z`,
+	}));
+	const workflow = (items: unknown[]): WorkflowJson => ({
+		nodes: [
+			{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(items) } },
+			{
+				id: '2',
+				name: 'Export Dataset',
+				type: 'n8n-nodes-dataset-export.exportDataset',
+				typeVersion: 1,
+				position: [200, 0],
+				parameters: {
+					source: 'inputItems',
+					dataset: { __rl: true, mode: 'id', value: 'orders' },
+					destination: 'localFolder',
+					folderPath: 'items',
+					mode: 'incremental',
+					fileType: 'parquet',
+					parquetCompression: 'snappy',
+					includeManifest: true,
+					options: {},
+				},
+				credentials: { datasetExportLocalFolderApi: { id: CREDENTIAL, name: 'Local exports' } },
+			},
+			{
+				id: '3',
+				name: 'Verify Export',
+				type: 'n8n-nodes-dataset-export.verifyExport',
+				typeVersion: 1,
+				position: [400, 0],
+				parameters: { destination: 'localFolder', verify: 'manifest', manifestPath: '={{ $json.manifestPath }}', options: {} },
+				credentials: { datasetExportLocalFolderApi: { id: CREDENTIAL, name: 'Local exports' } },
+			},
+		],
+		connections: {
+			Items: { main: [[{ node: 'Export Dataset', type: 'main', index: 0 }]] },
+			'Export Dataset': { main: [[{ node: 'Verify Export', type: 'main', index: 0 }]] },
+		},
+	});
+
+	it('all input items are one export, read back exactly; the same items again export nothing twice; other items are a new batch', async () => {
+		const first = await runWorkflow(workflow(orders), credentials);
+		assert.equal(first.error, undefined, first.error?.message);
+		const reports = first.items('Export Dataset');
+		assert.equal(reports.length, 1, 'one export for the 25 items');
+		assert.equal(reports[0].json.status, 'committed');
+		assert.equal(reports[0].json.datasetId, 'orders');
+		assert.equal((reports[0].json.totals as { records: number }).records, 25);
+		assert.equal((reports[0].pairedItem as unknown[]).length, 25, 'paired with every input item');
+		assert.equal(first.output('Verify Export')[0].ok, true);
+		const files = (reports[0].json.files as Array<{ path: string }>).map((f) => join(out, f.path));
+		const rows = await readFiles(files);
+		// DuckDB's reading of the Parquet files: every item, every value (the timestamps as the instants they name)
+		const instant = (text: unknown) => new Date(String(text).replace(' ', 'T').replace(/\+00$/, 'Z')).toISOString();
+		assert.deepEqual(
+			rows.map((r) => [Number(r.id), r.name, Number(r.amount), r.tags, instant(r.placed)]).sort((a, b) => (a[0] as number) - (b[0] as number)),
+			orders.map((o) => [o.id, o.name, o.amount, o.tags, new Date(o.placed).toISOString()]),
+		);
+		const again = await runWorkflow(workflow(orders), credentials);
+		assert.equal(again.output('Export Dataset')[0].status, 'nothing-new', 'a retried execution with the same items exports nothing twice');
+
+		// the Dataset list in the editor has nothing to offer before a run: the name is typed
+		const exportNode = workflow(orders).nodes[1];
+		assert.deepEqual((await listSearch(exportNode, 'searchDatasets', credentials)).results, []);
+
+		const changed = orders.map((o) => (o.id === 3 ? { ...o, amount: 99.5 } : o));
+		const other = await runWorkflow(workflow(changed), credentials);
+		assert.equal(other.output('Export Dataset')[0].status, 'committed');
+		assert.equal(other.output('Verify Export')[0].ok, true);
+	});
+});

@@ -19,7 +19,7 @@ import {
 import { toNodeError, type ParameterTerms } from '../shared/errors';
 import { credentialTest } from '../shared/methods/credentialTest';
 import { searchDatasets } from '../shared/methods/listSearch';
-import { networkPolicy, sourceFrom, sourceTerms, storeFrom, type NetworkOptions } from '../shared/transport';
+import { networkPolicy, sourceFrom, sourceScope, sourceTerms, storeFrom, type NetworkOptions } from '../shared/transport';
 import {
 	credentialFor,
 	destinationFieldProperties,
@@ -29,7 +29,7 @@ import {
 	layoutOptions,
 	docs,
 	networkOptions,
-	sourceProperties,
+	sourcePropertiesFor,
 	type LayoutOptionValues,
 } from '../shared/properties';
 
@@ -74,7 +74,7 @@ export class ExportDataset implements INodeType {
 			{ name: 'datasetExportGoogleCloudStorageApi', required: true, displayOptions: credentialFor('googleCloudStorage'), testedBy: 'googleCloudStorageConnectionTest' },
 		],
 		properties: [
-			...sourceProperties,
+			...sourcePropertiesFor('exportDataset'),
 			{
 				displayName: 'Dataset',
 				name: 'dataset',
@@ -250,7 +250,12 @@ export class ExportDataset implements INodeType {
 		const out: INodeExecutionData[] = [];
 		const signal = this.getExecutionCancelSignal?.();
 		const summary = { exported: 0, nothingNew: 0, superseded: 0, failed: 0, records: 0, files: 0, bytes: 0, warnings: 0 };
-		for (let i = 0; i < items.length; i++) {
+		// a source read once per execution (Input Items) exports all items as one dataset, with the
+		// parameters of the first; otherwise every item is one export
+		const perExecution = sourceScope(this) === 'execution';
+		const exportsToRun = perExecution ? Math.min(items.length, 1) : items.length;
+		const pairedWith = (i: number) => (perExecution ? items.map((_, item) => ({ item })) : { item: i });
+		for (let i = 0; i < exportsToRun; i++) {
 			let datasetId = '';
 			try {
 				datasetId = String(this.getNodeParameter('dataset', i, '', { extractValue: true }) ?? '');
@@ -324,13 +329,13 @@ export class ExportDataset implements INodeType {
 				this.logger?.info(
 					`Export Dataset: ${report.datasetId} ${report.status}: ${report.totals.records} records in ${report.totals.files} files (${report.totals.bytes} bytes) in ${report.durationMs} ms`,
 				);
-				out.push({ json: report as unknown as IDataObject, pairedItem: { item: i } });
+				out.push({ json: report as unknown as IDataObject, pairedItem: pairedWith(i) });
 			} catch (caught) {
 				const error = explainExportTime(caught, optionsOf(this, i), items[i].json);
 				const nodeError = toNodeError(this.getNode(), error, i, { datasetId }, exportTerms(this, i));
 				summary.failed++;
 				if (!this.continueOnFail()) throw nodeError;
-				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: { item: i } });
+				out.push({ json: { error: nodeError.message }, error: nodeError, pairedItem: pairedWith(i) });
 			}
 		}
 		this.addExecutionHints?.({

@@ -5,7 +5,7 @@ import { FORMATS, type FileType } from '../../lib/format';
 import type { DatasetKind } from '../../lib/source/types';
 import { toNodeError } from '../shared/errors';
 import { sourceFrom, sourceTerms } from '../shared/transport';
-import { docs, sourceProperties } from '../shared/properties';
+import { docs, sourcePropertiesFor } from '../shared/properties';
 
 export class ListEligibleDatasets implements INodeType {
 	description: INodeTypeDescription = {
@@ -22,7 +22,7 @@ export class ListEligibleDatasets implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		properties: [
-			...sourceProperties,
+			...sourcePropertiesFor('listEligibleDatasets'),
 			{
 				displayName: 'Entitled Tier',
 				name: 'entitledTier',

@@ -15,7 +15,7 @@ import {
 	type LayoutOptionValues,
 	docs,
 	networkOptions,
-	sourceProperties,
+	sourcePropertiesFor,
 } from '../shared/properties';
 
 /** Reconcile With Lake: the lake's fields as Export Dataset shows them, shown when reconciling. */
@@ -29,7 +29,7 @@ const reconcileProperties: INodeProperties[] = [
 		description:
 			"Whether to compare each exported batch's record count with the count in the lake's batch metadata (batches whose count the lake cannot give without reading them are listed as not reconciled)",
 	},
-	...sourceProperties.map((property) => ({
+	...sourcePropertiesFor('verifyExport').map((property) => ({
 		...property,
 		displayOptions: { show: { ...(property.displayOptions?.show ?? {}), reconcile: [true] } },
 	})),

@@ -54,12 +54,19 @@ function chosenSource(context: ParamContext | ILoadOptionsFunctions, itemIndex: 
 
 /** The source named by the Source parameter and its own parameters. */
 export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIndex = 0): Source {
+	const running = 'getInputData' in context && typeof context.getInputData === 'function' ? (context as Pick<IExecuteFunctions, 'getInputData'>) : undefined;
 	return chosenSource(context, itemIndex).open({
 		get: parameterGetter(context, itemIndex),
 		node: context.getNode(),
 		itemIndex,
 		fileAccess: fileAccessCheck(context),
+		records: running && (() => running.getInputData().map((item) => item.json)),
 	});
+}
+
+/** Whether the chosen source is read once per input item or once per execution (all items). */
+export function sourceScope(context: ParamContext | ILoadOptionsFunctions): 'item' | 'execution' {
+	return sourceChoice(context, 0).option?.scope ?? 'item';
 }
 
 /** Library fields → this node's parameters for the chosen source (`source` → e.g. Lake Path). */

@@ -107,25 +107,34 @@ describe('the source registry agrees with the nodes', () => {
 	for (const node of nodesWithSource) {
 		it(`${node.description.displayName}: the Source options and each source's own parameters come from the registry`, () => {
 			const source = property(node, 'source');
+			const offered = SOURCES.filter((s) => !s.nodes || s.nodes.includes(node.description.name));
 			assert.deepEqual(
 				source?.options?.map((o) => ('value' in o ? o.value : undefined)),
-				SOURCES.map((s) => s.value),
+				offered.map((s) => s.value),
 			);
 			assert.ok(
-				SOURCES.some((s) => s.value === source?.default),
-				'the default is a registered source',
+				offered.some((s) => s.value === source?.default),
+				'the default is a source this node offers',
 			);
 			for (const option of SOURCES) {
+				const isOffered = offered.includes(option);
 				for (const own of option.properties) {
 					const shown = node.description.properties.find((p: INodeProperties) => p.name === own.name);
+					if (!isOffered) {
+						assert.equal(shown, undefined, `${own.name} (of ${option.value}, not offered here) is not a parameter`);
+						continue;
+					}
 					assert.ok(shown, `${own.name} is a parameter`);
 					assert.deepEqual(shown.displayOptions?.show?.source, [option.value], `${own.name} is shown only for ${option.value}`);
 				}
-				assert.ok(
-					option.properties.some((p) => p.name === option.locationParameter),
-					`${option.value}: its location parameter "${option.locationParameter}" is one of its own`,
-				);
+				if (isOffered) {
+					assert.ok(
+						node.description.properties.some((p: INodeProperties) => p.name === option.locationParameter),
+						`${option.value}: its location parameter "${option.locationParameter}" is a parameter of the node`,
+					);
+				}
 			}
+			if (offered.some((s) => s.scope === 'execution')) assert.equal(node.description.name, 'exportDataset', 'sources read once per execution are for Export Dataset');
 		});
 	}
 });

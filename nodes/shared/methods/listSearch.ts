@@ -3,10 +3,12 @@ import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow'
 import { exportedDatasets } from '../../../lib/export/manifest';
 import { DEFAULT_FOLDER_TEMPLATE } from '../../../lib/export/template';
 import { cleanPath } from '../../../lib/storage/common';
-import { sourceFrom, storeFrom } from '../transport';
+import { sourceFrom, sourceScope, storeFrom } from '../transport';
 
 /** Searchable dataset list for resource locators. */
 export async function searchDatasets(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
+	// a source read once per execution (Input Items) has no datasets before it runs: the name is typed
+	if (sourceScope(this) === 'execution') return { results: [] };
 	const datasets = await sourceFrom(this).listDatasets();
 	const needle = (filter ?? '').toLowerCase();
 	return {

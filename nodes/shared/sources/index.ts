@@ -5,32 +5,41 @@
  * SOURCES (docs/extending.md lists every file).
  */
 import type { INodeProperties } from 'n8n-workflow';
+import { inputItems } from './inputItems';
 import { localLake } from './localLake';
 import type { SourceOption } from './types';
 
 export type { SourceContext, SourceOption } from './types';
 
-export const SOURCES: readonly SourceOption[] = [localLake];
+export const SOURCES: readonly SourceOption[] = [localLake, inputItems];
 
 export function sourceOptionOf(value: unknown): SourceOption | undefined {
 	return SOURCES.find((s) => s.value === value);
 }
 
-/** The Source parameter and every source's own parameters, each shown only for its source. */
-export const sourceProperties: INodeProperties[] = [
-	{
-		displayName: 'Source',
-		name: 'source',
-		type: 'options',
-		noDataExpression: true,
-		options: SOURCES.map((s) => ({ name: s.name, value: s.value, description: s.description })),
-		default: 'localLake',
-		description: 'Where the datasets are read from',
-	},
-	...SOURCES.flatMap((source) =>
-		source.properties.map((property) => ({
-			...property,
-			displayOptions: { ...property.displayOptions, show: { ...property.displayOptions?.show, source: [source.value] } },
-		})),
-	),
-];
+/** The sources a node offers (its description's `name`). */
+export function sourcesOf(nodeName: string): SourceOption[] {
+	return SOURCES.filter((s) => !s.nodes || s.nodes.includes(nodeName));
+}
+
+/** A node's Source parameter and every source's own parameters, each shown only for its source. */
+export function sourcePropertiesFor(nodeName: string): INodeProperties[] {
+	const offered = sourcesOf(nodeName);
+	return [
+		{
+			displayName: 'Source',
+			name: 'source',
+			type: 'options',
+			noDataExpression: true,
+			options: offered.map((s) => ({ name: s.name, value: s.value, description: s.description })),
+			default: 'localLake',
+			description: 'Where the datasets are read from',
+		},
+		...offered.flatMap((source) =>
+			source.properties.map((property) => ({
+				...property,
+				displayOptions: { ...property.displayOptions, show: { ...property.displayOptions?.show, source: [source.value] } },
+			})),
+		),
+	];
+}

@@ -4,7 +4,7 @@
  */
 import type { INode, INodeProperties } from 'n8n-workflow';
 import type { FileAccessCheck } from '../../../lib/host-path';
-import type { Source } from '../../../lib/source/types';
+import type { DatasetRecord, Source } from '../../../lib/source/types';
 
 /** What a source descriptor may use to build its Source. */
 export interface SourceContext {
@@ -14,6 +14,8 @@ export interface SourceContext {
 	itemIndex: number;
 	/** n8n's file-access rule, for sources that read the n8n host's files. */
 	fileAccess: FileAccessCheck;
+	/** Every input item's JSON, while a node runs (not while the editor loads a list): for sources whose scope is `execution`. */
+	records?: () => DatasetRecord[];
 }
 
 export interface SourceOption {
@@ -27,4 +29,11 @@ export interface SourceOption {
 	locationParameter: string;
 	/** Throws a NodeOperationError naming the parameter at fault. */
 	open(context: SourceContext): Source;
+	/** The nodes (their description's `name`) that offer it; absent: every node with a Source parameter. */
+	nodes?: readonly string[];
+	/**
+	 * `item` (default): the node runs once per input item, each item choosing a dataset; `execution`:
+	 * once per execution, the source reading all input items (Export Dataset only).
+	 */
+	scope?: 'item' | 'execution';
 }
