@@ -350,12 +350,14 @@ describe('workflows through n8n-core WorkflowExecute', () => {
 describe("Source: Input Items, through n8n's engine", () => {
 	const out = tempDir('wf-items-out');
 	const credentials = { [CREDENTIAL]: { rootPath: out } };
+	// records with a `timestamp` of their own (Unix seconds): not the export's time, as a trigger's would be
 	const orders = Array.from({ length: 25 }, (_, i) => ({
 		id: i,
 		name: `order ${i} ünï`,
 		amount: i + 0.25,
 		tags: ['web', String(i)],
 		placed: `2026-11-${String(1 + (i % 28)).padStart(2, '0')}T10:00:00Z`,
+		timestamp: 1_700_000_000 + i,
 	}));
 	const workflow = (items: unknown[]): WorkflowJson => ({
 		nodes: [
@@ -368,7 +370,7 @@ describe("Source: Input Items, through n8n's engine", () => {
 				position: [200, 0],
 				parameters: {
 					source: 'inputItems',
-					dataset: { __rl: true, mode: 'id', value: 'orders' },
+					datasetName: 'orders',
 					destination: 'localFolder',
 					folderPath: 'items',
 					mode: 'incremental',
@@ -415,6 +417,7 @@ describe("Source: Input Items, through n8n's engine", () => {
 		);
 		const again = await runWorkflow(workflow(orders), credentials);
 		assert.equal(again.output('Export Dataset')[0].status, 'nothing-new', 'a retried execution with the same items exports nothing twice');
+		assert.deepEqual(again.output('Export Dataset')[0].warnings, []);
 
 		// the Dataset list in the editor has nothing to offer before a run: the name is typed
 		const exportNode = workflow(orders).nodes[1];
@@ -424,5 +427,75 @@ describe("Source: Input Items, through n8n's engine", () => {
 		const other = await runWorkflow(workflow(changed), credentials);
 		assert.equal(other.output('Export Dataset')[0].status, 'committed');
 		assert.equal(other.output('Verify Export')[0].ok, true);
+	});
+});
+
+describe('Source: Input Items, errors', () => {
+	const out = tempDir('wf-items-errors');
+	const credentials = { [CREDENTIAL]: { rootPath: out } };
+	const exportNode = (parameters: Record<string, unknown>, onError: INode['onError'] = 'continueErrorOutput'): WorkflowJson => ({
+		nodes: [
+			{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify([{ a: 1 }, { a: 2 }]) } },
+			{
+				id: '2',
+				name: 'Export Dataset',
+				type: 'n8n-nodes-dataset-export.exportDataset',
+				typeVersion: 1,
+				position: [200, 0],
+				onError,
+				parameters: {
+					source: 'inputItems',
+					datasetName: 'orders',
+					destination: 'localFolder',
+					folderPath: 'items',
+					mode: 'incremental',
+					fileType: 'json',
+					jsonCompression: 'gzip',
+					includeManifest: true,
+					options: {},
+					...parameters,
+				},
+				credentials: { datasetExportLocalFolderApi: { id: CREDENTIAL, name: 'Local exports' } },
+			},
+		],
+		connections: { Items: { main: [[{ node: 'Export Dataset', type: 'main', index: 0 }]] } },
+	});
+
+	it('an empty or invalid Dataset Name, and a date selection, are errors naming the parameter, paired with every item, nothing written', async () => {
+		for (const [parameters, message] of [
+			// (left empty in the editor, n8n itself refuses the workflow: the parameter is required)
+			[{ datasetName: '={{ $json.missing ?? "" }}' }, /^Dataset Name is empty/],
+			[{ datasetName: '../x' }, /^Dataset Name: "..\/x" is not a valid dataset id/],
+			[{ options: { startDate: '2026-01-01T00:00:00Z' } }, /^Start Date does not apply to Input Items/],
+			[{ options: { lookbackDays: 7 } }, /^Lookback Days does not apply to Input Items/],
+		] as const) {
+			const result = await runWorkflow(exportNode(parameters), credentials);
+			const failed = result.errors('Export Dataset');
+			assert.equal(failed.length, 1, JSON.stringify(parameters));
+			assert.match(String(failed[0].json.error), message);
+			assert.deepEqual(failed[0].pairedItem, [{ item: 0 }, { item: 1 }]);
+		}
+		assert.deepEqual(filesUnder(out), [], 'nothing written');
+	});
+
+	it('List Eligible Datasets and Verify Export do not read Input Items, even when a workflow names it', async () => {
+		const verify: WorkflowJson = {
+			nodes: [
+				{ id: '1', name: 'Items', type: 'test.items', typeVersion: 1, position: [0, 0], parameters: { items: '[{"manifestPath":"x/manifest.json"}]' } },
+				{
+					id: '2',
+					name: 'Verify Export',
+					type: 'n8n-nodes-dataset-export.verifyExport',
+					typeVersion: 1,
+					position: [200, 0],
+					onError: 'continueErrorOutput',
+					parameters: { source: 'inputItems', reconcile: true, destination: 'localFolder', verify: 'manifest', manifestPath: '={{ $json.manifestPath }}', options: {} },
+					credentials: { datasetExportLocalFolderApi: { id: CREDENTIAL, name: 'Local exports' } },
+				},
+			],
+			connections: { Items: { main: [[{ node: 'Verify Export', type: 'main', index: 0 }]] } },
+		};
+		const result = await runWorkflow(verify, credentials);
+		assert.match(String(result.errors('Verify Export')[0]?.json.error), /Source "Input Items" is not offered in Verify Export/);
 	});
 });

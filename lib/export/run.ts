@@ -315,7 +315,7 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		batches = selected.filter((b) => {
 			const mark = state.batches.get(b.id);
 			if (!mark) return !legacy.has(b.id);
-			if ((mark.ingestedAt && mark.ingestedAt !== b.ingestedAt) || (mark.sizeBytes !== null && mark.sizeBytes !== b.sizeBytes)) changedBatches.push(b.id);
+			if (!b.contentAddressed && ((mark.ingestedAt && mark.ingestedAt !== b.ingestedAt) || (mark.sizeBytes !== null && mark.sizeBytes !== b.sizeBytes))) changedBatches.push(b.id);
 			return false;
 		});
 	}

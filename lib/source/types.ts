@@ -70,6 +70,11 @@ export interface BatchInfo {
 	sizeBytes: number;
 	/** Source-relative locations of the batch's data files, in read order. */
 	files: string[];
+	/**
+	 * The id names the batch's content (records handed over in memory): the same id is the same
+	 * records, and `ingestedAt` is only when they were handed over, so a later time is no change.
+	 */
+	contentAddressed?: boolean;
 }
 
 export interface DatasetInfo {

@@ -4,6 +4,7 @@ import { attempt, RequestError } from '../../lib/errors';
 import { runExport, type ExportMode, type SchemaMismatchPolicy } from '../../lib/export/run';
 import {
 	checkDatasetId,
+	checkOncePerExecution,
 	checkFileNamePrefix,
 	checkFolderPath,
 	checkFolderTemplate,
@@ -19,7 +20,8 @@ import {
 import { toNodeError, type ParameterTerms } from '../shared/errors';
 import { credentialTest } from '../shared/methods/credentialTest';
 import { searchDatasets } from '../shared/methods/listSearch';
-import { networkPolicy, sourceFrom, sourceScope, sourceTerms, storeFrom, type NetworkOptions } from '../shared/transport';
+import { SOURCES_NAMING_DATASET } from '../shared/sources';
+import { networkPolicy, sourceDatasetParameter, sourceFrom, sourceScope, sourceTerms, storeFrom, type NetworkOptions } from '../shared/transport';
 import {
 	credentialFor,
 	destinationFieldProperties,
@@ -83,6 +85,8 @@ export class ExportDataset implements INodeType {
 				required: true,
 				description: 'The dataset to export: pick one, or map the ID from List Eligible Datasets',
 				hint: 'The default maps {{ $json.id }}, so each item from List Eligible Datasets exports its dataset',
+				// sources that name the dataset themselves (Input Items' Dataset Name)
+				displayOptions: { hide: { source: SOURCES_NAMING_DATASET } },
 				modes: [
 					{
 						displayName: 'From List',
@@ -151,7 +155,8 @@ export class ExportDataset implements INodeType {
 						type: 'string',
 						default: '',
 						placeholder: '={{ $json.timestamp }}',
-						description: "The schedule's time, floored to the minute (UTC). Empty: the input item's scheduledTime or timestamp (Schedule Trigger), else now.",
+						description:
+							"The schedule's time, floored to the minute (UTC). Empty: the input item's scheduledTime or timestamp (Schedule Trigger), else now. With Source Input Items: this option, else now.",
 					},
 					{
 						displayName: 'File Name Prefix',
@@ -255,17 +260,20 @@ export class ExportDataset implements INodeType {
 		const perExecution = sourceScope(this) === 'execution';
 		const exportsToRun = perExecution ? Math.min(items.length, 1) : items.length;
 		const pairedWith = (i: number) => (perExecution ? items.map((_, item) => ({ item })) : { item: i });
+		const named = sourceDatasetParameter(this);
 		for (let i = 0; i < exportsToRun; i++) {
 			let datasetId = '';
 			try {
-				datasetId = String(this.getNodeParameter('dataset', i, '', { extractValue: true }) ?? '');
-				checkDatasetId(datasetId);
+				datasetId = String((named ? this.getNodeParameter(named.name, i, '') : this.getNodeParameter('dataset', i, '', { extractValue: true })) ?? '');
+				checkDatasetId(datasetId, named?.displayName);
 				const fileType = fileTypeOf(this.getNodeParameter('fileType', i));
 				// read with a fallback: when File Type is an expression, the editor may not have stored the other choice's parameter
 				const terms = fileTypeTerms(fileType);
 				const codec = codecOf(fileType, this.getNodeParameter(terms.parameter, i, terms.fallback));
 				const options = this.getNodeParameter('options', i, {}) as ExportOptions;
-				const input = items[i].json;
+				// read once per execution, the first item is a record like the others, not a trigger's output
+				const input = perExecution ? {} : items[i].json;
+				if (perExecution) checkOncePerExecution(options);
 				const folderPath = pathText(this.getNodeParameter('folderPath', i, ''), 'folderPath', 'Folder Path');
 				checkFolderPath(folderPath);
 				const folderTemplate = options.folderTemplate === undefined ? undefined : pathText(options.folderTemplate, 'folderTemplate', 'Folder Template');
@@ -331,7 +339,7 @@ export class ExportDataset implements INodeType {
 				);
 				out.push({ json: report as unknown as IDataObject, pairedItem: pairedWith(i) });
 			} catch (caught) {
-				const error = explainExportTime(caught, optionsOf(this, i), items[i].json);
+				const error = explainExportTime(caught, optionsOf(this, i), perExecution ? {} : items[i].json);
 				const nodeError = toNodeError(this.getNode(), error, i, { datasetId }, exportTerms(this, i));
 				summary.failed++;
 				if (!this.continueOnFail()) throw nodeError;

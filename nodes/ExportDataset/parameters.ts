@@ -173,9 +173,24 @@ export function checkFolderTemplate(folderPath: string, template: string | undef
 }
 
 /** The dataset id, when given, follows the id rule (before it is used in folder names). */
-export function checkDatasetId(datasetId: string): void {
+/** The dataset id as typed or mapped; `label`: a source's own parameter naming it (Input Items' Dataset Name), which may not be empty. */
+export function checkDatasetId(datasetId: string, label?: string): void {
+	if (label && !datasetId.trim()) throw new RequestError(`${label} is empty: name the dataset the items become (e.g. orders)`, 'datasetId');
 	const problem = datasetId.trim() ? datasetIdProblem(datasetId.trim()) : undefined;
-	if (problem) throw new RequestError(`Dataset: ${problem}`, 'datasetId');
+	if (problem) throw new RequestError(`${label ?? 'Dataset'}: ${problem}`, 'datasetId');
+}
+
+/** A source read once per execution (Input Items) is one batch received now: a date selection cannot apply. */
+export function checkOncePerExecution(options: { startDate?: string; endDate?: string; lookbackDays?: number }): void {
+	for (const [key, label] of [
+		['startDate', 'Start Date'],
+		['endDate', 'End Date'],
+		['lookbackDays', 'Lookback Days'],
+	] as const) {
+		if (options[key] !== undefined && options[key] !== '') {
+			throw new RequestError(`${label} does not apply to Input Items: each execution's items are one batch, received now. Remove the option.`, key);
+		}
+	}
 }
 
 /** File Name Prefix: short enough for a file name (the engine checks its characters). */

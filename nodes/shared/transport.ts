@@ -49,6 +49,15 @@ function sourceChoice(context: ParamContext | ILoadOptionsFunctions, itemIndex: 
 function chosenSource(context: ParamContext | ILoadOptionsFunctions, itemIndex: number) {
 	const { value, option } = sourceChoice(context, itemIndex);
 	if (!option) throw new NodeOperationError(context.getNode(), `Source "${String(value)}" is not supported`, { itemIndex });
+	// a workflow written by hand (or for another node) may name a source this node does not offer
+	const node = context.getNode();
+	const nodeName = node.type.slice(node.type.lastIndexOf('.') + 1);
+	if (option.nodes && !option.nodes.includes(nodeName)) {
+		throw new NodeOperationError(node, `Source "${option.name}" is not offered in ${node.name}`, {
+			itemIndex,
+			description: `Choose another Source: ${option.name} is for ${option.nodes.join(', ')}.`,
+		});
+	}
 	return option;
 }
 
@@ -62,6 +71,11 @@ export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIn
 		fileAccess: fileAccessCheck(context),
 		records: running && (() => running.getInputData().map((item) => item.json)),
 	});
+}
+
+/** The chosen source's own parameter naming the dataset, when it has one (Input Items' Dataset Name). */
+export function sourceDatasetParameter(context: ParamContext | ILoadOptionsFunctions): { name: string; displayName: string } | undefined {
+	return sourceChoice(context, 0).option?.datasetParameter;
 }
 
 /** Whether the chosen source is read once per input item or once per execution (all items). */

@@ -2,7 +2,8 @@
  * Records handed over in memory as one dataset with one batch: the input items of an n8n
  * execution (issue 13; not offered in the nodes yet, see docs/notes/sources-design.md §5).
  *
- * The batch is named by its content (a SHA-256 of the records' exact JSON), so the same records
+ * The batch is named by its content (a SHA-256 of the records' exact JSON as given: the same keys in
+ * another order are other content), so the same records
  * handed over again (a retried execution) are the batch the commit log already holds, and an
  * incremental export of them is `nothing-new` instead of a second copy; other records are a new
  * batch. The schema is inferred from every record (they are all in memory already). Records are
@@ -44,7 +45,7 @@ export class InputItemsSource implements Source {
 		}
 		const at = (options.receivedAt ?? new Date()).toISOString();
 		const schema = records.length ? inferSchema(records) : undefined;
-		this.batch = { id: `items-${hash.digest('hex').slice(0, 32)}`, ingestedAt: at, recordCount: records.length, sizeBytes: bytes, files: [] };
+		this.batch = { id: `items-${hash.digest('hex').slice(0, 32)}`, ingestedAt: at, recordCount: records.length, sizeBytes: bytes, files: [], contentAddressed: true };
 		this.info = {
 			id: datasetId,
 			name: options.name ?? datasetId,

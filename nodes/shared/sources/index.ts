@@ -13,6 +13,9 @@ export type { SourceContext, SourceOption } from './types';
 
 export const SOURCES: readonly SourceOption[] = [localLake, inputItems];
 
+/** Sources that name their dataset with a parameter of their own (the nodes hide their Dataset picker for them). */
+export const SOURCES_NAMING_DATASET: string[] = SOURCES.filter((s) => s.datasetParameter).map((s) => s.value);
+
 export function sourceOptionOf(value: unknown): SourceOption | undefined {
 	return SOURCES.find((s) => s.value === value);
 }

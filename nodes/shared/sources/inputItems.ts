@@ -10,19 +10,27 @@ export const inputItems: SourceOption = {
 	properties: [
 		{
 			displayName:
-				'Every input item becomes one record of the dataset named below, and the node runs once for all of them. The same items sent again (a retried execution) are the same batch: an incremental export then exports nothing twice. n8n already holds the items in memory: keep to tens of thousands of small items per execution, and read bigger data from a lake.',
+				'Every input item becomes one record of the dataset named below, and the node runs once for all of them. Items identical to a batch already exported (a retried execution, or the same data sent again later) export nothing twice. n8n already holds the items in memory: keep to tens of thousands of small items per execution, and read bigger data from a lake.',
 			name: 'inputItemsNotice',
 			type: 'notice',
 			default: '',
 		},
+		{
+			displayName: 'Dataset Name',
+			name: 'datasetName',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'orders',
+			description: 'The dataset the items become: the same name every execution, so its exports continue one another',
+		},
 	],
-	locationParameter: 'dataset',
+	locationParameter: 'datasetName',
+	datasetParameter: { name: 'datasetName', displayName: 'Dataset Name' },
 	nodes: ['exportDataset'],
 	scope: 'execution',
 	open({ get, node, itemIndex, records }) {
 		if (!records) throw new NodeOperationError(node, 'Input Items can only be read while the node runs', { itemIndex });
-		const chosen = get('dataset');
-		const id = chosen !== null && typeof chosen === 'object' ? (chosen as { value?: unknown }).value : chosen;
-		return new InputItemsSource(String(id ?? '').trim(), records());
+		return new InputItemsSource(String(get('datasetName') ?? '').trim(), records());
 	},
 };

@@ -36,4 +36,6 @@ export interface SourceOption {
 	 * once per execution, the source reading all input items (Export Dataset only).
 	 */
 	scope?: 'item' | 'execution';
+	/** The source's own parameter that names the dataset (Export Dataset's Dataset picker is then hidden). */
+	datasetParameter?: { name: string; displayName: string };
 }
