@@ -12,7 +12,7 @@
  * A benchmark, not a test: it reports what it sees and asserts only that every export succeeded.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import { LocalLakeSource } from '../lib/source/local-lake';
 import { openStore } from '../lib/storage';
 import { verifyExport } from '../lib/verify/verify';
 import { generateLake } from '../scripts/sample/generator';
-import { lastExecutionId, n8nCli, peakRss, pidOf, queueScript, repo, runDataOf, tokenFile, waitForExecutions, workersByExecution } from '../test/queue/cluster';
+import { lastExecutionId, memoryOf, n8nCli, pidOf, queueScript, repo, runDataOf, tokenFile, waitForExecutions, workersByExecution } from '../test/queue/cluster';
 import { DISPATCH, ONE } from '../test/queue/workflows';
 
 const { values } = parseArgs({
@@ -42,11 +42,6 @@ const configs = values.configs!.split(',').map((c) => {
 const root = join(repo, '.tmp', 'queue-bench');
 const lake = join(root, 'lake');
 const MiB = 1024 * 1024;
-
-function rss(pid: number): number {
-	const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-	return match ? Number(match[1]) * 1024 : NaN;
-}
 
 async function main() {
 	rmSync(root, { recursive: true, force: true });
@@ -90,7 +85,7 @@ async function main() {
 				QUEUE_TEST_EXPORTS: exportsDir,
 				QUEUE_TEST_TOKEN_FILE: tokenFile(root, randomUUID()),
 			});
-			const idle = Object.fromEntries(names.map((n) => [n, rss(pidOf(n))]));
+			const idle = Object.fromEntries(names.map((n) => [n, memoryOf(pidOf(n), 'VmRSS')]));
 			const first = await lastExecutionId();
 			await n8nCli(['execute', `--id=${DISPATCH.id}`]);
 			const executions = await waitForExecutions(ONE.id, first, datasets, 60 * 60_000);
@@ -109,7 +104,7 @@ async function main() {
 			const overlap = durations.reduce((a, b) => a + b, 0) / wallMs;
 			const byWorker = workersByExecution();
 			const perWorker = Object.fromEntries(names.map((n) => [n, executions.filter((e) => byWorker.get(e.id)?.[0] === n).length]));
-			const peak = Object.fromEntries(names.map((n) => [n, peakRss(pidOf(n))]));
+			const peak = Object.fromEntries(names.map((n) => [n, memoryOf(pidOf(n), 'VmHWM')]));
 			const result = {
 				workers,
 				slots,

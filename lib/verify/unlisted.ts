@@ -136,18 +136,12 @@ export async function findUnlisted(store: Store, prefix: string, state: DatasetS
 	}
 	for (const [runId, paths] of byRun) {
 		signal?.throwIfAborted();
-		const run = committed.get(runId) as CommittedRun;
-		const record = await attemptAsync(() => readCommit(store, run.paths, run.seq));
-		const listedByRun = new Set<string>();
-		if (record.ok && record.value) {
-			for (const f of record.value.exportResults) listedByRun.add(cleanPath(joinPath(f.sinkPath, f.name)));
-			if (record.value.commit?.manifestPath) listedByRun.add(cleanPath(record.value.commit.manifestPath));
-		}
+		const listedByRun = await listedByCommit(store, committed.get(runId) as CommittedRun);
 		for (const path of paths) {
-			if (listedByRun.has(path)) continue;
+			if (listedByRun?.has(path)) continue;
 			orphans.push({
 				path,
-				why: record.ok && record.value ? `named like a file of the committed run ${runId}, which does not list it` : `its run ${runId} has no readable commit record`,
+				why: listedByRun ? `named like a file of the committed run ${runId}, which does not list it` : `its run ${runId} has no readable commit record`,
 			});
 		}
 	}
@@ -228,26 +222,27 @@ async function stillLeft(
 	if (!suspects.length) return [];
 	const fresh = await attemptAsync(() => readState(store, statePaths(prefix, state.datasetId), state.datasetId, { readOnly: true }));
 	const committed = fresh.ok ? await committedRuns(store, prefix, stateRoots, fresh.value) : new Map<string, CommittedRun>();
-	const listedBy = new Map<string, Set<string>>();
+	const listedBy = new Map<string, Set<string> | null>();
 	const left: Array<{ path: string; why: string }> = [];
 	for (const suspect of suspects) {
 		if (!(await store.stat(suspect.path))) continue; // removed by its run since the listing
 		const run = committed.get(suspect.runId);
 		if (run) {
-			if (!listedBy.has(suspect.runId)) {
-				const record = await attemptAsync(() => readCommit(store, run.paths, run.seq));
-				const files = new Set<string>();
-				if (record.ok && record.value) {
-					for (const f of record.value.exportResults) files.add(cleanPath(joinPath(f.sinkPath, f.name)));
-					if (record.value.commit?.manifestPath) files.add(cleanPath(record.value.commit.manifestPath));
-				}
-				listedBy.set(suspect.runId, files);
-			}
-			if (listedBy.get(suspect.runId)!.has(suspect.path)) continue; // committed since the log was read
+			if (!listedBy.has(suspect.runId)) listedBy.set(suspect.runId, await listedByCommit(store, run));
+			if (listedBy.get(suspect.runId)?.has(suspect.path)) continue; // committed since the log was read
 		}
 		left.push(suspect);
 	}
 	return left;
+}
+
+/** The paths a committed run's commit record lists (its files and manifest), or null when the record cannot be read. */
+async function listedByCommit(store: Store, run: CommittedRun): Promise<Set<string> | null> {
+	const record = await attemptAsync(() => readCommit(store, run.paths, run.seq));
+	if (!record.ok || !record.value) return null;
+	const listed = new Set(record.value.exportResults.map((f) => cleanPath(joinPath(f.sinkPath, f.name))));
+	if (record.value.commit?.manifestPath) listed.add(cleanPath(record.value.commit.manifestPath));
+	return listed;
 }
 
 /**

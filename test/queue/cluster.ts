@@ -172,10 +172,10 @@ export function pidOf(name: string): number {
 	return Number(readFileSync(join(queueDir, name, 'n8n.pid'), 'utf8').trim());
 }
 
-/** Peak resident memory of a process so far (VmHWM), in bytes. */
-export function peakRss(pid: number): number {
-	const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-	if (!match) throw new Error(`no VmHWM for process ${pid}`);
+/** A process's resident memory in bytes: now (VmRSS) or its peak so far (VmHWM). */
+export function memoryOf(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+	const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+	if (!match) throw new Error(`no ${field} for process ${pid}`);
 	return Number(match[1]) * 1024;
 }
 

@@ -31,6 +31,19 @@ const editManifest = (out: string, report: ExportReport, edit: (m: Manifest) => 
 	writeFileSync(path, JSON.stringify(manifest));
 };
 
+/** The intent a run of the export's dataset writes when it starts now, in the export's folder (a run in progress). */
+const runIntent = (report: ExportReport, runId: string, over: object = {}) => ({
+	protocol: 1,
+	runId,
+	datasetId: DS,
+	folder: report.folder,
+	mode: 'incremental',
+	exportTime: report.exportTime,
+	base: 1,
+	startedAt: new Date().toISOString(),
+	...over,
+});
+
 describe('Verify Export engine', () => {
 	for (const fileType of ['json', 'parquet'] as const) {
 		it(`a good ${fileType} export passes every check`, async () => {
@@ -109,17 +122,7 @@ describe('Verify Export engine', () => {
 		const runId = '0190a0a0-0000-7000-8000-0000000000aa';
 		const file = `${report.folder}/part-00000-${runId}.json.gz`;
 		writeFileSync(join(out, file), 'half a file');
-		const intent = {
-			protocol: 1,
-			runId,
-			datasetId: DS,
-			folder: report.folder,
-			mode: 'incremental',
-			exportTime: report.exportTime,
-			base: 1,
-			startedAt: new Date().toISOString(),
-			cleanupAfterMs: 3_600_000,
-		};
+		const intent = runIntent(report, runId, { cleanupAfterMs: 3_600_000 });
 		const writeIntent = (body: object) => writeFileSync(join(out, paths.intent(runId)), JSON.stringify(body));
 		const verify = () => verifyExport(store, { manifestPath: report.manifestPath! });
 		writeIntent(intent);
@@ -164,17 +167,7 @@ describe('Verify Export engine', () => {
 		const { out, store, report } = await exported('in-progress-scope');
 		const paths = statePaths(report.statePrefix, DS);
 		const runId = '0190a0a0-0000-7000-8000-0000000000cc';
-		const intent = {
-			protocol: 1,
-			runId,
-			datasetId: DS,
-			folder: report.folder,
-			mode: 'incremental',
-			exportTime: report.exportTime,
-			base: 1,
-			startedAt: new Date().toISOString(),
-			cleanupAfterMs: 3_600_000,
-		};
+		const intent = runIntent(report, runId, { cleanupAfterMs: 3_600_000 });
 		writeFileSync(join(out, paths.intent(runId)), JSON.stringify(intent));
 		const own = `${report.folder}/part-00000-${runId}.json.gz`;
 		const elsewhere = `${report.statePrefix}/elsewhere/part-00000-${runId}.json.gz`;
@@ -196,17 +189,7 @@ describe('Verify Export engine', () => {
 		const paths = statePaths(report.statePrefix, DS);
 		const leaving = '0190a0a0-0000-7000-8000-0000000000dd';
 		const writing = '0190a0a0-0000-7000-8000-0000000000ee';
-		const intentOf = (runId: string) => ({
-			protocol: 1,
-			runId,
-			datasetId: DS,
-			folder: report.folder,
-			mode: 'incremental',
-			exportTime: report.exportTime,
-			base: 1,
-			startedAt: new Date().toISOString(),
-		});
-		for (const runId of [leaving, writing]) writeFileSync(join(out, paths.intent(runId)), JSON.stringify(intentOf(runId)));
+		for (const runId of [leaving, writing]) writeFileSync(join(out, paths.intent(runId)), JSON.stringify(runIntent(report, runId)));
 		const gone = `${report.folder}/part-00000-${leaving}.json.gz`;
 		const late = `${report.folder}/part-00001-${writing}.json.gz`;
 		writeFileSync(join(out, gone), 'superseded: removed while Verify looks');
