@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # real servers for the destination tests, on 127.0.0.1, stopped by PID when the suite ends
-trap 'bash scripts/servers/sftp.sh stop; bash scripts/servers/azurite.sh stop; bash scripts/servers/azurite-oauth.sh stop; bash scripts/servers/ceph.sh stop; bash scripts/servers/gcs.sh stop' EXIT
+trap 'bash scripts/servers/sftp.sh stop; bash scripts/servers/azurite.sh stop; bash scripts/servers/azurite-oauth.sh stop; bash scripts/servers/ceph.sh stop; bash scripts/servers/gcs.sh stop; bash scripts/servers/postgres.sh stop' EXIT
 bash scripts/servers/sftp.sh start
 bash scripts/servers/azurite.sh start
 # HTTPS Azurite checking bearer tokens + the Entra ID stand-in; Node trusts their test CA only from start-up
@@ -18,6 +18,8 @@ export NODE_EXTRA_CA_CERTS="$bundle"
 bash scripts/servers/ceph.sh start
 # firebase-tools' Cloud Storage emulator (GCS JSON API), started from Node without its Java rules runtime
 bash scripts/servers/gcs.sh start
+# PostgreSQL from Debian's packages: the PostgreSQL source's tests (test/source/postgres.test.ts)
+bash scripts/servers/postgres.sh start
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p test/tsconfig.json
 npx n8n-node lint

@@ -11,6 +11,7 @@
 import { attempt } from '../errors';
 import { parseJson } from '../json';
 import type { Schema } from '../schema';
+import type { BatchPosition } from '../source/types';
 import type { FileType } from '../format';
 import type { SchemaEvolution, SkippedRecords } from './mismatches';
 import { baseName, readText } from '../storage/common';
@@ -49,6 +50,8 @@ export interface ManifestBatch {
 	exported?: number;
 	/** Records of the batch left out by On Schema Mismatch: Skip Record. */
 	skipped?: number;
+	/** The range of a table this batch is, in the source's cursor terms (sources that keep a cursor). */
+	position?: BatchPosition;
 }
 
 export interface Manifest {

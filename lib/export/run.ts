@@ -300,7 +300,9 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 	const startDate = parseDate(request.startDate)?.toISOString();
 	const endDate = parseDate(request.endDate)?.toISOString();
 	const lookbackStart = request.lookbackDays ? new Date(now.getTime() - request.lookbackDays * 86_400_000).toISOString() : undefined;
-	const selected = (await source.listBatches(dataset.id)).filter(
+	// a source that keeps a cursor plans the range after the newest committed one (none for a full export)
+	const listed = await source.listBatches(dataset.id, { after: request.mode === 'incremental' ? (state.position ?? null) : null, mode: request.mode, signal: request.signal });
+	const selected = listed.filter(
 		(b) => (!startDate || b.ingestedAt > startDate) && (!endDate || b.ingestedAt <= endDate) && (!lookbackStart || b.ingestedAt > lookbackStart),
 	);
 	let adopted: (NonNullable<Plan['adopted']> & { incomplete: string[] }) | undefined;
@@ -371,7 +373,7 @@ interface OpenFile {
 	fromBatch: Map<number, number>;
 }
 
-const batchOf = (b: BatchInfo): ManifestBatch => ({ id: b.id, ingestedAt: b.ingestedAt, sizeBytes: b.sizeBytes, records: b.recordCount });
+const batchOf = (b: BatchInfo): ManifestBatch => ({ id: b.id, ingestedAt: b.ingestedAt, sizeBytes: b.sizeBytes, records: b.recordCount, ...(b.position ? { position: b.position } : {}) });
 
 /** Write a committed export's manifest file from its commit record (the same JSON; a second write of it is fine). */
 export async function writeManifestFile(store: Store, record: Manifest, policy: RetryPolicy = DEFAULT_NETWORK_POLICY, signal?: AbortSignal): Promise<void> {
@@ -437,6 +439,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	if (p.legacyIncomplete.length) {
 		warnings.push(`${p.legacyIncomplete.length} version 1 manifest(s) list files that are missing (${p.legacyIncomplete.slice(0, 3).join(', ')}): their batches are exported again rather than lost`);
 	}
+	for (const batch of p.batches) if (batch.warning) warnings.push(batch.warning);
 	if (p.changedBatches.length) {
 		warnings.push(`${p.changedBatches.length} batch(es) changed in the lake after they were exported (not exported again): ${p.changedBatches.slice(0, 10).join(', ')}`);
 	}

@@ -26,6 +26,7 @@ import { nextRetry, sleep, type RetryPolicy } from '../retry';
 import { baseName, cleanPath, joinPath, parentOf, readText, writeText } from '../storage/common';
 import { StoreError, type Store } from '../storage/types';
 import { parseManifest, type Manifest, type ManifestBatch } from './manifest';
+import type { BatchPosition } from '../source/types';
 
 export const STATE_DIR = '_dataset_export';
 /** A checkpoint every this many commits bounds what planning reads. */
@@ -136,6 +137,8 @@ export interface DatasetState {
 	checkpoint: number;
 	/** Whether any incremental export has committed (the first one adopts version 1 exports). */
 	incremental: boolean;
+	/** The newest committed range of a source that keeps a cursor: the next incremental run starts after it. */
+	position?: BatchPosition;
 }
 
 interface CheckpointJson {
@@ -148,6 +151,7 @@ interface CheckpointJson {
 	runs: Record<string, number>;
 	duplicates: DatasetState['duplicates'];
 	incremental?: boolean;
+	position?: BatchPosition;
 }
 
 function emptyState(datasetId: string): DatasetState {
@@ -181,6 +185,7 @@ export function fold(state: DatasetState, seq: number, record: Manifest): void {
 			continue;
 		}
 		state.batches.set(batch.id, { seq, ingestedAt: batch.ingestedAt, sizeBytes: batch.sizeBytes });
+		if (batch.position) state.position = batch.position;
 	}
 }
 
@@ -196,6 +201,7 @@ function toCheckpoint(state: DatasetState): CheckpointJson {
 		runs: Object.fromEntries(state.runs),
 		duplicates: state.duplicates,
 		incremental: state.incremental,
+		...(state.position ? { position: state.position } : {}),
 	};
 }
 
@@ -212,6 +218,7 @@ function fromCheckpoint(json: CheckpointJson, path: string): DatasetState {
 	state.duplicates = json.duplicates ?? [];
 	// checkpoints from before the flag: 25 commits in, the first incremental one (if any) has adopted
 	state.incremental = json.incremental ?? true;
+	if (json.position) state.position = json.position;
 	return state;
 }
 

@@ -75,6 +75,32 @@ export interface BatchInfo {
 	 * records, and `ingestedAt` is only when they were handed over, so a later time is no change.
 	 */
 	contentAddressed?: boolean;
+	/**
+	 * The batch is a range of a table in its cursor's terms (`(from, to]`), recorded in the commit
+	 * and the manifest: the next incremental run asks the source for the range after the newest
+	 * committed one (design: docs/notes/sources-design.md §1).
+	 */
+	position?: BatchPosition;
+	/** Something about the batch the run must report (e.g. rows a cursor cannot reach). */
+	warning?: string;
+}
+
+/** A range of rows in a cursor's terms: the columns, and the first (exclusive) and last (inclusive) values, as the source writes them. */
+export interface BatchPosition {
+	/** The cursor column, then the unique tie-breaker columns. */
+	columns: string[];
+	/** Values after which the range starts (null: from the beginning). */
+	from: string[] | null;
+	/** Values of the range's last row. */
+	to: string[];
+}
+
+export interface ListBatchesOptions {
+	/** The newest committed range (incremental exports of sources that keep a cursor); null: none yet. */
+	after?: BatchPosition | null;
+	/** What the batches are for: a full export reads everything, without waiting for a cursor to settle. */
+	mode?: 'incremental' | 'full';
+	signal?: AbortSignal;
 }
 
 export interface DatasetInfo {
@@ -117,17 +143,25 @@ export interface Source {
 	listDatasets(): Promise<DatasetInfo[]>;
 	/** Throws SourceError('not_found') for an unknown id. */
 	getDataset(id: string): Promise<DatasetInfo>;
-	/** Batches sorted by ingestion time, then id. */
-	listBatches(datasetId: string): Promise<BatchInfo[]>;
+	/** Batches sorted by ingestion time, then id. Sources that keep a cursor plan the range after `options.after`. */
+	listBatches(datasetId: string, options?: ListBatchesOptions): Promise<BatchInfo[]>;
 	readBatch(dataset: DatasetInfo, batch: BatchInfo, options?: ReadOptions): AsyncIterable<DatasetRecord[]>;
+	/**
+	 * Records the source holds now for a batch an export committed (Verify's reconciliation), for
+	 * sources whose batches are ranges rather than listed objects; null when it cannot say.
+	 */
+	countBatch?(datasetId: string, batch: { id: string; position?: BatchPosition }, signal?: AbortSignal): Promise<number | null>;
 }
 
 /**
  * `location`: the source itself (a lake's folder, a server) cannot be opened, as configured;
+ * `auth`: the server refused the credential; `unreachable`: the server did not answer (after the
+ * retries); `busy`: the source is not in a state to be read safely yet (transactions that could
+ * still write rows into the range stayed open past the wait);
  * `not_found`: a dataset or batch that does not exist; `invalid`: a bad name or metadata;
  * `unreadable`: data that cannot be read; `malformed`: a record that cannot be parsed.
  */
-export type SourceErrorCode = 'location' | 'not_found' | 'invalid' | 'unreadable' | 'malformed';
+export type SourceErrorCode = 'location' | 'auth' | 'unreachable' | 'busy' | 'not_found' | 'invalid' | 'unreadable' | 'malformed';
 
 export class SourceError extends Error {
 	constructor(

@@ -41,10 +41,20 @@ export class ReconcileError extends Error {}
 
 /** Compare the export's per-batch counts with the lake's. Throws ReconcileError when the lake cannot list the dataset's batches. */
 export async function reconcile(source: Source, manifest: Manifest): Promise<Reconciliation> {
-	const listed = await attemptAsync(() => source.listBatches(manifest.datasetId));
-	if (!listed.ok) throw new ReconcileError(`Reconcile With Lake: the lake cannot list the batches of dataset "${manifest.datasetId}": ${listed.error.message}`);
-	const inLake = new Map<string, BatchInfo>(listed.value.map((b) => [b.id, b]));
 	const batches = batchesOf(manifest);
+	const inLake = new Map<string, Pick<BatchInfo, 'recordCount'>>();
+	// a range of a table is counted by the source as it is now; listed batches come from one listing
+	const ranges = source.countBatch ? batches.filter((b) => b.position) : [];
+	for (const batch of ranges) {
+		const counted = await attemptAsync(() => source.countBatch!(manifest.datasetId, batch));
+		if (!counted.ok) throw new ReconcileError(`Reconcile With Lake: the source cannot count the range ${batch.id} of dataset "${manifest.datasetId}": ${counted.error.message}`);
+		inLake.set(batch.id, { recordCount: counted.value });
+	}
+	if (ranges.length < batches.length) {
+		const listed = await attemptAsync(() => source.listBatches(manifest.datasetId));
+		if (!listed.ok) throw new ReconcileError(`Reconcile With Lake: the lake cannot list the batches of dataset "${manifest.datasetId}": ${listed.error.message}`);
+		for (const b of listed.value) if (!inLake.has(b.id)) inLake.set(b.id, b);
+	}
 	const result: Reconciliation = { checked: true, source: source.type, matched: 0, differs: 0, notReconciled: 0, batches: [] };
 	for (const batch of batches) {
 		const lake = inLake.get(batch.id);
@@ -58,8 +68,11 @@ export async function reconcile(source: Source, manifest: Manifest): Promise<Rec
 		else if (exported + skipped === lake.recordCount) entry.status = 'matched';
 		else {
 			entry.status = 'differs';
-			const changed =
-				batch.records !== null && batch.records !== undefined && batch.records !== lake.recordCount ? ` (it held ${batch.records} when exported: the batch changed in the lake since)` : '';
+			const changed = batch.position
+				? ' (rows updated or deleted since the export leave its range: an update is exported again by a later range)'
+				: batch.records !== null && batch.records !== undefined && batch.records !== lake.recordCount
+					? ` (it held ${batch.records} when exported: the batch changed in the lake since)`
+					: '';
 			entry.note = `the lake holds ${lake.recordCount} records${changed}, the export has ${exported}${skipped ? ` and skipped ${skipped}` : ''}`;
 		}
 		result.batches.push(entry);

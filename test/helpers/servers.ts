@@ -101,3 +101,19 @@ export function s3Server(): S3Server {
 	if (!existsSync(file)) throw new Error(`the S3 test server (Ceph radosgw) is not running: start it with "bash scripts/servers/ceph.sh start" (${file} is missing)`);
 	return JSON.parse(readFileSync(file, 'utf8')) as S3Server;
 }
+
+export interface PostgresServer {
+	host: string;
+	port: number;
+	database: string;
+	user: string;
+	password: string;
+	superuser: string;
+	superuserPassword: string;
+}
+
+export function postgresServer(): PostgresServer {
+	const file = join(root, 'postgres', 'env.json');
+	if (!existsSync(file)) throw new Error(`PostgreSQL is not running: start it with "bash scripts/servers/postgres.sh start" (${file} is missing)`);
+	return JSON.parse(readFileSync(file, 'utf8')) as PostgresServer;
+}
