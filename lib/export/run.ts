@@ -302,9 +302,7 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 	const lookbackStart = request.lookbackDays ? new Date(now.getTime() - request.lookbackDays * 86_400_000).toISOString() : undefined;
 	// a source that keeps a cursor plans the range after the newest committed one (none for a full export)
 	const listed = await source.listBatches(dataset.id, { after: request.mode === 'incremental' ? (state.position ?? null) : null, mode: request.mode, signal: request.signal });
-	const selected = listed.filter(
-		(b) => (!startDate || b.ingestedAt > startDate) && (!endDate || b.ingestedAt <= endDate) && (!lookbackStart || b.ingestedAt > lookbackStart),
-	);
+	const selected = listed.filter((b) => (!startDate || b.ingestedAt > startDate) && (!endDate || b.ingestedAt <= endDate) && (!lookbackStart || b.ingestedAt > lookbackStart));
 	let adopted: (NonNullable<Plan['adopted']> & { incomplete: string[] }) | undefined;
 	const changedBatches: string[] = [];
 	let batches = selected;
@@ -810,7 +808,7 @@ async function uploadError(error: Error, upload: Upload | undefined): Promise<Er
 function wrapRunError(error: unknown, datasetId: string): Error {
 	if (error instanceof RequestError) return error;
 	if (error instanceof SchemaMismatchError) return new RequestError(error.message, 'schemaMismatch');
-	if (error instanceof SourceError && error.code !== 'location') return new RequestError(`Dataset "${datasetId}": ${error.message}`, 'datasetId');
+	if (error instanceof SourceError && !['location', 'auth', 'unreachable', 'busy'].includes(error.code)) return new RequestError(`Dataset "${datasetId}": ${error.message}`, 'datasetId');
 	if (error instanceof StoreError) return error;
 	if ((error as Error)?.name === 'FormatError') return new RequestError(`Dataset "${datasetId}": a record does not fit the schema: ${(error as Error).message}`, 'datasetId');
 	return error as Error;

@@ -4,7 +4,7 @@ import { attempt, RequestError } from '../../lib/errors';
 import { runExport, type ExportMode, type SchemaMismatchPolicy } from '../../lib/export/run';
 import {
 	checkDatasetId,
-	checkOncePerExecution,
+	checkNoDateSelection,
 	checkFileNamePrefix,
 	checkFolderPath,
 	checkFolderTemplate,
@@ -21,7 +21,7 @@ import { toNodeError, type ParameterTerms } from '../shared/errors';
 import { credentialTest } from '../shared/methods/credentialTest';
 import { searchDatasets } from '../shared/methods/listSearch';
 import { SOURCES_NAMING_DATASET } from '../shared/sources';
-import { networkPolicy, sourceDatasetParameter, sourceFrom, sourceScope, sourceTerms, storeFrom, type NetworkOptions } from '../shared/transport';
+import { networkPolicy, sourceDatasetParameter, sourceFrom, sourceScope, sourceTerms, sourceWithoutDateSelection, storeFrom, type NetworkOptions } from '../shared/transport';
 import {
 	credentialFor,
 	destinationFieldProperties,
@@ -74,6 +74,8 @@ export class ExportDataset implements INodeType {
 			{ name: 'datasetExportAdlsGen2Api', required: true, displayOptions: credentialFor('adlsGen2'), testedBy: 'adlsGen2ConnectionTest' },
 			{ name: 'datasetExportDataLandingZoneApi', required: true, displayOptions: credentialFor('dataLandingZone'), testedBy: 'dataLandingZoneConnectionTest' },
 			{ name: 'datasetExportGoogleCloudStorageApi', required: true, displayOptions: credentialFor('googleCloudStorage'), testedBy: 'googleCloudStorageConnectionTest' },
+			// the source registry's credentials (nodes/shared/sources)
+			{ name: 'datasetExportPostgresApi', required: true, displayOptions: { show: { source: ['postgres'] } }, testedBy: 'postgresConnectionTest' },
 		],
 		properties: [
 			...sourcePropertiesFor('exportDataset'),
@@ -261,6 +263,7 @@ export class ExportDataset implements INodeType {
 		const exportsToRun = perExecution ? Math.min(items.length, 1) : items.length;
 		const pairedWith = (i: number) => (perExecution ? items.map((_, item) => ({ item })) : { item: i });
 		const named = sourceDatasetParameter(this);
+		const noDates = sourceWithoutDateSelection(this);
 		for (let i = 0; i < exportsToRun; i++) {
 			let datasetId = '';
 			try {
@@ -273,7 +276,7 @@ export class ExportDataset implements INodeType {
 				const options = this.getNodeParameter('options', i, {}) as ExportOptions;
 				// read once per execution, the first item is a record like the others, not a trigger's output
 				const input = perExecution ? {} : items[i].json;
-				if (perExecution) checkOncePerExecution(options);
+				if (noDates) checkNoDateSelection(options, noDates.name, noDates.why);
 				const folderPath = pathText(this.getNodeParameter('folderPath', i, ''), 'folderPath', 'Folder Path');
 				checkFolderPath(folderPath);
 				const folderTemplate = options.folderTemplate === undefined ? undefined : pathText(options.folderTemplate, 'folderTemplate', 'Folder Template');

@@ -180,15 +180,18 @@ export function checkDatasetId(datasetId: string, label?: string): void {
 	if (problem) throw new RequestError(`${label ?? 'Dataset'}: ${problem}`, 'datasetId');
 }
 
-/** A source read once per execution (Input Items) is one batch received now: a date selection cannot apply. */
-export function checkOncePerExecution(options: { startDate?: string; endDate?: string; lookbackDays?: number }): void {
+/**
+ * Sources whose batches are no ingestion-time batches (Input Items: one batch received now; a
+ * PostgreSQL table: a range of its cursor): a date selection cannot apply.
+ */
+export function checkNoDateSelection(options: { startDate?: string; endDate?: string; lookbackDays?: number }, sourceName: string, why: string): void {
 	for (const [key, label] of [
 		['startDate', 'Start Date'],
 		['endDate', 'End Date'],
 		['lookbackDays', 'Lookback Days'],
 	] as const) {
 		if (options[key] !== undefined && options[key] !== '') {
-			throw new RequestError(`${label} does not apply to Input Items: each execution's items are one batch, received now. Remove the option.`, key);
+			throw new RequestError(`${label} does not apply to ${sourceName}: ${why}. Remove the option.`, key);
 		}
 	}
 }

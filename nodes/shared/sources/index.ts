@@ -4,14 +4,15 @@
  * derived from it. Adding a source: its folder in lib/source, a descriptor here and one line in
  * SOURCES (docs/extending.md lists every file).
  */
-import type { INodeProperties } from 'n8n-workflow';
+import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 import { inputItems } from './inputItems';
 import { localLake } from './localLake';
+import { postgres } from './postgres';
 import type { SourceOption } from './types';
 
 export type { SourceContext, SourceOption } from './types';
 
-export const SOURCES: readonly SourceOption[] = [localLake, inputItems];
+export const SOURCES: readonly SourceOption[] = [localLake, postgres, inputItems];
 
 /** Sources that name their dataset with a parameter of their own (the nodes hide their Dataset picker for them). */
 export const SOURCES_NAMING_DATASET: string[] = SOURCES.filter((s) => s.datasetParameter).map((s) => s.value);
@@ -39,10 +40,20 @@ export function sourcePropertiesFor(nodeName: string): INodeProperties[] {
 			description: 'Where the datasets are read from',
 		},
 		...offered.flatMap((source) =>
-			source.properties.map((property) => ({
+			[...source.properties, ...(source.propertiesIn?.[nodeName] ?? [])].map((property) => ({
 				...property,
 				displayOptions: { ...property.displayOptions, show: { ...property.displayOptions?.show, source: [source.value] } },
 			})),
 		),
 	];
+}
+
+/** The Test button method of a source's credential (in the nodes' `methods.credentialTest`). */
+export const sourceCredentialTestName = (source: SourceOption) => `${source.value}ConnectionTest`;
+
+/** The credentials of the sources a node offers, each shown only when its source is chosen. */
+export function sourceCredentials(nodeName: string): INodeCredentialDescription[] {
+	return sourcesOf(nodeName)
+		.filter((s) => s.credential)
+		.map((s) => ({ name: s.credential!, required: true, displayOptions: { show: { source: [s.value] } }, testedBy: sourceCredentialTestName(s) }));
 }

@@ -29,6 +29,7 @@ export const inputItems: SourceOption = {
 	datasetParameter: { name: 'datasetName', displayName: 'Dataset Name' },
 	nodes: ['exportDataset'],
 	scope: 'execution',
+	noDateSelection: "each execution's items are one batch, received now",
 	open({ get, node, itemIndex, records }) {
 		if (!records) throw new NodeOperationError(node, 'Input Items can only be read while the node runs', { itemIndex });
 		return new InputItemsSource(String(get('datasetName') ?? '').trim(), records());

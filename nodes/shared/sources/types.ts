@@ -16,6 +16,8 @@ export interface SourceContext {
 	fileAccess: FileAccessCheck;
 	/** Every input item's JSON, while a node runs (not while the editor loads a list): for sources whose scope is `execution`. */
 	records?: () => DatasetRecord[];
+	/** The node's credential of a type (decrypted by n8n), for sources that log in to a server. */
+	credentials?: (type: string) => Promise<Record<string, unknown>>;
 }
 
 export interface SourceOption {
@@ -25,8 +27,19 @@ export interface SourceOption {
 	description: string;
 	/** The source's own parameters, shown only when it is chosen (the registry adds displayOptions). */
 	properties: INodeProperties[];
-	/** The parameter a SourceError with code `location` points at (the source cannot be opened as configured). */
-	locationParameter: string;
+	/** More parameters shown only in the named nodes (e.g. a cursor only where exports run). */
+	propertiesIn?: Record<string, INodeProperties[]>;
+	/** The credential type it logs in with (each node lists it, shown only for this source). */
+	credential?: string;
+	/** The credential's Test button: what it found, or throws saying what is wrong. */
+	test?(data: Record<string, unknown>): Promise<string>;
+	/** The parameter a SourceError with code `location` points at (absent: the credential is at fault). */
+	locationParameter?: string;
+	/**
+	 * Why its batches cannot be selected by ingestion time (Input Items: one batch received now; a
+	 * table: a range of its cursor): Start Date, End Date and Lookback Days are then refused with it.
+	 */
+	noDateSelection?: string;
 	/** Throws a NodeOperationError naming the parameter at fault. */
 	open(context: SourceContext): Source;
 	/** The nodes (their description's `name`) that offer it; absent: every node with a Source parameter. */
