@@ -174,7 +174,7 @@ export class PostgresSource implements Source {
 		return this.use('checking the connection', async (client) => {
 			const row = (
 				await client.query(
-					`SELECT current_user AS who, current_setting('server_version') AS version, current_database() AS db,
+					`SELECT current_user AS who, split_part(current_setting('server_version'), ' ', 1) AS version, current_database() AS db,
 					        (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 					          WHERE c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 					            AND n.nspname NOT LIKE 'pg\\_%' AND has_table_privilege(c.oid, 'SELECT'))::text AS readable`,

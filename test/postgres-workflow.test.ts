@@ -1,0 +1,175 @@
+/**
+ * Source PostgreSQL through n8n's own engine (n8n-core's WorkflowExecute), on the test PostgreSQL
+ * (scripts/servers/postgres.sh): List Eligible Datasets → Export Dataset (incremental Parquet, by a
+ * cursor column) → Verify Export reconciling each range with the table; the export read back by
+ * DuckDB; the Dataset picker and the credential's Test button as the editor runs them.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { ICredentialsDecrypted, NodeOperationError } from 'n8n-workflow';
+import { credentialTest } from '../nodes/shared/methods/credentialTest';
+import type { PostgresConnection } from '../lib/source/postgres';
+import { readFiles } from './helpers/duckdb';
+import { tempDir } from './helpers/fixtures';
+import { freshDatabase, sql } from './helpers/postgres';
+import { listSearch, runWorkflow, type WorkflowJson } from './harness/engine';
+
+const LOCAL = 'local-exports';
+const PG = 'pg-source';
+let db: PostgresConnection;
+
+before(async () => {
+	db = await freshDatabase('dsx_source_workflow');
+	await sql(
+		db,
+		`CREATE TABLE orders (id bigserial PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL, big bigint, placed timestamptz NOT NULL,
+		                      updated_at timestamptz NOT NULL DEFAULT now(), tags text[]);
+		 CREATE TABLE notes (body text);
+		 CREATE VIEW big_orders AS SELECT id, amount, updated_at FROM orders WHERE amount > 100;
+		 INSERT INTO orders (customer, amount, big, placed, tags)
+		   SELECT 'c' || (i % 17), i * 1.25, 9007199254740993 + i, timestamptz '2026-11-01 00:00:00.000001+00' + i * interval '1 minute', ARRAY['web', i::text]
+		     FROM generate_series(1, 2000) AS i;`,
+	);
+});
+
+const pgCredential = () => ({ ...db, ssl: 'disable' });
+
+function workflow(out: string): WorkflowJson {
+	const credentials = { datasetExportPostgresApi: { id: PG, name: 'Warehouse' } };
+	const local = { datasetExportLocalFolderApi: { id: LOCAL, name: 'Local exports' } };
+	return {
+		nodes: [
+			{ id: '0', name: 'Schedule Trigger', type: 'n8n-nodes-base.scheduleTrigger', typeVersion: 1.2, position: [0, 0], parameters: { rule: { interval: [{ field: 'hours' }] } } },
+			{
+				id: '1',
+				name: 'List Eligible Datasets',
+				type: 'n8n-nodes-dataset-export.listEligibleDatasets',
+				typeVersion: 1,
+				position: [200, 0],
+				parameters: { source: 'postgres', onlyEligible: true, filters: { match: 'orders' } },
+				credentials,
+			},
+			{
+				id: '2',
+				name: 'Export Dataset',
+				type: 'n8n-nodes-dataset-export.exportDataset',
+				typeVersion: 1,
+				position: [400, 0],
+				parameters: {
+					source: 'postgres',
+					dataset: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+					cursorColumn: 'updated_at',
+					destination: 'localFolder',
+					folderPath: out,
+					mode: 'incremental',
+					fileType: 'parquet',
+					parquetCompression: 'snappy',
+					includeManifest: true,
+					options: {},
+				},
+				credentials: { ...credentials, ...local },
+			},
+			{
+				id: '3',
+				name: 'Verify Export',
+				type: 'n8n-nodes-dataset-export.verifyExport',
+				typeVersion: 1,
+				position: [600, 0],
+				parameters: { destination: 'localFolder', verify: 'manifest', manifestPath: '={{ $json.manifestPath }}', reconcile: true, source: 'postgres', options: {} },
+				credentials: { ...credentials, ...local },
+			},
+		],
+		connections: {
+			'Schedule Trigger': { main: [[{ node: 'List Eligible Datasets', type: 'main', index: 0 }]] },
+			'List Eligible Datasets': { main: [[{ node: 'Export Dataset', type: 'main', index: 0 }]] },
+			'Export Dataset': { main: [[{ node: 'Verify Export', type: 'main', index: 0 }]] },
+		},
+	};
+}
+
+describe("Source: PostgreSQL, through n8n's engine", () => {
+	it('lists the tables, exports the rows after the last export as Parquet, and Verify reconciles each range with the table', async () => {
+		const root = tempDir('wf-pg');
+		const credentials = { [LOCAL]: { rootPath: root }, [PG]: pgCredential() };
+		const first = await runWorkflow(workflow('pg'), credentials);
+		assert.equal(first.error, undefined, first.error?.message);
+		const listed = first.output('List Eligible Datasets');
+		assert.deepEqual(
+			listed.map((d) => d.id),
+			['public.big_orders', 'public.orders'],
+		);
+		const orders = listed.find((d) => d.id === 'public.orders')!;
+		assert.equal(orders.eligible, true);
+		assert.match(String(orders.schemaSummary), /amount: decimal, big: long, placed: timestamp, updated_at: timestamp, tags: array<string>/);
+		const reports = first.output('Export Dataset');
+		assert.equal(reports.length, 2);
+		const ordersReport = reports.find((r) => r.datasetId === 'public.orders')!;
+		assert.equal(ordersReport.status, 'committed');
+		assert.equal((ordersReport.totals as { records: number }).records, 2000);
+		assert.equal((reports.find((r) => r.datasetId === 'public.big_orders')!.totals as { records: number }).records, 1920, 'the view, by the same cursor');
+		const verdicts = first.output('Verify Export');
+		assert.equal(verdicts.length, reports.filter((r) => r.manifestPath).length);
+		for (const verdict of verdicts) {
+			assert.equal(verdict.ok, true, JSON.stringify(verdict));
+			assert.equal((verdict.reconciliation as { matched: number }).matched, 1);
+		}
+		// DuckDB's reading of the Parquet files, against the table
+		const files = (ordersReport.files as Array<{ path: string }>).map((f) => join(root, f.path));
+		const rows = await readFiles(files);
+		assert.equal(rows.length, 2000);
+		const sample = rows.find((r) => String(r.id) === '7')!;
+		assert.equal(String(sample.amount), '8.75');
+		assert.equal(String(sample.big), '9007199254741000');
+		assert.equal(String(sample.placed).replace(' ', 'T').replace(/\+00$/, 'Z'), '2026-11-01T00:07:00.000001Z');
+		assert.deepEqual(sample.tags, ['web', '7']);
+
+		// new and changed rows: the next run exports only those
+		await sql(db, `INSERT INTO orders (customer, amount, placed) VALUES ('late', 1.00, now()); UPDATE orders SET amount = 0.01, updated_at = now() WHERE id = 3`);
+		const second = await runWorkflow(workflow('pg'), credentials);
+		assert.equal(second.error, undefined, second.error?.message);
+		const next = second.output('Export Dataset').find((r) => r.datasetId === 'public.orders')!;
+		assert.equal((next.totals as { records: number }).records, 2);
+		assert.ok(second.output('Verify Export').every((v) => v.ok === true));
+		const third = await runWorkflow(workflow('pg'), credentials);
+		assert.equal(third.output('Export Dataset').find((r) => r.datasetId === 'public.orders')!.status, 'nothing-new');
+	});
+
+	it('the Dataset picker lists the tables; Start Date is refused naming it; a wrong password is explained without the password', async () => {
+		const root = tempDir('wf-pg-errors');
+		const credentials = { [LOCAL]: { rootPath: root }, [PG]: pgCredential() };
+		const exportNode = workflow('x').nodes[2];
+		const found = await listSearch(exportNode, 'searchDatasets', credentials, 'order');
+		assert.deepEqual(
+			found.results.map((r) => r.value),
+			['public.big_orders', 'public.orders'],
+		);
+		const dated = workflow('x');
+		dated.nodes[2].parameters.options = { startDate: '2026-11-01T00:00:00Z' };
+		dated.nodes[2].onError = 'continueErrorOutput';
+		const refused = await runWorkflow(dated, credentials);
+		const error = refused.errors('Export Dataset')[0];
+		assert.match(String(error.json.error), /Start Date does not apply to PostgreSQL/);
+
+		const secret = `wrong-${'pass'}word-41`;
+		const wrong = await runWorkflow(dated, { ...credentials, [PG]: { ...pgCredential(), password: secret } });
+		assert.ok(wrong.error, 'the run fails');
+		const message = `${wrong.error!.message} ${(wrong.error as NodeOperationError).description ?? ''}`;
+		assert.match(message, /password authentication failed/);
+		assert.match(message, /check the user and password in the source credential/);
+		assert.ok(!message.includes(secret));
+	});
+
+	it("the credential's Test button logs in and counts what the user may read, or says why not", async () => {
+		const test = (data: Record<string, unknown>) => credentialTest.postgresConnectionTest.call({} as never, { id: 'x', name: 'x', type: 'datasetExportPostgresApi', data } as ICredentialsDecrypted);
+		const ok = await test(pgCredential());
+		assert.equal(ok.status, 'OK');
+		assert.match(ok.message, /^Connected to PostgreSQL \d+\.\d+ as n8n: database dsx_source_workflow has 3 table\(s\) and view\(s\)/);
+		const refused = await test({ ...pgCredential(), port: 1 });
+		assert.equal(refused.status, 'Error');
+		assert.match(refused.message, /connection refused|ECONNREFUSED/i);
+		const noDb = await test({ ...pgCredential(), database: 'nope_db' });
+		assert.equal(noDb.status, 'Error');
+		assert.match(noDb.message, /database "nope_db" does not exist/);
+	});
+});
