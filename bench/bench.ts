@@ -64,6 +64,11 @@ function report(file: string, dataset: string) {
 				`commit protocol in ${r.name}: ${fmt(r.protocolMs!)} ms of ${fmt(r.seconds, 2)} s (${((r.protocolMs! / 1000 / r.seconds) * 100).toFixed(2)}%, target ≤ 2%), ${r.stateReads} state reads`,
 			);
 		}
+		const pgFloor = rows.find((r) => r.name.startsWith('PostgreSQL floor'));
+		for (const r of rows.filter((x) => x.name.startsWith('PostgreSQL →'))) {
+			const share = pgFloor ? ` (${((r.records / r.seconds / (pgFloor.records / pgFloor.seconds)) * 100).toFixed(0)}% of the COPY + gzip floor's rows/s)` : '';
+			console.log(`${r.name}: ${fmt(r.records / r.seconds)} rows/s${share}, peak RSS ${r.peakRssMb} MB`);
+		}
 		for (const r of rows.filter((x) => x.name.includes('S3'))) {
 			console.log(`${r.name}: ${fmt(r.records / r.seconds)} rows/s, ${fmt(r.bytes / 1e6 / r.seconds, 1)} MB/s, peak RSS ${r.peakRssMb} MB`);
 		}

@@ -4,6 +4,9 @@
  *   tsx bench/case.ts encode-only <lake> - <fileType> <codec> [dataset]
  *   tsx bench/case.ts export-s3 <lake> <s3 env.json> <fileType> <codec> [dataset]
  *   tsx bench/case.ts floor <records> <seed> - - [dataset]
+ *   tsx bench/case.ts pg-prepare <records> <postgres env.json>
+ *   tsx bench/case.ts pg-floor <records> <postgres env.json>       COPY … TO STDOUT (psql) through node:zlib gzip
+ *   tsx bench/case.ts pg-export <records> <postgres env.json> <fileType> <codec> <out>
  */
 import { Writable } from 'node:stream';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
@@ -107,9 +110,82 @@ async function main() {
 		await new Promise<void>((resolve) => file.once('close', () => resolve()));
 		const total = Number(process.hrtime.bigint() - started) / 1e9;
 		report({ kind, fileType: 'json', codec: 'gzip', records, bytes, seconds: total - generation, generationSeconds: generation });
+	} else if (kind === 'pg-prepare' || kind === 'pg-floor' || kind === 'pg-export') {
+		await postgresCase(Number(a), b);
 	} else {
 		throw new Error(`unknown case ${kind}`);
 	}
+}
+
+/** The PostgreSQL cases: a table of `records` rows of mixed types in database dsx_bench. */
+async function postgresCase(records: number, envFile: string) {
+	const env = JSON.parse(readFileSync(envFile, 'utf8')) as { host: string; port: number; user: string; password: string; superuser: string; superuserPassword: string };
+	const connection = { host: env.host, port: env.port, database: 'dsx_bench', user: env.user, password: env.password };
+	const table = `events_${records}`;
+	if (kind === 'pg-prepare') {
+		const { Client } = await import('pg');
+		const admin = new Client({ host: env.host, port: env.port, database: 'postgres', user: env.superuser, password: env.superuserPassword });
+		await admin.connect();
+		if (!(await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'dsx_bench'`)).rowCount) await admin.query(`CREATE DATABASE dsx_bench OWNER "${env.user}"`);
+		await admin.end();
+		const client = new Client(connection);
+		await client.connect();
+		const exists = (await client.query(`SELECT to_regclass($1) AS t`, [`public.${table}`])).rows[0].t;
+		if (!exists) {
+			const started = Date.now();
+			await client.query(
+				`CREATE TABLE ${table} (id bigint PRIMARY KEY, user_id bigint NOT NULL, amount numeric(12,2), score float8, kind text, at timestamptz NOT NULL,
+				   payload jsonb, tags text[])`,
+			);
+			await client.query(
+				`INSERT INTO ${table} SELECT i, (i * 7919) % 100000, round((i % 10000) * 1.37, 2), i / 7.0, (ARRAY['view','click','purchase','signup'])[1 + i % 4],
+				        timestamptz '2026-01-01 00:00:00+00' + i * interval '1.5 second', jsonb_build_object('session', md5(i::text), 'n', i),
+				        ARRAY['tag' || (i % 13), 'web']
+				   FROM generate_series(1::bigint, $1::bigint) AS i`,
+				[records],
+			);
+			await client.query(`ANALYZE ${table}`);
+			console.error(`created ${table} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+		}
+		await client.end();
+		return;
+	}
+	if (kind === 'pg-floor') {
+		const { spawn } = await import('node:child_process');
+		const out = join(process.env.BENCH_TMP ?? '/tmp', `pg-floor-${process.pid}.tsv.gz`);
+		const started = process.hrtime.bigint();
+		const psql = spawn('psql', ['-X', '-q', '-h', env.host, '-p', String(env.port), '-U', env.user, '-d', 'dsx_bench', '-c', `COPY ${table} TO STDOUT`], {
+			env: { ...process.env, PGPASSWORD: env.password },
+			stdio: ['ignore', 'pipe', 'inherit'],
+		});
+		const gzip = createGzip(gzipOptions(6));
+		const file = createWriteStream(out);
+		let bytes = 0;
+		gzip.on('data', (c: Buffer) => (bytes += c.length));
+		psql.stdout.pipe(gzip).pipe(file);
+		await new Promise<void>((resolve, reject) => {
+			psql.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`psql exited ${code}`))));
+			file.once('close', () => resolve());
+		});
+		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		report({ kind, fileType: 'tsv', codec: 'gzip', records, bytes, seconds });
+		return;
+	}
+	const { PostgresSource } = await import('../lib/source/postgres');
+	const out = datasetArg;
+	mkdirSync(out, { recursive: true });
+	const store = new LocalFolderStore(out);
+	const started = process.hrtime.bigint();
+	const r = await runExport(new PostgresSource(connection), store, {
+		datasetId: `public.${table}`,
+		// the first incremental run by the primary key: plans its range, waits for open transactions, reads
+		mode: 'incremental',
+		fileType: fileType as FileType,
+		codec: codec as Codec,
+		folderPath: `pg-${fileType}-${codec}`,
+	});
+	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+	report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds, protocolMs: r.protocolMs, stateReads: r.stateReads });
 }
 
 main().catch((error) => {
