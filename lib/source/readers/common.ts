@@ -4,9 +4,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { attempt } from '../../errors';
 import { SourceError } from '../types';
 
@@ -24,13 +24,62 @@ export function formatFromName(name: string): FileFormat | undefined {
 	return undefined;
 }
 
-async function isGzip(path: string): Promise<boolean> {
-	const handle = await open(path, 'r');
+/**
+ * A lake file wherever it is: a file on this host, or an object in a store (a lake on S3, Azure,
+ * GCS, SFTP), read as a stream or by byte ranges (Parquet: the footer, then row groups).
+ */
+export interface LakeFile {
+	/** The file as messages and records' origin name it. */
+	readonly name: string;
+	size(): Promise<number>;
+	/** Every byte, as a stream. */
+	stream(): Promise<NodeJS.ReadableStream>;
+	/** Bytes `[start, end)`. */
+	range(start: number, end: number): Promise<Uint8Array>;
+	close?(): Promise<void>;
+}
+
+/** A path on this host (what the local lake reads), or a lake file. */
+export type LakeInput = string | LakeFile;
+
+export const nameOf = (input: LakeInput): string => (typeof input === 'string' ? input : input.name);
+
+/** A file on this host as a lake file, read through one file handle for ranges. */
+export function localFile(path: string): LakeFile {
+	let handle: Promise<Awaited<ReturnType<typeof open>>> | undefined;
+	return {
+		name: path,
+		size: async () => (await stat(path)).size,
+		stream: async () => createReadStream(path, { highWaterMark: HIGH_WATER_MARK }),
+		async range(start, end) {
+			handle ??= open(path, 'r');
+			const file = await handle;
+			const buffer = Buffer.allocUnsafe(end - start);
+			let done = 0;
+			while (done < buffer.length) {
+				const { bytesRead } = await file.read(buffer, done, buffer.length - done, start + done);
+				if (!bytesRead) throw new Error(`unexpected end of file at byte ${start + done}`);
+				done += bytesRead;
+			}
+			return buffer;
+		},
+		async close() {
+			const file = await handle?.catch(() => undefined);
+			handle = undefined;
+			await file?.close();
+		},
+	};
+}
+
+export const asLakeFile = (input: LakeInput): LakeFile => (typeof input === 'string' ? localFile(input) : input);
+
+async function isGzip(file: LakeFile): Promise<boolean> {
+	if ((await file.size()) < 2) return false;
 	try {
-		const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-		return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+		const bytes = await file.range(0, 2);
+		return bytes[0] === 0x1f && bytes[1] === 0x8b;
 	} finally {
-		await handle.close();
+		await file.close?.();
 	}
 }
 
@@ -39,19 +88,20 @@ async function isGzip(path: string): Promise<boolean> {
  * chunks by the callers; `pipeline` owns both streams' errors, so none goes unhandled when the
  * consumer stops early.
  */
-export async function openText(path: string): Promise<NodeJS.ReadableStream> {
-	const gzip = await isGzip(path);
-	const raw = createReadStream(path, { highWaterMark: HIGH_WATER_MARK });
+export async function openText(input: LakeInput): Promise<NodeJS.ReadableStream> {
+	const file = asLakeFile(input);
+	const gzip = await isGzip(file);
+	const raw = (await file.stream()) as Readable;
 	if (!gzip) return raw;
 	const gunzip = createGunzip({ chunkSize: 256 * 1024 });
 	pipeline(raw, gunzip, () => undefined);
 	return gunzip;
 }
 
-export function unreadable(path: string, error: unknown): SourceError {
+export function unreadable(input: LakeInput, error: unknown): SourceError {
 	if (error instanceof SourceError) return error;
 	const message = (error as Error)?.message ?? String(error);
-	return new SourceError(`cannot read lake file ${path}: ${message}`, 'unreadable');
+	return new SourceError(`cannot read lake file ${nameOf(input)}: ${message}`, 'unreadable');
 }
 
 /** The longest excerpt of a lake file's content an error message shows. */
@@ -75,8 +125,8 @@ export function boundedProblem(problem: string): string {
 	return text.length > max ? text.slice(0, max) + '…' : text;
 }
 
-export function malformed(path: string, line: number, problem: string): SourceError {
-	return new SourceError(`malformed record in ${path} at line ${line}: ${boundedProblem(problem)}`, 'malformed');
+export function malformed(input: LakeInput, line: number, problem: string): SourceError {
+	return new SourceError(`malformed record in ${nameOf(input)} at line ${line}: ${boundedProblem(problem)}`, 'malformed');
 }
 
 /**
@@ -103,8 +153,8 @@ export class InvalidUtf8 extends Error {
 }
 
 /** The malformed-file error for invalid UTF-8 at a line. */
-export function invalidUtf8(path: string, line: number, error: InvalidUtf8): SourceError {
-	return malformed(path, line, `${error.message} (the file must be UTF-8 text)`);
+export function invalidUtf8(input: LakeInput, line: number, error: InvalidUtf8): SourceError {
+	return malformed(input, line, `${error.message} (the file must be UTF-8 text)`);
 }
 
 /** Length of a UTF-8 sequence from its lead byte (0 for a byte that cannot start one). */

@@ -32,7 +32,7 @@ import { MISMATCHES, ORIGIN, type Mismatch } from '../../mismatch';
 import type { Field, Schema } from '../../schema';
 import { Binary, ExactNumber } from '../../values';
 import { SourceError, type DatasetRecord, type RecordChunk } from '../types';
-import { InvalidUtf8, Utf8Check, invalidUtf8, malformed, openText, unreadable } from './common';
+import { InvalidUtf8, Utf8Check, invalidUtf8, malformed, nameOf, openText, unreadable, type LakeInput } from './common';
 
 /** A cell that does not fit its field's type (with why, when the expected type alone does not say). */
 class Rejected {
@@ -296,7 +296,8 @@ function lineBreaks(text: string): [counted: number, crlf: number] {
  * see the header) or inferred without one. Chunks carry ORIGIN (the file as given, each record's
  * first line) and MISMATCHES.
  */
-export async function* readCsv(path: string, schema: Schema | undefined, chunkSize: number, signal?: AbortSignal): AsyncGenerator<RecordChunk> {
+export async function* readCsv(lakeInput: LakeInput, schema: Schema | undefined, chunkSize: number, signal?: AbortSignal): AsyncGenerator<RecordChunk> {
+	const path = nameOf(lakeInput);
 	const byName = new Map((schema?.fields ?? []).map((f) => [f.name, f]));
 	const columns = new Map<string, Column>();
 	const columnOf = (key: string): Column => {
@@ -328,7 +329,7 @@ export async function* readCsv(path: string, schema: Schema | undefined, chunkSi
 	parser.push = (record: unknown) => push(record === null ? null : [record, parser.info.lines]);
 	let input: NodeJS.ReadableStream;
 	try {
-		input = await openText(path);
+		input = await openText(lakeInput);
 	} catch (error) {
 		throw unreadable(path, error);
 	}

@@ -5,17 +5,17 @@
  */
 import type { Schema } from '../../schema';
 import type { DatasetRecord } from '../types';
-import type { FileFormat } from './common';
+import type { FileFormat, LakeInput } from './common';
 import { readCsv } from './csv';
 import { readJsonOrNdjson, readNdjson } from './json';
 import { readParquet } from './parquet';
 
-export { formatFromName, type FileFormat } from './common';
+export { formatFromName, localFile, type FileFormat, type LakeFile, type LakeInput } from './common';
 export { readCsv } from './csv';
 export { readJsonArray, readNdjson } from './json';
 export { parquetFileSchema, parquetRowCount, readParquet } from './parquet';
 
-export function readFile(path: string, format: FileFormat, schema: Schema | undefined, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<DatasetRecord[]> {
+export function readFile(path: LakeInput, format: FileFormat, schema: Schema | undefined, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<DatasetRecord[]> {
 	switch (format) {
 		case 'ndjson':
 			return readNdjson(path, chunkSize, signal, jsonText);

@@ -8,15 +8,15 @@ import { attempt } from '../../errors';
 import { parseJson } from '../../json';
 import { ORIGIN } from '../../mismatch';
 import { RAW_JSON, type DatasetRecord, type RecordChunk } from '../types';
-import { InvalidUtf8, Utf8Text, invalidUtf8, jsonProblem, malformed, openText, unreadable } from './common';
+import { InvalidUtf8, Utf8Text, invalidUtf8, jsonProblem, malformed, nameOf, openText, unreadable, type LakeInput } from './common';
 
 /** Yields the complete text lines of each decoded chunk, with the 1-based number of the first. */
-async function* lines(path: string, signal?: AbortSignal): AsyncGenerator<[string[], number]> {
+async function* lines(input: LakeInput, signal?: AbortSignal): AsyncGenerator<[string[], number]> {
 	const decoder = new Utf8Text();
 	let rest = '';
 	let lineNo = 1;
 	try {
-		for await (const chunk of await openText(path)) {
+		for await (const chunk of await openText(input)) {
 			signal?.throwIfAborted();
 			// the bytes of this chunk start on line lineNo (`rest` holds no line feed)
 			const text = rest + decoder.write(chunk as Buffer);
@@ -32,8 +32,8 @@ async function* lines(path: string, signal?: AbortSignal): AsyncGenerator<[strin
 		}
 		rest += decoder.end();
 	} catch (error) {
-		if (error instanceof InvalidUtf8) throw invalidUtf8(path, lineNo + error.newlines, error);
-		throw unreadable(path, error);
+		if (error instanceof InvalidUtf8) throw invalidUtf8(input, lineNo + error.newlines, error);
+		throw unreadable(input, error);
 	}
 	if (rest.length) yield [[rest], lineNo];
 }
@@ -49,7 +49,8 @@ function asRecord(value: unknown, path: string, line: number): DatasetRecord {
  * NDJSON; each chunk carries its lines' text (RAW_JSON) so JSON encoders need not re-serialise.
  * With `jsonText` the lines are only validated (plain JSON.parse), since the text is what is used.
  */
-export async function* readNdjson(path: string, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<RecordChunk> {
+export async function* readNdjson(input: LakeInput, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<RecordChunk> {
+	const path = nameOf(input);
 	const parse = jsonText ? JSON.parse : parseJson;
 	let chunk: RecordChunk = [];
 	let texts: string[] = [];
@@ -59,7 +60,7 @@ export async function* readNdjson(path: string, chunkSize: number, signal?: Abor
 		chunk[ORIGIN] = { file: path, lines: lineNos };
 		return chunk;
 	};
-	for await (const [block, firstLine] of lines(path, signal)) {
+	for await (const [block, firstLine] of lines(input, signal)) {
 		for (let i = 0; i < block.length; i++) {
 			let line = block[i];
 			if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
@@ -84,7 +85,8 @@ export async function* readNdjson(path: string, chunkSize: number, signal?: Abor
  * A JSON document that is an array of objects, read element by element: a small scanner finds
  * each top-level element's text (tracking strings and nesting) and parses only that.
  */
-export async function* readJsonArray(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<RecordChunk> {
+export async function* readJsonArray(input: LakeInput, chunkSize: number, signal?: AbortSignal): AsyncGenerator<RecordChunk> {
+	const path = nameOf(input);
 	const decoder = new Utf8Text();
 	let state: 'start' | 'between' | 'element' | 'end' = 'start';
 	let depth = 0;
@@ -162,7 +164,7 @@ export async function* readJsonArray(path: string, chunkSize: number, signal?: A
 		if (state === 'element') element += text.slice(elementStart);
 	};
 	try {
-		for await (const buf of await openText(path)) {
+		for await (const buf of await openText(input)) {
 			signal?.throwIfAborted();
 			consume(decoder.write(buf as Buffer));
 			if (chunk.length >= chunkSize) {
@@ -182,16 +184,17 @@ export async function* readJsonArray(path: string, chunkSize: number, signal?: A
 }
 
 /** `.json` files hold either one array of records or one record per line: the first byte decides. */
-export async function* readJsonOrNdjson(path: string, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<RecordChunk> {
+export async function* readJsonOrNdjson(input: LakeInput, chunkSize: number, signal?: AbortSignal, jsonText = false): AsyncGenerator<RecordChunk> {
+	const path = nameOf(input);
 	let first = '';
 	try {
-		for await (const buf of await openText(path)) {
+		for await (const buf of await openText(input)) {
 			first = (buf as Buffer).toString('utf8').replace(/^[\s\ufeff]+/, '');
 			if (first) break;
 		}
 	} catch (error) {
 		throw unreadable(path, error);
 	}
-	if (first.startsWith('[')) yield* readJsonArray(path, chunkSize, signal);
-	else yield* readNdjson(path, chunkSize, signal, jsonText);
+	if (first.startsWith('[')) yield* readJsonArray(input, chunkSize, signal);
+	else yield* readNdjson(input, chunkSize, signal, jsonText);
 }

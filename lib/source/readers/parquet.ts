@@ -13,7 +13,6 @@
  *   output keeps its sign);
  * - a null → null, at any depth: keys are never dropped.
  */
-import { open, stat } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData, type SchemaElement, type SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { parseJson } from '../../json';
@@ -21,7 +20,7 @@ import type { Field, Schema } from '../../schema';
 import { Binary, ExactNumber } from '../../values';
 import { ORIGIN } from '../../mismatch';
 import type { DatasetRecord, RecordChunk } from '../types';
-import { unreadable } from './common';
+import { asLakeFile, nameOf, unreadable, type LakeInput } from './common';
 
 type AsyncBuffer = { byteLength: number; slice(start: number, end?: number): Promise<ArrayBuffer> };
 
@@ -210,29 +209,22 @@ function recordFix(metadata: FileMetaData): (record: DatasetRecord) => void {
 	};
 }
 
-async function openFile(path: string): Promise<{ file: AsyncBuffer; close: () => Promise<void> }> {
-	let handle: Awaited<ReturnType<typeof open>>;
+async function openFile(input: LakeInput): Promise<{ file: AsyncBuffer; close: () => Promise<void> }> {
+	const lake = asLakeFile(input);
+	let size: number;
 	try {
-		handle = await open(path, 'r');
+		size = await lake.size();
 	} catch (error) {
-		throw unreadable(path, error);
+		throw unreadable(input, error);
 	}
-	const { size } = await stat(path);
 	const file: AsyncBuffer = {
 		byteLength: size,
 		async slice(start: number, end?: number): Promise<ArrayBuffer> {
-			const stop = end ?? size;
-			const buffer = Buffer.allocUnsafe(stop - start);
-			let done = 0;
-			while (done < buffer.length) {
-				const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
-				if (!bytesRead) throw new Error(`unexpected end of file at byte ${start + done}`);
-				done += bytesRead;
-			}
-			return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length) as ArrayBuffer;
+			const bytes = await lake.range(start, end ?? size);
+			return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 		},
 	};
-	return { file, close: () => handle.close() };
+	return { file, close: async () => lake.close?.() };
 }
 
 async function footer(path: string, file: AsyncBuffer): Promise<FileMetaData> {
@@ -244,8 +236,9 @@ async function footer(path: string, file: AsyncBuffer): Promise<FileMetaData> {
 }
 
 /** Parquet, one row group at a time through ranged reads of the file. */
-export async function* readParquet(path: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<DatasetRecord[]> {
-	const { file, close } = await openFile(path);
+export async function* readParquet(input: LakeInput, chunkSize: number, signal?: AbortSignal): AsyncGenerator<DatasetRecord[]> {
+	const path = nameOf(input);
+	const { file, close } = await openFile(input);
 	try {
 		const metadata = await footer(path, file);
 		const exact = exactMetadata(metadata);
@@ -283,8 +276,9 @@ export async function* readParquet(path: string, chunkSize: number, signal?: Abo
 }
 
 /** Number of records in a Parquet file, from its footer. */
-export async function parquetRowCount(path: string): Promise<number> {
-	const { file, close } = await openFile(path);
+export async function parquetRowCount(input: LakeInput): Promise<number> {
+	const path = nameOf(input);
+	const { file, close } = await openFile(input);
 	try {
 		return Number((await footer(path, file)).num_rows);
 	} finally {
@@ -350,8 +344,9 @@ function fieldOf(node: SchemaTree, inRepeated = false): Field {
  * binary, timestamps, dates, nested lists and structs (maps become json). A plain-folder lake of
  * Parquet files gets its exact types from here rather than from sampled values.
  */
-export async function parquetFileSchema(path: string): Promise<Schema> {
-	const { file, close } = await openFile(path);
+export async function parquetFileSchema(input: LakeInput): Promise<Schema> {
+	const path = nameOf(input);
+	const { file, close } = await openFile(input);
 	try {
 		const metadata = await footer(path, file);
 		// nullable is the default: only `nullable: false` is written
