@@ -19,6 +19,10 @@ export interface SourceContractTarget {
 	expected: Map<string, DatasetRecord[][]>;
 	/** A source whose location cannot be opened (a missing folder, an unknown database): SourceError `location`. Absent for sources with no location (records in memory). */
 	broken?: Source;
+	/** The same source with a credential the server refuses: SourceError `auth`. */
+	badCredentials?: Source;
+	/** The same source pointed at a port nothing answers on: SourceError `unreachable`, after bounded retries. */
+	unreachable?: Source;
 }
 
 const exact = (records: readonly DatasetRecord[]) => records.map((r) => stringifyJson(r));
@@ -112,6 +116,19 @@ export function sourceContract(name: string, target: () => Promise<SourceContrac
 				}
 			}, /stop reading|abort/i);
 			assert.ok(read < batches[index].length, `stopped after ${read} of ${batches[index].length} records`);
+		});
+
+		it('a refused credential says so: auth', async (t) => {
+			const { badCredentials } = await target();
+			if (!badCredentials) return t.skip('this source has no credential');
+			await assert.rejects(badCredentials.listDatasets(), (error: unknown) => error instanceof SourceError && error.code === 'auth');
+		});
+
+		it('a server that does not answer says so: unreachable', async (t) => {
+			const { unreachable } = await target();
+			if (!unreachable) return t.skip('this source has no server');
+			await assert.rejects(unreachable.listDatasets(), (error: unknown) => error instanceof SourceError && error.code === 'unreachable');
+			await assert.rejects(unreachable.getDataset('anything'), (error: unknown) => error instanceof SourceError && error.code === 'unreachable');
 		});
 
 		it('a source that cannot be opened says so: location', async (t) => {

@@ -120,6 +120,8 @@ sourceContract('PostgreSQL', async () => {
 			['public.empty_things', []],
 		]),
 		broken: new PostgresSource({ ...contractDb, database: 'no_such_database' }),
+		badCredentials: new PostgresSource({ ...contractDb, password: `not-the-${'pass'}word` }),
+		unreachable: new PostgresSource({ ...contractDb, port: 1, connectAttempts: 2 }),
 	};
 });
 

@@ -1,24 +1,19 @@
 /**
- * The local data lake, the embedded default source. Read-only. Two layouts:
- *
- *   <lake>/<datasetId>/dataset.json                 metadata (name, kind, tier, tags, schema, …)
- *   <lake>/<datasetId>/batches/<batchId>/batch.json  {id, ingestedAt, recordCount} (optional)
- *   <lake>/<datasetId>/batches/<batchId>/*.{json,ndjson,jsonl,csv,parquet}[.gz]
- *
- * or a plain folder of files: each sub-folder is a dataset and each data file in it a batch,
- * ingested at the file's modification time.
+ * The local data lake, the embedded default source: a folder on the n8n host. Read-only. The two
+ * layouts are ../lake-layout.ts's; this file adds the folder's own rules (symbolic links may not
+ * lead out of Lake Path, n8n's file-access settings apply).
  */
 import { access, constants as fsConstants, readdir, readFile as readText, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { accessRefused, hostPath, isInside, type FileAccessCheck } from '../../host-path';
 import { attemptAsync, errnoCode } from '../../errors';
 import { parseJson } from '../../json';
-import { inferSchema, validateSchema, type Schema } from '../../schema';
+import { validateSchema } from '../../schema';
 import { ORIGIN } from '../../mismatch';
-import { formatFromName, parquetFileSchema, parquetRowCount, readFile } from '../readers';
-import { DATASET_KINDS, SourceError, type BatchInfo, type DatasetInfo, type DatasetKind, type DatasetRecord, type RecordChunk, type ReadOptions, type Source } from '../types';
+import { datasetInfo, isHidden, SchemaInference, sortBatches, unusable, type BatchJson, type DatasetJson } from '../lake-layout';
+import { formatFromName, parquetRowCount, readFile } from '../readers';
+import { SourceError, type BatchInfo, type DatasetInfo, type DatasetRecord, type RecordChunk, type ReadOptions, type Source } from '../types';
 
-const SAMPLE_RECORDS = 500;
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /** The rule for dataset ids (and so for the lake's dataset folder names), as messages and the README state it. */
@@ -35,58 +30,15 @@ export function datasetIdProblem(id: string): string | undefined {
  * A problem with Lake Path itself (missing, not a folder, unreadable, refused by n8n's file-access
  * settings): the nodes blame the Lake Path parameter, not the dataset.
  */
-interface BatchJson {
-	id?: string;
-	ingestedAt?: string;
-	recordCount?: number;
-}
-
-interface DatasetJson {
-	id?: string;
-	name?: string;
-	description?: string;
-	kind?: string;
-	tier?: string;
-	tags?: string[];
-	enabled?: boolean;
-	schema?: Schema;
-	timestampField?: string;
-}
-
-/** Names starting with "." or "_" are never datasets, batches or data files. */
-function isHidden(name: string) {
-	return name.startsWith('.') || name.startsWith('_');
-}
-
 export interface LocalLakeOptions {
 	/** n8n's file-access rule (helpers.isFilePathBlocked): true refuses a resolved path. */
 	isBlocked?: FileAccessCheck;
 }
 
-/** A dataset folder that cannot be described, listed with the reason (List Eligible Datasets shows it as not eligible). */
-function unusable(id: string, problem: string): DatasetInfo {
-	return {
-		id,
-		name: id,
-		description: '',
-		kind: 'event',
-		tier: 'Prime',
-		tags: [],
-		enabled: true,
-		schema: undefined,
-		schemaSource: 'none',
-		recordCount: null,
-		sizeBytes: 0,
-		batchCount: 0,
-		lastIngestedAt: null,
-		problem,
-	};
-}
-
 export class LocalLakeSource implements Source {
 	readonly type = 'local-lake';
 	readonly root: string;
-	private readonly inferred = new Map<string, { key: string; schema: Schema | undefined }>();
+	private readonly inference = new SchemaInference();
 	private readonly isBlocked: FileAccessCheck;
 	private realRootPromise: Promise<string> | undefined;
 
@@ -239,28 +191,15 @@ export class LocalLakeSource implements Source {
 		} catch (error) {
 			batchProblem = (error as Error).message;
 		}
-		const kind = (DATASET_KINDS as readonly string[]).includes(meta.kind ?? '') ? (meta.kind as DatasetKind) : 'event';
-		const known = batches.every((b) => b.recordCount !== null);
-		const info: DatasetInfo = {
-			id,
-			name: meta.name ?? id,
-			description: meta.description ?? '',
-			kind,
-			tier: meta.tier ?? 'Prime',
-			tags: Array.isArray(meta.tags) ? meta.tags.map(String) : [],
-			enabled: meta.enabled !== false,
-			schema: meta.schema,
-			schemaSource: meta.schema ? 'declared' : 'none',
-			timestampField: meta.timestampField,
-			recordCount: known ? batches.reduce((n, b) => n + (b.recordCount ?? 0), 0) : null,
-			sizeBytes: batches.reduce((n, b) => n + b.sizeBytes, 0),
-			batchCount: batches.length,
-			lastIngestedAt: batches.length ? batches[batches.length - 1].ingestedAt : null,
-			problem: problem ?? batchProblem,
-		};
+		const info = datasetInfo(id, meta, batches, problem ?? batchProblem);
 		if (!info.schema && batches.length && !info.problem) {
 			try {
-				info.schema = await this.inferSchema(info, batches);
+				info.schema = await this.inference.infer(
+					info,
+					batches,
+					(file) => this.within(file),
+					(batch, chunkSize) => this.readBatch(info, batch, { chunkSize }),
+				);
 				info.schemaSource = info.schema ? 'inferred' : 'none';
 			} catch (error) {
 				info.problem = `schema cannot be inferred: ${(error as Error).message}`;
@@ -269,37 +208,13 @@ export class LocalLakeSource implements Source {
 		return info;
 	}
 
-	/** Infer a schema from the first records of the first batch; cached per dataset state. */
-	private async inferSchema(dataset: DatasetInfo, batches: BatchInfo[]): Promise<Schema | undefined> {
-		const key = `${batches.length}:${dataset.lastIngestedAt}`;
-		const cached = this.inferred.get(dataset.id);
-		if (cached?.key === key) return cached.schema;
-		// Parquet files say their types (decimal precision, binary, timestamp units): read the first file's footer
-		const first = batches[0]?.files[0];
-		if (first && formatFromName(first) === 'parquet') {
-			const schema = await parquetFileSchema(await this.within(first));
-			this.inferred.set(dataset.id, { key, schema });
-			return schema;
-		}
-		const sample: DatasetRecord[] = [];
-		outer: for (const batch of batches) {
-			for await (const chunk of this.readBatch(dataset, batch, { chunkSize: SAMPLE_RECORDS })) {
-				sample.push(...chunk);
-				if (sample.length >= SAMPLE_RECORDS) break outer;
-			}
-		}
-		const schema = sample.length ? inferSchema(sample) : undefined;
-		this.inferred.set(dataset.id, { key, schema });
-		return schema;
-	}
-
 	async listBatches(datasetId: string): Promise<BatchInfo[]> {
 		const dir = await this.datasetDir(datasetId);
 		const batchesDir = join(dir, 'batches');
 		const found = await attemptAsync(() => this.within(batchesDir));
 		if (!found.ok && !(found.error instanceof SourceError && found.error.code === 'not_found')) throw found.error;
 		const batches = found.ok ? await this.structuredBatches(found.value) : await this.plainBatches(dir);
-		return batches.sort((a, b) => (a.ingestedAt < b.ingestedAt ? -1 : a.ingestedAt > b.ingestedAt ? 1 : a.id < b.id ? -1 : 1));
+		return sortBatches(batches);
 	}
 
 	private async structuredBatches(batchesDir: string): Promise<BatchInfo[]> {
