@@ -151,6 +151,8 @@ export interface Source {
 	 * sources whose batches are ranges rather than listed objects; null when it cannot say.
 	 */
 	countBatch?(datasetId: string, batch: { id: string; position?: BatchPosition }, signal?: AbortSignal): Promise<number | null>;
+	/** Release what the source holds open (a store's connections); the caller's last word to it. */
+	close?(): Promise<void>;
 }
 
 /**

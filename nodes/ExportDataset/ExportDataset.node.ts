@@ -75,6 +75,12 @@ export class ExportDataset implements INodeType {
 			{ name: 'datasetExportDataLandingZoneApi', required: true, displayOptions: credentialFor('dataLandingZone'), testedBy: 'dataLandingZoneConnectionTest' },
 			{ name: 'datasetExportGoogleCloudStorageApi', required: true, displayOptions: credentialFor('googleCloudStorage'), testedBy: 'googleCloudStorageConnectionTest' },
 			// the source registry's credentials (nodes/shared/sources)
+			{ name: 'datasetExportS3LakeApi', required: true, displayOptions: { show: { source: ['amazonS3Lake'] } }, testedBy: 'amazonS3LakeConnectionTest' },
+			{ name: 'datasetExportSftpLakeApi', required: true, displayOptions: { show: { source: ['sftpLake'] } }, testedBy: 'sftpLakeConnectionTest' },
+			{ name: 'datasetExportAzureBlobLakeApi', required: true, displayOptions: { show: { source: ['azureBlobLake'] } }, testedBy: 'azureBlobLakeConnectionTest' },
+			{ name: 'datasetExportAdlsGen2LakeApi', required: true, displayOptions: { show: { source: ['adlsGen2Lake'] } }, testedBy: 'adlsGen2LakeConnectionTest' },
+			{ name: 'datasetExportDataLandingZoneLakeApi', required: true, displayOptions: { show: { source: ['dataLandingZoneLake'] } }, testedBy: 'dataLandingZoneLakeConnectionTest' },
+			{ name: 'datasetExportGoogleCloudStorageLakeApi', required: true, displayOptions: { show: { source: ['googleCloudStorageLake'] } }, testedBy: 'googleCloudStorageLakeConnectionTest' },
 			{ name: 'datasetExportPostgresApi', required: true, displayOptions: { show: { source: ['postgres'] } }, testedBy: 'postgresConnectionTest' },
 		],
 		properties: [
@@ -330,7 +336,7 @@ export class ExportDataset implements INodeType {
 					schemaMismatch,
 					signal,
 					onProgress: progressLog(this, datasetId),
-				}).finally(() => store.close());
+				}).finally(() => Promise.all([store.close(), source?.close?.()]));
 				summary[report.status === 'nothing-new' ? 'nothingNew' : report.status === 'superseded' ? 'superseded' : 'exported']++;
 				summary.warnings += report.warnings.length;
 				for (const warning of report.warnings) this.logger?.warn(`Export Dataset: ${report.datasetId}: ${warning}`);

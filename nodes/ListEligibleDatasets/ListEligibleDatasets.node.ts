@@ -100,7 +100,8 @@ export class ListEligibleDatasets implements INodeType {
 				const onlyEligible = this.getNodeParameter('onlyEligible', i, false) as boolean;
 				// pass the trigger's time on, so Export Dataset can name folders after the schedule
 				const scheduledTime = items[i].json.scheduledTime ?? items[i].json.timestamp;
-				const datasets = filterDatasets(await sourceFrom(this, i).listDatasets(), filter).map((d) => eligibility(d, filter));
+				const source = sourceFrom(this, i);
+				const datasets = filterDatasets(await source.listDatasets().finally(() => source.close?.()), filter).map((d) => eligibility(d, filter));
 				for (const dataset of datasets) {
 					if (onlyEligible && !dataset.eligible) continue;
 					const json = { ...dataset } as unknown as IDataObject;

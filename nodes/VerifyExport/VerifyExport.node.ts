@@ -195,7 +195,7 @@ export class VerifyExport implements INodeType {
 					destinationName: options.destinationName,
 					sandboxName: options.sandboxName,
 					organizationName: options.organizationName,
-				}).finally(() => store.close());
+				}).finally(() => Promise.all([store.close(), source?.close?.()]));
 				const item: INodeExecutionData = { json: verdict as unknown as IDataObject, pairedItem: { item: i } };
 				if (verdict.ok) passed++;
 				for (const warning of verdict.warnings) warnings.push(`${verdict.datasetId}: ${warning}`);

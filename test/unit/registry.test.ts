@@ -120,13 +120,14 @@ describe('the source registry agrees with the nodes', () => {
 			for (const option of SOURCES) {
 				const isOffered = offered.includes(option);
 				for (const own of [...option.properties, ...(option.propertiesIn?.[node.description.name] ?? [])]) {
-					const shown = node.description.properties.find((p: INodeProperties) => p.name === own.name);
+					// several sources may have a parameter of the same name (Lake Folder), each shown for its own source
+					const shown = node.description.properties.filter((p: INodeProperties) => p.name === own.name && (p.displayOptions?.show?.source ?? []).includes(option.value));
 					if (!isOffered) {
-						assert.equal(shown, undefined, `${own.name} (of ${option.value}, not offered here) is not a parameter`);
+						assert.deepEqual(shown, [], `${own.name} (of ${option.value}, not offered here) is not a parameter`);
 						continue;
 					}
-					assert.ok(shown, `${own.name} is a parameter`);
-					assert.deepEqual(shown.displayOptions?.show?.source, [option.value], `${own.name} is shown only for ${option.value}`);
+					assert.equal(shown.length, 1, `${own.name} is a parameter for ${option.value}`);
+					assert.deepEqual(shown[0].displayOptions?.show?.source, [option.value], `${own.name} is shown only for ${option.value}`);
 				}
 				if (isOffered && option.locationParameter) {
 					assert.ok(

@@ -53,13 +53,27 @@ export class StoreLakeSource implements Source {
 	/** Sizes from the newest listing, so a read needs no stat per file. */
 	private readonly sizes = new Map<string, number>();
 
+	private opened: Promise<Store> | undefined;
+
+	/** `store`: the store, or how to open it (the nodes open it from a credential when it is first used). */
 	constructor(
-		private readonly store: Store,
+		private readonly store: Store | (() => Promise<Store>),
 		root: string,
 		options: StoreLakeOptions = {},
 	) {
 		this.root = root.replace(/^\/+|\/+$/g, '');
-		this.label = options.label ?? `${store.location}${this.root ? `/${this.root}` : ''}`;
+		this.label = options.label ?? (typeof store === 'function' ? `the lake folder "${this.root || '/'}"` : `${store.location}${this.root ? `/${this.root}` : ''}`);
+	}
+
+	private open(): Promise<Store> {
+		this.opened ??= typeof this.store === 'function' ? this.store() : Promise.resolve(this.store);
+		return this.opened;
+	}
+
+	async close(): Promise<void> {
+		const store = await this.opened?.catch(() => undefined);
+		this.opened = undefined;
+		await store?.close();
 	}
 
 	/** A store error as a source error: a refused credential, an unreachable server, a missing bucket say so. */
@@ -88,7 +102,7 @@ export class StoreLakeSource implements Source {
 		const prefix = folder ? `${this.path(folder)}/` : this.root ? `${this.root}/` : '';
 		const listed = await attemptAsync(async () => {
 			const out: StoredObject[] = [];
-			for await (const object of this.store.list(prefix)) out.push(object);
+			for await (const object of (await this.open()).list(prefix)) out.push(object);
 			return out;
 		});
 		if (!listed.ok) throw this.sourceError(listed.error, `the lake ${this.label} cannot be listed`);
@@ -105,14 +119,14 @@ export class StoreLakeSource implements Source {
 	 * e.g. a read-only credential, is not taken as a missing lake).
 	 */
 	private async assertRootExists(): Promise<void> {
-		const checked = await attemptAsync(() => this.store.check());
+		const checked = await attemptAsync(async () => (await this.open()).check());
 		if (!checked.ok && checked.error instanceof StoreError && (checked.error.code === 'not_found' || checked.error.code === 'config')) {
 			throw new SourceError(`the lake ${this.label} cannot be opened: ${checked.error.message}`, 'location');
 		}
 	}
 
 	private async readJson<T>(relativePath: string): Promise<T | undefined> {
-		const read = await attemptAsync(async () => (await collect(await this.store.read(this.path(relativePath)), MAX_METADATA_BYTES)).toString('utf8'));
+		const read = await attemptAsync(async () => (await collect(await (await this.open()).read(this.path(relativePath)), MAX_METADATA_BYTES)).toString('utf8'));
 		if (!read.ok) {
 			if (read.error instanceof StoreError && read.error.code === 'not_found') return undefined;
 			throw this.sourceError(read.error, `${relativePath} cannot be read`);
@@ -261,7 +275,7 @@ export class StoreLakeSource implements Source {
 	/** A lake file (a path relative to the lake) read through the store: streamed, or by byte ranges. */
 	private file(relativePath: string): LakeFile {
 		const path = this.path(relativePath);
-		const store = this.store;
+		const opening = () => this.open();
 		const sizes = this.sizes;
 		const fail = (error: unknown) => this.sourceError(error, `cannot read lake file ${relativePath}`);
 		return {
@@ -269,21 +283,21 @@ export class StoreLakeSource implements Source {
 			async size() {
 				const known = sizes.get(path);
 				if (known !== undefined) return known;
-				const stat = await store.stat(path).catch((error: unknown) => {
+				const stat = await (await opening()).stat(path).catch((error: unknown) => {
 					throw fail(error);
 				});
 				if (!stat) throw new SourceError(`lake file ${relativePath} does not exist (any more)`, 'not_found');
 				sizes.set(path, stat.size);
 				return stat.size;
 			},
-			stream: () =>
-				store.read(path).catch((error: unknown) => {
+			stream: async () =>
+				(await opening()).read(path).catch((error: unknown) => {
 					throw fail(error);
 				}),
 			async range(start, end) {
 				if (end <= start) return new Uint8Array(0);
 				const bytes = await collect(
-					await store.read(path, { start, end }).catch((error: unknown) => {
+					await (await opening()).read(path, { start, end }).catch((error: unknown) => {
 						throw fail(error);
 					}),
 				);

@@ -9,7 +9,8 @@ import { sourceFrom, sourceScope, storeFrom } from '../transport';
 export async function searchDatasets(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
 	// a source read once per execution (Input Items) has no datasets before it runs: the name is typed
 	if (sourceScope(this) === 'execution') return { results: [] };
-	const datasets = await sourceFrom(this).listDatasets();
+	const source = sourceFrom(this);
+	const datasets = await source.listDatasets().finally(() => source.close?.());
 	const needle = (filter ?? '').toLowerCase();
 	return {
 		results: datasets

@@ -8,11 +8,12 @@ import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 import { inputItems } from './inputItems';
 import { localLake } from './localLake';
 import { postgres } from './postgres';
+import { storeLakes } from './storeLakes';
 import type { SourceOption } from './types';
 
 export type { SourceContext, SourceOption } from './types';
 
-export const SOURCES: readonly SourceOption[] = [localLake, postgres, inputItems];
+export const SOURCES: readonly SourceOption[] = [localLake, ...storeLakes, postgres, inputItems];
 
 /** Sources that name their dataset with a parameter of their own (the nodes hide their Dataset picker for them). */
 export const SOURCES_NAMING_DATASET: string[] = SOURCES.filter((s) => s.datasetParameter).map((s) => s.value);

@@ -1,0 +1,19 @@
+import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+import { DatasetExportGoogleCloudStorageApi } from './DatasetExportGoogleCloudStorageApi.credentials';
+
+/**
+ * A lake in Google Cloud Storage, read by the Google Cloud Storage Lake source: the same fields as the destination
+ * credential, as a type of its own, so a node can read a lake with one account and write exports
+ * with another of the same kind (n8n gives a node one credential per type).
+ */
+export class DatasetExportGoogleCloudStorageLakeApi implements ICredentialType {
+	name = 'datasetExportGoogleCloudStorageLakeApi';
+
+	displayName = 'Dataset Export Google Cloud Storage Lake API';
+
+	icon = 'file:../nodes/ExportDataset/exportDataset.svg' as const;
+
+	documentationUrl = 'https://github.com/n8n-nodes-dataset-export/n8n-nodes-dataset-export#lakes-in-cloud-storage-and-on-sftp';
+
+	properties: INodeProperties[] = new DatasetExportGoogleCloudStorageApi().properties;
+}
