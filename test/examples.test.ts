@@ -21,8 +21,16 @@ const ours = new Map<string, INodeType>(
 
 describe('examples/', () => {
 	const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-	it('has the six documented examples', () => {
-		assert.deepEqual(files.sort(), ['daily-sftp-backup.json', 'one-time-full-export.json', 'postgres-to-s3.json', 'queue-dispatch.json', 'queue-export-one-dataset.json', 'scheduled-export.json']);
+	it('has the seven documented examples', () => {
+		assert.deepEqual(files.sort(), [
+			'daily-sftp-backup.json',
+			'one-time-full-export.json',
+			'postgres-to-s3.json',
+			'queue-dispatch.json',
+			'queue-export-one-dataset.json',
+			's3-lake-to-sftp.json',
+			'scheduled-export.json',
+		]);
 	});
 	it("queue mode: the dispatcher posts to the per-dataset workflow's webhook, with its credential, one dataset per request", () => {
 		const read = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as WorkflowJson;
