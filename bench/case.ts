@@ -4,14 +4,16 @@
  *   tsx bench/case.ts encode-only <lake> - <fileType> <codec> [dataset]
  *   tsx bench/case.ts export-s3 <lake> <s3 env.json> <fileType> <codec> [dataset]
  *   tsx bench/case.ts floor <records> <seed> - - [dataset]
+ *   tsx bench/case.ts s3-lake <lake> <s3 env.json> <fileType> <codec> [dataset]  the lake copied to a bucket once, exported from there to a local folder
  *   tsx bench/case.ts pg-prepare <records> <postgres env.json>
  *   tsx bench/case.ts pg-floor <records> <postgres env.json>       COPY … TO STDOUT (psql) through node:zlib gzip
  *   tsx bench/case.ts pg-export <records> <postgres env.json> <fileType> <codec> <out>
  */
 import { Writable } from 'node:stream';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { runExport } from '../lib/export/run';
 import { createEncoder, type Codec, type FileType } from '../lib/format';
@@ -110,6 +112,43 @@ async function main() {
 		await new Promise<void>((resolve) => file.once('close', () => resolve()));
 		const total = Number(process.hrtime.bigint() - started) / 1e9;
 		report({ kind, fileType: 'json', codec: 'gzip', records, bytes, seconds: total - generation, generationSeconds: generation });
+	} else if (kind === 's3-lake') {
+		const env = JSON.parse(readFileSync(b, 'utf8')) as { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+		// one bucket per lake (its name from the lake's folder), filled once
+		const bucket = `bench-lake-${createHash('sha256').update(a).digest('hex').slice(0, 12)}`;
+		const { S3Store } = await import('../lib/storage/s3');
+		const store = resilient(new S3Store({ ...env, forcePathStyle: true, bucket }), networkPolicy());
+		const admin = new S3Client({ region: env.region, endpoint: env.endpoint, forcePathStyle: true, credentials: env });
+		await admin.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+		admin.destroy();
+		if (!(await store.stat('lake/.complete'))) {
+			for (const name of readdirSync(a, { recursive: true, encoding: 'utf8' }).sort()) {
+				const path = join(a, name);
+				const key = `lake/${name.split(sep).join('/')}`;
+				if (!statSync(path).isFile() || name.startsWith('.') || (await store.stat(key))) continue;
+				const write = await store.openWrite(key);
+				createReadStream(path).pipe(write.stream);
+				await write.done;
+			}
+			const marker = await store.openWrite('lake/.complete');
+			marker.stream.end('');
+			await marker.done;
+		}
+		const { StoreLakeSource } = await import('../lib/source/store-lake');
+		const out = join(process.env.BENCH_TMP ?? '/tmp', `s3-lake-out-${process.pid}`);
+		mkdirSync(out, { recursive: true });
+		const started = process.hrtime.bigint();
+		const r = await runExport(new StoreLakeSource(store, 'lake'), resilient(new LocalFolderStore(out), networkPolicy()), {
+			datasetId: dataset,
+			mode: 'incremental',
+			fileType: fileType as FileType,
+			codec: codec as Codec,
+			folderPath: `${fileType}-${codec}`,
+		});
+		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		await store.close();
+		rmSync(out, { recursive: true, force: true });
+		report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds, protocolMs: r.protocolMs, stateReads: r.stateReads });
 	} else if (kind === 'pg-prepare' || kind === 'pg-floor' || kind === 'pg-export') {
 		await postgresCase(Number(a), b);
 	} else {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench [-- --records N] [-- --sizes 1000000,5000000] [-- --dataset ID] [-- --s3] [-- --no-postgres]
-# --s3 also exports to S3 on a loopback Ceph RADOS Gateway (scripts/servers/ceph.sh).
+# --s3 also exports to S3 on a loopback Ceph RADOS Gateway (scripts/servers/ceph.sh), and reads the
+# same lake from a bucket there (the lake copied once) into a local folder.
 # PostgreSQL (scripts/servers/postgres.sh): a table of N rows exported as Parquet and NDJSON.gz,
 # beside the floor COPY … TO STDOUT through gzip; --no-postgres leaves it out.
 # Each case runs in its own process, so the peak RSS it reports is that case's alone.
@@ -45,6 +46,7 @@ for n in ${sizes//,/ }; do
 		rm -rf "$out"
 		if [ -n "$s3" ]; then
 			tsx bench/case.ts export-s3 "$lake" .tmp/servers/ceph/env.json "$ft" "$codec" "$dataset" | sed "s|^{|{\"size\":$n,\"name\":\"export → S3 (Ceph, loopback): $format\",|" >> "$results"
+			tsx bench/case.ts s3-lake "$lake" .tmp/servers/ceph/env.json "$ft" "$codec" "$dataset" | sed "s|^{|{\"size\":$n,\"name\":\"lake in S3 (Ceph, loopback) → local folder: $format\",|" >> "$results"
 		fi
 	done
 	if [ -n "$postgres" ]; then
