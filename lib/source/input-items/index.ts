@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { stringifyJson } from '../../json';
 import { inferSchema } from '../../schema';
+import { Binary, ExactNumber } from '../../values';
 import { datasetIdProblem } from '../local-lake';
 import { SourceError, type BatchInfo, type DatasetInfo, type DatasetRecord, type ReadOptions, type Source } from '../types';
 
@@ -22,30 +23,71 @@ export interface InputItemsOptions {
 	name?: string;
 }
 
+/**
+ * A value as the item's JSON says it: objects with `toJSON` (Luxon's DateTime that Code nodes and
+ * expressions make, Date, BSON ids) become what they serialise to, so their schema is that of
+ * their JSON and not of their internals; the exact-value classes (ExactNumber, Binary) stay.
+ */
+function plain(value: unknown, depth = 0): unknown {
+	if (value === null || typeof value !== 'object' || value instanceof ExactNumber || value instanceof Binary) return value;
+	if (depth > 200) throw new SourceError('an item nests more than 200 levels deep', 'malformed');
+	const toJSON = (value as { toJSON?: unknown }).toJSON;
+	if (typeof toJSON === 'function') return plain(toJSON.call(value), depth + 1);
+	if (Array.isArray(value)) {
+		let copy: unknown[] | undefined;
+		for (let i = 0; i < value.length; i++) {
+			const next = plain(value[i], depth + 1);
+			if (next !== value[i]) (copy ??= value.slice())[i] = next;
+		}
+		return copy ?? value;
+	}
+	let copy: Record<string, unknown> | undefined;
+	for (const key of Object.keys(value)) {
+		const was = (value as Record<string, unknown>)[key];
+		const next = plain(was, depth + 1);
+		if (next !== was) (copy ??= { ...(value as Record<string, unknown>) })[key] = next;
+	}
+	return copy ?? value;
+}
+
 export class InputItemsSource implements Source {
 	readonly type = 'input-items';
 	private readonly info: DatasetInfo;
 	private readonly batch: BatchInfo;
 
+	private readonly records: readonly DatasetRecord[];
+
 	constructor(
 		readonly datasetId: string,
-		private readonly records: readonly DatasetRecord[],
+		given: readonly DatasetRecord[],
 		options: InputItemsOptions = {},
 	) {
 		const problem = datasetIdProblem(datasetId);
 		if (problem) throw new SourceError(problem, 'invalid');
+		for (let i = 0; i < given.length; i++) {
+			const record = given[i];
+			if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new SourceError(`record ${i + 1} is not an object`, 'malformed');
+		}
+		let records = given.map((record) => plain(record) as DatasetRecord);
+		// n8n's "Always Output Data" hands on one empty item when a node found nothing: no record
+		const empty = records.filter((r) => Object.keys(r).length === 0).length;
+		let warning: string | undefined;
+		if (empty && empty === records.length) {
+			warning = `the ${empty} input item(s) have no fields (a node with Always Output Data sends one empty item when it found nothing): nothing to export`;
+			records = [];
+		} else if (empty) warning = `${empty} of ${records.length} input items have no fields: exported as records whose every field is null`;
+		this.records = records;
 		const hash = createHash('sha256');
 		let bytes = 0;
 		for (let i = 0; i < records.length; i++) {
 			const record = records[i];
-			if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new SourceError(`record ${i + 1} is not an object`, 'malformed');
 			const text = stringifyJson(record);
 			hash.update(text).update('\n');
 			bytes += Buffer.byteLength(text) + 1;
 		}
 		const at = (options.receivedAt ?? new Date()).toISOString();
 		const schema = records.length ? inferSchema(records) : undefined;
-		this.batch = { id: `items-${hash.digest('hex').slice(0, 32)}`, ingestedAt: at, recordCount: records.length, sizeBytes: bytes, files: [], contentAddressed: true };
+		this.batch = { id: `items-${hash.digest('hex').slice(0, 32)}`, ingestedAt: at, recordCount: records.length, sizeBytes: bytes, files: [], contentAddressed: true, ...(warning ? { warning } : {}) };
 		this.info = {
 			id: datasetId,
 			name: options.name ?? datasetId,
@@ -75,6 +117,11 @@ export class InputItemsSource implements Source {
 	async listBatches(datasetId: string): Promise<BatchInfo[]> {
 		await this.getDataset(datasetId);
 		return [{ ...this.batch, files: [] }];
+	}
+
+	/** What the items said that the export must report (empty items), if anything. */
+	get warning(): string | undefined {
+		return this.batch.warning;
 	}
 
 	async *readBatch(dataset: DatasetInfo, batch: BatchInfo, options: ReadOptions = {}): AsyncGenerator<DatasetRecord[]> {
