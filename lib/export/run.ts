@@ -238,6 +238,8 @@ interface Plan {
 	previousManifestPath: string | null;
 	/** Time the state read took. */
 	stateMs: number;
+	/** What the source said while planning (rows a cursor cannot reach, …). */
+	planWarnings: string[];
 }
 
 /** The parts of the plan that need no destination: parameters, dataset, encoder. */
@@ -301,7 +303,13 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 	const endDate = parseDate(request.endDate)?.toISOString();
 	const lookbackStart = request.lookbackDays ? new Date(now.getTime() - request.lookbackDays * 86_400_000).toISOString() : undefined;
 	// a source that keeps a cursor plans the range after the newest committed one (none for a full export)
-	const listed = await source.listBatches(dataset.id, { after: request.mode === 'incremental' ? (state.position ?? null) : null, mode: request.mode, signal: request.signal });
+	const planWarnings: string[] = [];
+	const listed = await source.listBatches(dataset.id, {
+		after: request.mode === 'incremental' ? (state.position ?? null) : null,
+		mode: request.mode,
+		signal: request.signal,
+		warn: (message) => planWarnings.push(message),
+	});
 	const selected = listed.filter((b) => (!startDate || b.ingestedAt > startDate) && (!endDate || b.ingestedAt <= endDate) && (!lookbackStart || b.ingestedAt > lookbackStart));
 	let adopted: (NonNullable<Plan['adopted']> & { incomplete: string[] }) | undefined;
 	const changedBatches: string[] = [];
@@ -335,6 +343,7 @@ async function plan(source: Source, store: Store, request: ExportRequest, now: D
 		legacyIncomplete: adopted?.incomplete ?? [],
 		previousManifestPath,
 		stateMs,
+		planWarnings,
 	};
 }
 
@@ -437,6 +446,7 @@ export async function runExport(source: Source, store: Store, request: ExportReq
 	if (p.legacyIncomplete.length) {
 		warnings.push(`${p.legacyIncomplete.length} version 1 manifest(s) list files that are missing (${p.legacyIncomplete.slice(0, 3).join(', ')}): their batches are exported again rather than lost`);
 	}
+	warnings.push(...p.planWarnings);
 	for (const batch of p.batches) if (batch.warning) warnings.push(batch.warning);
 	if (p.changedBatches.length) {
 		warnings.push(`${p.changedBatches.length} batch(es) changed in the lake after they were exported (not exported again): ${p.changedBatches.slice(0, 10).join(', ')}`);

@@ -101,6 +101,8 @@ export interface ListBatchesOptions {
 	/** What the batches are for: a full export reads everything, without waiting for a cursor to settle. */
 	mode?: 'incremental' | 'full';
 	signal?: AbortSignal;
+	/** Something the run must report (rows a cursor cannot reach, a setting that risks rows): the export lists it in its warnings. */
+	warn?: (message: string) => void;
 }
 
 export interface DatasetInfo {

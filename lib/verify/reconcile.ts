@@ -69,7 +69,9 @@ export async function reconcile(source: Source, manifest: Manifest): Promise<Rec
 		else {
 			entry.status = 'differs';
 			const changed = batch.position
-				? ' (rows updated or deleted since the export leave its range: an update is exported again by a later range)'
+				? lake.recordCount > exported + skipped
+					? ' (the range holds rows the export does not: rows were missed, or written later with a cursor value inside the range; export them with a full export)'
+					: ' (rows updated or deleted since the export leave its range: an update is exported again by a later range)'
 				: batch.records !== null && batch.records !== undefined && batch.records !== lake.recordCount
 					? ` (it held ${batch.records} when exported: the batch changed in the lake since)`
 					: '';

@@ -302,6 +302,118 @@ describe('PostgreSQL source', () => {
 		await assert.rejects(runExport(new PostgresSource(db, { cursorColumn: 'label' }), store, request('public.raced')), /continue by "id", not "label"/);
 	});
 
+	it('cursor values are taken only once settled: today and yesterday wait for a date cursor, the last second for timestamptz(0), the newest value for text', async () => {
+		await sql(
+			db,
+			`CREATE TABLE by_day (id serial PRIMARY KEY, day date NOT NULL);
+			 INSERT INTO by_day (day) VALUES (current_date - 5), (current_date - 5), (current_date - 1), (current_date);
+			 CREATE TABLE by_second (id serial PRIMARY KEY, at timestamptz(0) NOT NULL DEFAULT now());
+			 CREATE TABLE by_code (code text PRIMARY KEY);
+			 INSERT INTO by_code VALUES ('a'), ('b'), ('c');`,
+		);
+		const store = new LocalFolderStore(tempDir('pg-settled'));
+		const days = await runExport(new PostgresSource(db, { cursorColumn: 'day' }), store, request('public.by_day', { fileType: 'json', codec: 'gzip' }));
+		assert.equal(days.totals.records, 2, 'the two rows of 5 days ago; yesterday and today wait');
+		await sql(db, `INSERT INTO by_second DEFAULT VALUES`);
+		const now = await runExport(new PostgresSource(db, { cursorColumn: 'at' }), store, request('public.by_second', { fileType: 'json', codec: 'gzip' }));
+		assert.equal(now.status, 'nothing-new', 'a row of this second waits: a later transaction may still round to it');
+		await new Promise((r) => setTimeout(r, 1600));
+		assert.equal((await runExport(new PostgresSource(db, { cursorColumn: 'at' }), store, request('public.by_second', { fileType: 'json', codec: 'gzip' }))).totals.records, 1);
+		// a text key is no default cursor (it need not grow); named, its newest value waits
+		await assert.rejects(runExport(new PostgresSource(db), store, request('public.by_code')), /Cursor Column: public.by_code needs a column that grows/);
+		const codes = await runExport(new PostgresSource(db, { cursorColumn: 'code' }), store, request('public.by_code', { fileType: 'json', codec: 'gzip' }));
+		assert.equal(codes.totals.records, 2, "'c' waits: a row written later with the same code is not split off");
+		await sql(db, `INSERT INTO by_code VALUES ('d')`);
+		assert.equal((await runExport(new PostgresSource(db, { cursorColumn: 'code' }), store, request('public.by_code', { fileType: 'json', codec: 'gzip' }))).totals.records, 1);
+	});
+
+	it('rows a cursor cannot reach (NULL, infinity, NaN) are reported even when nothing else is new', async () => {
+		await sql(
+			db,
+			`CREATE TABLE unreachable (id int PRIMARY KEY, changed timestamptz, score numeric);
+			 INSERT INTO unreachable VALUES (1, NULL, 1), (2, NULL, 'NaN'), (3, 'infinity', 2), (4, '2026-01-01', 3);`,
+		);
+		const store = new LocalFolderStore(tempDir('pg-unreachable'));
+		const first = await runExport(new PostgresSource(db, { cursorColumn: 'changed' }), store, request('public.unreachable', { fileType: 'json', codec: 'gzip' }));
+		assert.equal(first.totals.records, 1);
+		const again = await runExport(new PostgresSource(db, { cursorColumn: 'changed' }), store, request('public.unreachable', { fileType: 'json', codec: 'gzip' }));
+		assert.equal(again.status, 'nothing-new');
+		assert.match(again.warnings.join(' '), /2 row\(s\) of public.unreachable have no changed \(NULL\)/);
+		assert.match(again.warnings.join(' '), /1 row\(s\) of public.unreachable have a changed that is not a finite value/);
+		await sql(db, `INSERT INTO unreachable VALUES (5, '2026-02-01', 4)`);
+		assert.equal(
+			(await runExport(new PostgresSource(db, { cursorColumn: 'changed' }), store, request('public.unreachable', { fileType: 'json', codec: 'gzip' }))).totals.records,
+			1,
+			'infinity does not block later rows',
+		);
+		// by score: 1, 2, 3 (4, the newest, waits; NaN is reported); the row of score 2 has an infinite time, which JSON cannot hold: skipped, counted
+		const numeric = await runExport(
+			new PostgresSource(db, { cursorColumn: 'score' }),
+			new LocalFolderStore(tempDir('pg-nan')),
+			request('public.unreachable', { fileType: 'json', codec: 'gzip', schemaMismatch: 'skip' }),
+		);
+		assert.equal(numeric.totals.records, 2);
+		assert.equal(numeric.skipped.records, 1);
+		assert.match(numeric.warnings.join(' '), /1 row\(s\) of public.unreachable have a score that is not a finite value/);
+	});
+
+	it('values the output cannot hold (NaN, infinity) are schema mismatches, never changed: On Schema Mismatch decides', async () => {
+		await sql(db, `CREATE TABLE odd_values (id int PRIMARY KEY, ratio float8, at timestamptz); INSERT INTO odd_values VALUES (1, 0.5, '2026-01-01'), (2, 'NaN', 'infinity')`);
+		const store = new LocalFolderStore(tempDir('pg-odd'));
+		await assert.rejects(runExport(new PostgresSource(db), store, request('public.odd_values', { mode: 'full', fileType: 'json', codec: 'gzip' })), /NaN/);
+		const skipped = await runExport(new PostgresSource(db), store, request('public.odd_values', { mode: 'full', fileType: 'json', codec: 'gzip', schemaMismatch: 'skip' }));
+		assert.equal(skipped.totals.records, 1);
+		assert.equal(skipped.skipped.records, 1);
+	});
+
+	it('row-level security that would hide rows fails the export, naming it; domains inside arrays keep their exact type', async () => {
+		await sql(
+			db,
+			`CREATE TABLE secret_rows (id int PRIMARY KEY); INSERT INTO secret_rows SELECT generate_series(1, 10);
+			 ALTER TABLE secret_rows ENABLE ROW LEVEL SECURITY; ALTER TABLE secret_rows FORCE ROW LEVEL SECURITY;
+			 CREATE POLICY evens ON secret_rows USING (id % 2 = 0);
+			 CREATE DOMAIN money2 AS numeric(10,2); CREATE TABLE prices (id int PRIMARY KEY, amounts money2[]); INSERT INTO prices VALUES (1, '{12.50,1.10}');`,
+		);
+		await assert.rejects(
+			runExport(new PostgresSource(db), new LocalFolderStore(tempDir('pg-rls')), request('public.secret_rows', { mode: 'full' })),
+			(e: unknown) => e instanceof SourceError && e.code === 'auth' && /row-level security .*BYPASSRLS/.test(e.message),
+		);
+		const info = await new PostgresSource(db).getDataset('public.prices');
+		assert.deepEqual(info.schema!.fields[1], { name: 'amounts', type: 'array', items: { type: 'decimal', precision: 10, scale: 2 } });
+	});
+
+	it('a read slower than the query timeout in all is not cut: each fetch is bounded, not the whole read', async () => {
+		await sql(db, `CREATE TABLE slow_read (id int PRIMARY KEY); INSERT INTO slow_read SELECT generate_series(1, 400)`);
+		const source = new PostgresSource({ ...db, queryTimeoutMs: 1000 });
+		const dataset = await source.getDataset('public.slow_read');
+		const [batch] = await source.listBatches('public.slow_read', { mode: 'full' });
+		let read = 0;
+		for await (const chunk of source.readBatch(dataset, batch, { chunkSize: 100 })) {
+			read += chunk.length;
+			await new Promise((r) => setTimeout(r, 400));
+		}
+		assert.equal(read, 400);
+	});
+
+	it('a transaction open in another database is not waited for', async () => {
+		await sql(db, `CREATE TABLE other_db (id serial PRIMARY KEY)`);
+		await sql(db, `INSERT INTO other_db DEFAULT VALUES`);
+		const elsewhere = await sqlClient({ ...db, database: 'postgres' });
+		await elsewhere.query('BEGIN');
+		await elsewhere.query('SELECT txid_current()');
+		try {
+			const report = await runExport(
+				new PostgresSource(db, { waitForTransactionsMs: 300 }),
+				new LocalFolderStore(tempDir('pg-other-db')),
+				request('public.other_db', { fileType: 'json', codec: 'gzip' }),
+			);
+			assert.equal(report.totals.records, 1);
+		} finally {
+			await elsewhere.query('ROLLBACK');
+			await elsewhere.end();
+		}
+	});
+
 	it('a wrong password is auth, a closed port unreachable (after bounded retries); the password never appears', async () => {
 		const wrongSecret = `not-the-${'password'}-x7`;
 		const wrong = new PostgresSource({ ...db, password: wrongSecret });

@@ -28,8 +28,9 @@ import { RequestError } from '../../errors';
 import { sleep } from '../../retry';
 import type { Schema } from '../../schema';
 import { datasetIdProblem } from '../local-lake';
-import { SourceError, type BatchInfo, type BatchPosition, type DatasetInfo, type DatasetRecord, type ListBatchesOptions, type ReadOptions, type Source } from '../types';
-import { CURSOR_TYPES, fieldOf, isTimestampType, keptAsText, readerOf, type ColumnInfo } from './types';
+import { SourceError, type BatchInfo, type BatchPosition, type DatasetInfo, type DatasetRecord, type ListBatchesOptions, type ReadOptions, type RecordChunk, type Source } from '../types';
+import { MISMATCHES, type Mismatch } from '../../mismatch';
+import { CURSOR_TYPES, fieldOf, isTimestampType, keptAsText, readerOf, Unfit, type ColumnInfo } from './types';
 
 export interface PostgresConnection {
 	host: string;
@@ -60,7 +61,8 @@ export interface PostgresTableOptions {
 
 /** Marks this package's own sessions: they only read, so planning never waits for them. */
 export const APPLICATION_NAME = 'n8n-dataset-export';
-const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex';
+// row_security=off: a table whose row-level security would hide rows from this user fails loudly instead
+const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex -c row_security=off';
 const RELATION_KINDS: Record<string, string> = { r: 'table', p: 'partitioned table', v: 'view', m: 'materialized view', f: 'foreign table' };
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -81,6 +83,9 @@ export function sourceErrorOf(error: unknown, where: string): Error {
 	const e = error as { code?: string; message?: string };
 	const message = `${where}: ${e?.message ?? String(error)}`;
 	if (e?.code === '28P01' || e?.code === '28000') return new SourceError(message, 'auth');
+	if (e?.code === '42501' && /row-level security/i.test(e.message ?? '')) {
+		return new SourceError(`${message}. The table has row-level security that would leave rows out: the user needs BYPASSRLS (or to own the table) so that every row is exported`, 'auth');
+	}
 	if (e?.code === '42501') return new SourceError(message, 'auth');
 	if (e?.code === '3D000') return new SourceError(message, 'location');
 	if (isConnectionError(error)) return new SourceError(message, 'unreachable');
@@ -203,13 +208,15 @@ export class PostgresSource implements Source {
 		const oids = rels.rows.map((r) => r.oid);
 		const cols = await client.query(
 			`SELECT a.attrelid::int8::text AS rel, a.attname AS name, a.attnotnull AS "notNull",
-			        bt.typname AS type, et.typname AS element,
-			        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END::text AS typmod,
+			        bt.typname AS type, ebt.typname AS element,
+			        CASE WHEN et.typtype = 'd' THEN et.typtypmod WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END::text AS typmod,
 			        format_type(a.atttypid, a.atttypmod) AS sql
 			   FROM pg_attribute a
 			   JOIN pg_type t ON t.oid = a.atttypid
 			   JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+			   -- an array's element, a domain resolved to its base type (numeric(10,2) under money2[])
 			   LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
+			   LEFT JOIN pg_type ebt ON ebt.oid = CASE WHEN et.typtype = 'd' THEN et.typbasetype ELSE et.oid END
 			  WHERE a.attrelid = ANY($1::int8[]::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 			  ORDER BY a.attrelid, a.attnum`,
 			[oids],
@@ -300,11 +307,13 @@ export class PostgresSource implements Source {
 	/** The cursor column of a relation, checked: the option, else a single integer primary key. */
 	private cursorOf(rel: Relation): ColumnInfo {
 		const id = `${rel.schema}.${rel.name}`;
-		const name = this.options.cursorColumn?.trim() || (rel.primaryKey.length === 1 ? rel.primaryKey[0] : '');
+		// the default: a primary key that is one integer column (a sequence); any other key need not grow
+		const key = rel.primaryKey.length === 1 ? rel.columns.find((c) => c.name === rel.primaryKey[0]) : undefined;
+		const name = this.options.cursorColumn?.trim() || (key && ['int2', 'int4', 'int8'].includes(key.type) ? key.name : '');
 		const column = rel.columns.find((c) => c.name === name);
 		if (!name) {
 			throw new RequestError(
-				`Cursor Column: ${id} needs a column that grows with every new or changed row (such as updated_at, or an id from a sequence) for incremental exports; it has no single-column primary key to use instead`,
+				`Cursor Column: ${id} needs a column that grows with every new or changed row (such as updated_at, or an id from a sequence) for incremental exports; it has no primary key that is one integer column to use instead`,
 				'cursorColumn',
 			);
 		}
@@ -337,40 +346,53 @@ export class PostgresSource implements Source {
 						'cursorColumn',
 					);
 				}
+				if (rel.kind === 'foreign table') {
+					throw new SourceError(`${datasetId} is a foreign table: rows written on its remote server cannot be waited for, so an incremental export could miss some. Use a full export`, 'invalid');
+				}
+				// a replica's pg_locks shows none of the primary's transactions: the trap could not be closed
+				if ((await client.query('SELECT pg_is_in_recovery() AS standby')).rows[0].standby === 't') {
+					throw new SourceError(
+						`the server is a read replica (hot standby): an incremental export must see the transactions still open on the primary, which a replica cannot. Point the credential at the primary, or use a full export`,
+						'location',
+					);
+				}
 				const c = quote(cursor.name);
-				const lag = isTimestampType(cursor.type) ? Math.max(0, this.options.safetyLagSeconds ?? 0) : 0;
-				// the snapshot: the largest cursor value after `from`, and every transaction open at it
+				const plan = cursorPlan(cursor, c, Math.max(0, this.options.safetyLagSeconds ?? 0));
+				// the snapshot: the last settled cursor value after `from`, and every transaction open at it
 				await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-				const conditions = [`${c} IS NOT NULL`];
+				const conditions = [`${c} IS NOT NULL`, ...plan.conditions];
 				const params: unknown[] = [];
 				if (after) conditions.push(`${c} > CAST($${params.push(after.to[0])} AS ${cursor.sql})`);
-				if (lag) conditions.push(`${c} <= now() - make_interval(secs => $${params.push(lag)}::float8)`);
-				const top = (
+				const where = conditions.join(' AND ');
+				// the newest value, or (for cursors the application sets) the one below it: rows at the newest value wait
+				const top = plan.excludeNewest
+					? `SELECT ${c} AS v FROM ${table} WHERE ${where} AND ${c} < (SELECT ${c} FROM ${table} WHERE ${where} ORDER BY ${c} DESC LIMIT 1) ORDER BY ${c} DESC LIMIT 1`
+					: `SELECT ${c} AS v FROM ${table} WHERE ${where} ORDER BY ${c} DESC LIMIT 1`;
+				const row = (await client.query(`SELECT now()::text AS at, (SELECT v::text FROM (${top}) AS t) AS "to"`, params)).rows[0];
+				const open = await openTransactions(client);
+				const unreachable = (
 					await client.query(
-						`SELECT now()::text AS at, max(${c})::text AS "to", (SELECT count(*) FROM ${table} WHERE ${c} IS NULL)::text AS nulls
-						   FROM ${table} WHERE ${conditions.join(' AND ')}`,
-						params,
+						`SELECT count(*) FILTER (WHERE ${c} IS NULL)::text AS nulls${plan.odd ? `, count(*) FILTER (WHERE ${plan.odd})::text AS odd` : ''} FROM ${table} WHERE ${c} IS NULL${plan.odd ? ` OR ${plan.odd}` : ''}`,
 					)
 				).rows[0];
-				const open = await openTransactions(client);
 				await client.query('COMMIT');
-				if (top.to === null) return [];
+				if (Number(unreachable.nulls))
+					options.warn?.(`${unreachable.nulls} row(s) of ${datasetId} have no ${cursor.name} (NULL): incremental exports by ${cursor.name} do not include them (a full export does)`);
+				if (Number(unreachable.odd ?? 0))
+					options.warn?.(
+						`${unreachable.odd} row(s) of ${datasetId} have a ${cursor.name} that is not a finite value (infinity, NaN): incremental exports by ${cursor.name} do not include them (a full export does)`,
+					);
+				const cache = await sequenceCache(client, table, cursor.name);
+				if (cache > 1)
+					options.warn?.(
+						`the sequence of ${cursor.name} hands out ${cache} values at a time per session (CACHE ${cache}): ids then commit out of order across sessions and an incremental export by ${cursor.name} can miss rows. ALTER SEQUENCE … CACHE 1, or use a timestamp cursor`,
+					);
+				if (row.to === null) return [];
 				await waitForTransactions(client, open, this.options.waitForTransactionsMs ?? 60_000, datasetId, signal);
 				const from = after ? after.to : null;
-				const position: BatchPosition = { columns: [cursor.name], from, to: [top.to] };
+				const position: BatchPosition = { columns: [cursor.name], from, to: [row.to] };
 				const count = await countRange(client, table, c, position);
-				const nulls = Number(top.nulls);
-				return [
-					{
-						id: rangeId(position),
-						ingestedAt: isoOf(top.at),
-						recordCount: count,
-						sizeBytes: 0,
-						files: [],
-						position,
-						...(nulls ? { warning: `${nulls} row(s) of ${datasetId} have no ${cursor.name} (NULL): incremental exports by ${cursor.name} do not include them (a full export does)` } : {}),
-					},
-				];
+				return [{ id: rangeId(position), ingestedAt: isoOf(row.at), recordCount: count, sizeBytes: 0, files: [], position }];
 			},
 			signal,
 		);
@@ -396,44 +418,70 @@ export class PostgresSource implements Source {
 		const onAbort = () => void client.end().catch(() => undefined);
 		signal?.addEventListener('abort', onAbort, { once: true });
 		const where = `reading ${dataset.id}`;
-		try {
-			const rel = await this.relation(client, dataset.id).catch((error) => {
+		const timeout = this.queryTimeoutMs();
+		// every call waits for its answer a bounded time (a dead connection cannot hang the run)
+		const ask = <T>(promise: Promise<T>) =>
+			answerWithin(promise, timeout, client, where).catch((error: unknown) => {
+				signal?.throwIfAborted();
 				throw sourceErrorOf(error, where);
 			});
+		try {
+			const rel = await ask(this.relation(client, dataset.id));
 			const readers = rel.columns.map((column) => readerOf(column, quote(column.name)));
 			const names = rel.columns.map((column) => column.name);
 			const position = batch.position;
 			const order = position ? [position.columns[0], ...rel.primaryKey.filter((k) => k !== position.columns[0])] : rel.primaryKey;
 			const range = position ? rangeSql(quote(position.columns[0]), position) : { where: '', params: [] };
 			const sql = `SELECT ${readers.map((r) => r.select).join(', ')} FROM ${quote(rel.schema)}.${quote(rel.name)}${range.where}${order.length ? ` ORDER BY ${order.map(quote).join(', ')}` : ''}`;
-			await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+			await ask(client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'));
+			// the server would count the whole cursor as one statement (encoding and uploads included):
+			// each fetch is bounded here instead
+			await ask(client.query('SET LOCAL statement_timeout = 0'));
 			const cursor = client.query(new Cursor(sql, range.params, { rowMode: 'array' }));
 			for (;;) {
 				signal?.throwIfAborted();
-				const rows = (await answerWithin(cursor.read(size), this.queryTimeoutMs(), client, where).catch((error: unknown) => {
-					signal?.throwIfAborted();
-					throw sourceErrorOf(error, where);
-				})) as unknown as (string | null)[][];
+				const rows = (await ask(cursor.read(size))) as unknown as (string | null)[][];
 				if (!rows.length) break;
-				const chunk: DatasetRecord[] = new Array(rows.length);
+				const chunk: RecordChunk = new Array(rows.length);
+				let unfit: Mismatch[] | undefined;
 				for (let i = 0; i < rows.length; i++) {
 					const row = rows[i];
 					const record: DatasetRecord = {};
 					for (let j = 0; j < names.length; j++) {
 						const text = row[j];
-						record[names[j]] = text === null ? null : readers[j].convert(text);
+						const value = text === null ? null : readers[j].convert(text);
+						if (value instanceof Unfit) {
+							// the source's text is kept, and the engine applies On Schema Mismatch
+							(unfit ??= []).push({ index: i, kind: 'type', path: names[j], expected: value.expected, value: value.text, detail: value.detail });
+							record[names[j]] = value.text;
+						} else record[names[j]] = value;
 					}
 					chunk[i] = record;
 				}
+				if (unfit) chunk[MISMATCHES] = unfit;
 				yield chunk;
 			}
-			await cursor.close().catch(() => undefined);
-			await client.query('COMMIT').catch(() => undefined);
+			await ask(cursor.close());
+			await ask(client.query('COMMIT'));
 		} finally {
 			signal?.removeEventListener('abort', onAbort);
-			await client.end().catch(() => undefined);
+			await endClient(client);
 		}
 	}
+}
+
+/** End a connection, bounded: a connection that does not answer is destroyed. */
+async function endClient(client: Client): Promise<void> {
+	let timer: NodeJS.Timeout | undefined;
+	const ended = await Promise.race([
+		client.end().then(
+			() => true,
+			() => true,
+		),
+		new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000))),
+	]);
+	clearTimeout(timer);
+	if (!ended) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /** `promise`, or SourceError `unreachable` (the connection closed) when no answer came within `ms`. */
@@ -450,6 +498,43 @@ async function answerWithin<T>(promise: Promise<T>, ms: number, client: Client, 
 	} finally {
 		clearTimeout(timer);
 	}
+}
+
+/**
+ * Which cursor values are settled when an export plans (no transaction that starts later can write
+ * one at or below them), by the cursor's type:
+ * - integers (sequences): every value up to the newest;
+ * - timestamps: up to now minus Safety Lag, and minus one unit of a reduced precision
+ *   (timestamptz(0) rounds a later transaction's now() up to half a second back);
+ * - dates: up to the day before yesterday (UTC), so a writer in any time zone is past them;
+ * - numeric, text, uuid (values the application chooses): below the newest value, whose rows wait
+ *   for the next run, so rows written later with that same value are not split off.
+ * Values that are not finite (infinity, NaN) sort past every other and are left out (counted).
+ */
+function cursorPlan(cursor: ColumnInfo, c: string, safetyLagSeconds: number): { conditions: string[]; odd?: string; excludeNewest: boolean } {
+	if (cursor.type === 'int2' || cursor.type === 'int4' || cursor.type === 'int8') return { conditions: [], excludeNewest: false };
+	if (isTimestampType(cursor.type)) {
+		const precision = cursor.typmod >= 0 && cursor.typmod < 6 ? cursor.typmod : 6;
+		const lag = safetyLagSeconds + (precision < 6 ? 10 ** -precision : 0);
+		return {
+			conditions: [`isfinite(${c})`, ...(lag ? [`${c} < now() - make_interval(secs => ${lag})`] : [])],
+			odd: `NOT isfinite(${c})`,
+			excludeNewest: false,
+		};
+	}
+	if (cursor.type === 'date') return { conditions: [`isfinite(${c})`, `${c} < current_date - 1`], odd: `NOT isfinite(${c})`, excludeNewest: false };
+	if (cursor.type === 'numeric') {
+		const odd = `${c}::text IN ('NaN', 'Infinity', '-Infinity')`;
+		return { conditions: [`NOT (${odd})`], odd, excludeNewest: true };
+	}
+	return { conditions: [], excludeNewest: true };
+}
+
+/** The CACHE of the sequence that fills a column (1 when it has none). */
+async function sequenceCache(client: Client, table: string, column: string): Promise<number> {
+	const row = (await client.query(`SELECT s.seqcache::text AS cache FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence($1, $2)::regclass`, [table, column]).catch(() => ({ rows: [] })))
+		.rows[0] as { cache?: string } | undefined;
+	return Number(row?.cache ?? 1);
 }
 
 /** `(from, to]` of a cursor column, as SQL and its parameters (the values as PostgreSQL wrote them). */
@@ -492,14 +577,16 @@ interface OpenTransactions {
 /**
  * Transactions open now, other than this session and other sessions of this package (they only
  * read): their virtual transaction ids (every transaction holds a lock on its own, pg_locks shows
- * them to any user) and prepared transactions of this database. Background workers (autovacuum)
- * write no rows of a table and are left out where pg_stat_activity says what they are.
+ * them to any user) and prepared transactions of this database. Autovacuum writes no rows and
+ * sessions in other databases cannot write this table: both are left out where pg_stat_activity
+ * shows them to this user (with pg_read_all_stats, always).
  */
 async function openTransactions(client: Client): Promise<OpenTransactions> {
 	const locks = await client.query(
 		`SELECT l.virtualxid FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
 		  WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid IS DISTINCT FROM pg_backend_pid()
-		    AND coalesce(a.backend_type, 'client backend') = 'client backend'
+		    AND coalesce(a.backend_type, '') NOT IN ('autovacuum worker', 'autovacuum launcher')
+		    AND (a.datid IS NULL OR a.datid = (SELECT oid FROM pg_database WHERE datname = current_database()))
 		    AND coalesce(a.application_name, '') <> $1`,
 		[APPLICATION_NAME],
 	);

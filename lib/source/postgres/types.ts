@@ -23,6 +23,15 @@ export interface ColumnInfo {
 
 type Convert = (text: string) => unknown;
 
+/** A value PostgreSQL holds that the field's type cannot (infinity, NaN, a date BC): reported as a mismatch with its text, never changed. */
+export class Unfit {
+	constructor(
+		readonly text: string,
+		readonly expected: string,
+		readonly detail: string,
+	) {}
+}
+
 const INTEGER = new Set(['int2', 'int4']);
 const STRING = new Set(['text', 'varchar', 'bpchar', 'name', 'uuid', 'char', 'citext']);
 
@@ -45,7 +54,7 @@ function shapeOf(type: string, typmod: number): Omit<Field, 'name'> {
 		const shape = numericShape(typmod);
 		// Parquet's DECIMAL holds up to 38 digits and no negative scale: other numerics are kept as
 		// their exact literal in a json field (a bare number in NDJSON, JSON text in Parquet)
-		if (shape && shape.precision >= 1 && shape.precision <= 38 && shape.scale >= 0) return { type: 'decimal', precision: shape.precision, scale: shape.scale };
+		if (shape && shape.precision >= 1 && shape.precision <= 38 && shape.scale >= 0 && shape.scale <= shape.precision) return { type: 'decimal', precision: shape.precision, scale: shape.scale };
 		return { type: 'json' };
 	}
 	if (type === 'bool') return { type: 'boolean' };
@@ -75,16 +84,20 @@ export function keptAsText(column: ColumnInfo): boolean {
 // `2026-11-28 10:00:00.123456+00` (timestamptz in UTC) or without the offset (timestamp)
 const TIMESTAMP_TEXT = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(\+00(?::00)?|Z)?$/;
 
-/** A timestamp as `…THH:MM:SS.ffffffZ`; text it cannot be (BC, infinity, year > 9999) is kept as written: the encoder reports it. */
-function timestamp(text: string): string {
+/** A timestamp as `…THH:MM:SS.ffffffZ`; one it cannot be (BC, infinity, year > 9999) is Unfit. */
+function timestamp(text: string): string | Unfit {
 	const m = TIMESTAMP_TEXT.exec(text);
-	if (!m) return text;
+	if (!m) return new Unfit(text, 'a timestamp', 'PostgreSQL holds a timestamp no ISO-8601 UTC time from year 1 to 9999 can be (infinity, BC, or past 9999)');
 	return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0')}Z`;
 }
 
+function date(text: string): string | Unfit {
+	return /^\d{4}-\d\d-\d\d$/.test(text) ? text : new Unfit(text, 'a date', 'PostgreSQL holds a date no YYYY-MM-DD date can be (infinity, BC, or past 9999)');
+}
+
 function double(text: string): unknown {
-	// NaN and ±Infinity are no JSON numbers: kept as text, the encoder reports them (never null)
-	if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') return text;
+	// NaN and ±Infinity are no JSON numbers: reported, never written as null
+	if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') return new Unfit(text, 'a double', 'NaN and ±Infinity are no JSON numbers');
 	if (text === '-0') return new ExactNumber('-0');
 	return Number(text);
 }
@@ -98,8 +111,8 @@ function bytes(text: string): Binary | string {
 	return text.startsWith('\\x') ? new Binary(Buffer.from(text.slice(2), 'hex')) : text;
 }
 
-function decimal(text: string): ExactNumber | string {
-	return /^-?\d+(\.\d+)?$/.test(text) ? new ExactNumber(text) : text;
+function decimal(text: string): ExactNumber | Unfit {
+	return /^-?\d+(\.\d+)?$/.test(text) ? new ExactNumber(text) : new Unfit(text, 'a decimal', 'NaN and ±Infinity are no decimal numbers');
 }
 
 function scalarConverter(type: string): Convert {
@@ -109,6 +122,7 @@ function scalarConverter(type: string): Convert {
 	if (type === 'numeric') return decimal;
 	if (type === 'bool') return (t) => (t === 't' ? true : t === 'f' ? false : t);
 	if (type === 'timestamptz' || type === 'timestamp') return timestamp;
+	if (type === 'date') return date;
 	if (type === 'json' || type === 'jsonb') return parseJson;
 	if (type === 'bytea') return bytes;
 	return (t) => t;
@@ -128,9 +142,22 @@ function elementConverter(type: string): (value: unknown) => unknown {
 export function readerOf(column: ColumnInfo, quoted: string): { select: string; convert: Convert } {
 	if (column.element) {
 		const element = elementConverter(column.element);
-		const mapDeep = (value: unknown): unknown => (Array.isArray(value) ? value.map(mapDeep) : element(value));
+		let unfit: Unfit | undefined;
+		const mapDeep = (value: unknown): unknown => {
+			if (Array.isArray(value)) return value.map(mapDeep);
+			const converted = element(value);
+			if (converted instanceof Unfit) unfit ??= converted;
+			return converted;
+		};
 		// floats in to_json: NaN and Infinity come as strings already; -0 as the number -0
-		return { select: `to_json(${quoted})::text`, convert: (text) => mapDeep(parseJson(text)) };
+		return {
+			select: `to_json(${quoted})::text`,
+			convert: (text) => {
+				unfit = undefined;
+				const value = mapDeep(parseJson(text));
+				return unfit ? new Unfit(text, `an array of ${(unfit as Unfit).expected.replace(/^an? /, '')}s`, (unfit as Unfit).detail) : value;
+			},
+		};
 	}
 	return { select: quoted, convert: scalarConverter(column.type) };
 }
