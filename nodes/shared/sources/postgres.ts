@@ -60,7 +60,8 @@ export const postgres: SourceOption = {
 				type: 'number',
 				default: 0,
 				typeOptions: { minValue: 0 },
-				description: "Timestamp cursors set by the application's clock rather than the database's: rows newer than this wait for the next export (a reduced precision such as timestamptz(0) adds one unit by itself)",
+				description:
+					"Timestamp cursors set by the application's clock rather than the database's: rows newer than this wait for the next export (a reduced precision such as timestamptz(0) adds one unit by itself)",
 			},
 		],
 	},
