@@ -198,6 +198,26 @@ describe("Source: PostgreSQL, through n8n's engine", () => {
 		assert.ok(!message.includes(secret));
 	});
 
+	it('Read: SQL Query: the rows of a SELECT exported as the dataset the Dataset field names, verified by running it again', async () => {
+		const root = tempDir('wf-pg-query');
+		const credentials = { [LOCAL]: { rootPath: root }, [PG]: pgCredential() };
+		const wf = workflow('q');
+		const query = { postgresRead: 'query', query: `SELECT id, customer, amount, updated_at FROM orders WHERE customer = 'c3'` };
+		wf.nodes.splice(1, 1);
+		wf.connections = { 'Schedule Trigger': { main: [[{ node: 'Export Dataset', type: 'main', index: 0 }]] }, 'Export Dataset': { main: [[{ node: 'Verify Export', type: 'main', index: 0 }]] } };
+		Object.assign(wf.nodes[1].parameters, query, { dataset: { __rl: true, mode: 'id', value: 'c3_orders' } });
+		Object.assign(wf.nodes[2].parameters, query);
+		const result = await runWorkflow(wf, credentials);
+		assert.equal(result.error, undefined, result.error?.message);
+		const [report] = result.output('Export Dataset');
+		assert.equal(report.datasetId, 'c3_orders');
+		const expected = await sql(db, `SELECT count(*)::int AS n FROM orders WHERE customer = 'c3'`);
+		assert.equal((report.totals as { records: number }).records, expected[0].n);
+		const [verdict] = result.output('Verify Export');
+		assert.equal(verdict.ok, true, JSON.stringify(verdict));
+		assert.equal((verdict.reconciliation as { matched: number }).matched, 1);
+	});
+
 	it("the credential's Test button logs in and counts what the user may read, or says why not", async () => {
 		const test = (data: Record<string, unknown>) => credentialTest.postgresConnectionTest.call({} as never, { id: 'x', name: 'x', type: 'datasetExportPostgresApi', data } as ICredentialsDecrypted);
 		const ok = await test(pgCredential());

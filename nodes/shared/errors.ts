@@ -43,6 +43,7 @@ const PARAMETER_LABELS: Record<string, string> = {
 	manifestPath: 'Manifest Path',
 	lakePath: 'Lake Path',
 	cursorColumn: 'Cursor Column',
+	query: 'SQL Query',
 	waitForTransactionsSeconds: 'Wait for Open Transactions (Seconds)',
 	safetyLagSeconds: 'Safety Lag (Seconds)',
 	rowGroupRows: 'Options › Parquet Row Group Size',

@@ -414,6 +414,50 @@ describe('PostgreSQL source', () => {
 		}
 	});
 
+	it('a SQL query as a dataset: full and incremental by a cursor among its columns, run read-only; a bad query names SQL Query', async () => {
+		await sql(db, `CREATE TABLE q_orders (id bigserial PRIMARY KEY, amount numeric(10,2) NOT NULL, region text, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+		await sql(db, `INSERT INTO q_orders (amount, region) SELECT i, CASE WHEN i % 2 = 0 THEN 'EU' ELSE 'US' END FROM generate_series(1, 100) AS i`);
+		const query = `SELECT id, amount * 2 AS doubled, updated_at FROM q_orders WHERE region = 'EU';`;
+		const source = new PostgresSource(db, { query, cursorColumn: 'updated_at' });
+		const info = await source.getDataset('eu_orders');
+		assert.deepEqual(
+			info.schema!.fields.map((f) => [f.name, f.type]),
+			[
+				['id', 'long'],
+				// numeric without a precision (an expression): its exact literal, in a json field
+				['doubled', 'json'],
+				['updated_at', 'timestamp'],
+			],
+		);
+		assert.deepEqual(await source.listDatasets(), [], 'a query is named where it is used, not listed');
+		const out = tempDir('pg-query');
+		const store = new LocalFolderStore(out);
+		const first = await runExport(source, store, request('eu_orders', { fileType: 'json', codec: 'gzip' }));
+		assert.equal(first.totals.records, 50);
+		await sql(db, `INSERT INTO q_orders (amount, region) VALUES (7, 'EU'), (8, 'US')`);
+		const second = await runExport(source, store, request('eu_orders', { fileType: 'json', codec: 'gzip' }));
+		assert.equal(second.totals.records, 1);
+		const rows = await readFiles(files(out));
+		assert.equal(rows.length, 51);
+		assert.ok(
+			rows.some((r) => Number(String(r.doubled)) === 14 && String(r.doubled) === '14.00'),
+			'the exact literal 14.00',
+		);
+		const verified = await verifyExport(store, { manifestPath: second.manifestPath!, source });
+		assert.equal(verified.ok, true);
+		// read-only: a query that writes is refused by the server
+		await sql(db, `CREATE SEQUENCE q_seq`);
+		await assert.rejects(runExport(new PostgresSource(db, { query: `SELECT nextval('q_seq') AS n` }), store, request('writes', { mode: 'full' })), /read-only/);
+		await assert.rejects(
+			runExport(new PostgresSource(db, { query: 'SELEC id FROM q_orders' }), store, request('bad', { mode: 'full' })),
+			(e: unknown) => e instanceof RequestError && e.field === 'query' && /SQL Query: syntax error/.test(e.message),
+		);
+		await assert.rejects(
+			runExport(new PostgresSource(db, { query: 'SELECT id, id FROM q_orders' }), store, request('twice', { mode: 'full' })),
+			(e: unknown) => e instanceof RequestError && e.field === 'query' && /the column "id" appears twice/.test(e.message),
+		);
+	});
+
 	it('a wrong password is auth, a closed port unreachable (after bounded retries); the password never appears', async () => {
 		const wrongSecret = `not-the-${'password'}-x7`;
 		const wrong = new PostgresSource({ ...db, password: wrongSecret });

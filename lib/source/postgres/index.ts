@@ -51,6 +51,11 @@ export interface PostgresConnection {
 }
 
 export interface PostgresTableOptions {
+	/**
+	 * A SELECT whose rows are the dataset (named by the dataset id it is exported as) instead of a
+	 * table; wrapped as a subquery, read in a read-only transaction like a table.
+	 */
+	query?: string;
 	/** The cursor column of incremental exports (default: a single-column integer primary key). */
 	cursorColumn?: string;
 	/** How long planning waits for transactions open at its snapshot to end (default 60 s). */
@@ -62,11 +67,16 @@ export interface PostgresTableOptions {
 /** Marks this package's own sessions: they only read, so planning never waits for them. */
 export const APPLICATION_NAME = 'n8n-dataset-export';
 // row_security=off: a table whose row-level security would hide rows from this user fails loudly instead
-const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex -c row_security=off';
+// default_transaction_read_only: nothing this package sends (a user's SQL Query included) can write
+const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex -c row_security=off -c default_transaction_read_only=on';
 const RELATION_KINDS: Record<string, string> = { r: 'table', p: 'partitioned table', v: 'view', m: 'materialized view', f: 'foreign table' };
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 interface Relation {
+	/** The dataset id: `schema.name`, or the name given to a query. */
+	id: string;
+	/** What the rows are selected FROM: the quoted table, or the query as a subquery. */
+	from: string;
 	schema: string;
 	name: string;
 	kind: string;
@@ -237,6 +247,8 @@ export class PostgresSource implements Source {
 		}
 		const keyOf = new Map<string, string[]>(keys.rows.map((k) => [k.rel, parseTextArray(k.cols)]));
 		return rels.rows.map((r) => ({
+			id: `${r.schema}.${r.name}`,
+			from: `${quote(r.schema)}.${quote(r.name)}`,
 			schema: r.schema,
 			name: r.name,
 			kind: RELATION_KINDS[r.kind] ?? 'relation',
@@ -249,10 +261,10 @@ export class PostgresSource implements Source {
 	}
 
 	private async info(client: Client, rel: Relation): Promise<DatasetInfo> {
-		const id = `${rel.schema}.${rel.name}`;
+		const id = rel.id;
 		const problem = datasetIdProblem(id) ? `its name ${JSON.stringify(id)} cannot be a dataset id (letters, digits, ".", "_" and "-" only)` : rel.columns.length ? undefined : 'it has no columns';
 		let nonEmpty = false;
-		if (!problem) nonEmpty = (await client.query(`SELECT EXISTS (SELECT 1 FROM ${quote(rel.schema)}.${quote(rel.name)}) AS any`)).rows[0].any === 't';
+		if (!problem) nonEmpty = (await client.query(`SELECT EXISTS (SELECT 1 FROM ${rel.from}) AS any`)).rows[0].any === 't';
 		const schema: Schema | undefined = rel.columns.length ? { fields: rel.columns.map(fieldOf) } : undefined;
 		const estimate = rel.estimate >= 0 ? Math.round(rel.estimate) : null;
 		const asText = rel.columns.filter(keptAsText).map((c) => `${c.name} (${c.sql})`);
@@ -284,6 +296,8 @@ export class PostgresSource implements Source {
 	}
 
 	async listDatasets(): Promise<DatasetInfo[]> {
+		// a query is one dataset named where it is used: nothing to list
+		if (this.options.query) return [];
 		return this.use('listing the tables', async (client) => {
 			const out: DatasetInfo[] = [];
 			for (const rel of await this.relations(client)) out.push(await this.info(client, rel));
@@ -292,6 +306,7 @@ export class PostgresSource implements Source {
 	}
 
 	private async relation(client: Client, id: string): Promise<Relation> {
+		if (this.options.query) return queryRelation(client, id, this.options.query);
 		const [rel] = await this.relations(client, id);
 		if (!rel) throw new SourceError(`dataset "${id}" does not exist: no table or view of that name (schema.name) that this user may read`, 'not_found');
 		return rel;
@@ -330,7 +345,7 @@ export class PostgresSource implements Source {
 			`planning the export of ${datasetId}`,
 			async (client) => {
 				const rel = await this.relation(client, datasetId);
-				const table = `${quote(rel.schema)}.${quote(rel.name)}`;
+				const table = rel.from;
 				if (options.mode === 'full') {
 					await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
 					const row = (await client.query(`SELECT now()::text AS at, EXISTS (SELECT 1 FROM ${table}) AS any`)).rows[0];
@@ -405,7 +420,7 @@ export class PostgresSource implements Source {
 			`counting ${datasetId}`,
 			async (client) => {
 				const rel = await this.relation(client, datasetId);
-				return countRange(client, `${quote(rel.schema)}.${quote(rel.name)}`, quote(position.columns[0]), position);
+				return countRange(client, rel.from, quote(position.columns[0]), position);
 			},
 			signal,
 		);
@@ -432,7 +447,7 @@ export class PostgresSource implements Source {
 			const position = batch.position;
 			const order = position ? [position.columns[0], ...rel.primaryKey.filter((k) => k !== position.columns[0])] : rel.primaryKey;
 			const range = position ? rangeSql(quote(position.columns[0]), position) : { where: '', params: [] };
-			const sql = `SELECT ${readers.map((r) => r.select).join(', ')} FROM ${quote(rel.schema)}.${quote(rel.name)}${range.where}${order.length ? ` ORDER BY ${order.map(quote).join(', ')}` : ''}`;
+			const sql = `SELECT ${readers.map((r) => r.select).join(', ')} FROM ${rel.from}${range.where}${order.length ? ` ORDER BY ${order.map(quote).join(', ')}` : ''}`;
 			await ask(client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'));
 			// the server would count the whole cursor as one statement (encoding and uploads included):
 			// each fetch is bounded here instead
@@ -482,6 +497,45 @@ async function endClient(client: Client): Promise<void> {
 	]);
 	clearTimeout(timer);
 	if (!ended) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/** A query as a relation: its columns and their types from PostgreSQL's description of its result (no row is read). */
+async function queryRelation(client: Client, id: string, query: string): Promise<Relation> {
+	const problem = datasetIdProblem(id);
+	if (problem) throw new SourceError(problem, 'invalid');
+	const sql = query.trim().replace(/;\s*$/, '');
+	if (!sql) throw new RequestError('SQL Query is empty: write the SELECT whose rows are the dataset', 'query');
+	const from = `(${sql}) AS "query"`;
+	const described = await client.query({ text: `SELECT * FROM ${from} LIMIT 0`, rowMode: 'array' }).catch((error: Error & { code?: string }) => {
+		if (error.code === '42601' || error.code === '42P01' || error.code === '42703' || error.code === '42883' || error.code === '25006') {
+			throw new RequestError(`SQL Query: ${error.message} (the query must be one SELECT, without a semicolon inside)`, 'query');
+		}
+		throw error;
+	});
+	const fields = described.fields;
+	const names = fields.map((f) => f.name);
+	const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+	if (duplicate) throw new RequestError(`SQL Query: the column "${duplicate}" appears twice in its result: give each column its own name (AS …)`, 'query');
+	const types = await client.query(
+		`SELECT t.oid::int8::text AS oid, bt.typname AS type, ebt.typname AS element, CASE WHEN et.typtype = 'd' THEN et.typtypmod WHEN t.typtype = 'd' THEN t.typtypmod ELSE -1 END::text AS typmod
+		   FROM pg_type t
+		   JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+		   LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
+		   LEFT JOIN pg_type ebt ON ebt.oid = CASE WHEN et.typtype = 'd' THEN et.typbasetype ELSE et.oid END
+		  WHERE t.oid = ANY($1::int8[]::oid[])`,
+		[fields.map((f) => String(f.dataTypeID))],
+	);
+	const typeOf = new Map(types.rows.map((r) => [r.oid, r]));
+	const sqlTypes = await client.query(`SELECT format_type(o::oid, m) AS sql FROM unnest($1::int8[], $2::int4[]) AS x(o, m)`, [
+		fields.map((f) => String(f.dataTypeID)),
+		fields.map((f) => f.dataTypeModifier),
+	]);
+	const columns: ColumnInfo[] = fields.map((f, i) => {
+		const t = typeOf.get(String(f.dataTypeID));
+		const typmod = f.dataTypeModifier >= 0 ? f.dataTypeModifier : Number(t?.typmod ?? -1);
+		return { name: f.name, type: t?.type ?? 'unknown', element: t?.element ?? null, typmod, notNull: false, sql: sqlTypes.rows[i].sql };
+	});
+	return { id, from, schema: '', name: id, kind: 'query', estimate: -1, size: 0, comment: null, columns, primaryKey: [] };
 }
 
 /** `promise`, or SourceError `unreachable` (the connection closed) when no answer came within `ms`. */

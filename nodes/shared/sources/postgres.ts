@@ -1,4 +1,4 @@
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeOperationError, type INodeProperties } from 'n8n-workflow';
 import { PostgresSource, type PostgresConnection } from '../../../lib/source/postgres';
 import type { SourceOption } from './types';
 
@@ -27,6 +27,30 @@ const seconds = (value: unknown, label: string, node: SourceOption['open'] exten
 	return n;
 };
 
+/** Read a table (the Dataset picker), or the rows of a SELECT named by the Dataset field. */
+const queryProperties: INodeProperties[] = [
+	{
+		displayName: 'Read',
+		name: 'postgresRead',
+		type: 'options',
+		options: [
+			{ name: 'Table or View', value: 'table', description: 'The table or view the Dataset field names (schema.name)' },
+			{ name: 'SQL Query', value: 'query', description: 'The rows of a SELECT; the Dataset field names the dataset they become' },
+		],
+		default: 'table',
+	},
+	{
+		displayName: 'SQL Query',
+		name: 'query',
+		type: 'string',
+		typeOptions: { editor: 'sqlEditor', sqlDialect: 'PostgreSQL' },
+		default: '',
+		placeholder: "SELECT id, amount, updated_at FROM orders WHERE region = 'EU'",
+		description: 'One SELECT (run read-only, as a subquery). Incremental exports need a Cursor Column among its columns; the Dataset field (By ID) names the dataset, the same name every run.',
+		displayOptions: { show: { postgresRead: ['query'] } },
+	},
+];
+
 /** Tables and views of a PostgreSQL database (lib/source/postgres). */
 export const postgres: SourceOption = {
 	value: 'postgres',
@@ -35,7 +59,10 @@ export const postgres: SourceOption = {
 	credential: 'datasetExportPostgresApi',
 	properties: [],
 	propertiesIn: {
+		// Verify Export reconciles a query's ranges by running it again
+		verifyExport: queryProperties,
 		exportDataset: [
+			...queryProperties,
 			{
 				displayName: 'Cursor Column',
 				name: 'cursorColumn',
@@ -69,12 +96,14 @@ export const postgres: SourceOption = {
 	noDateSelection: 'an incremental export holds the rows after the last one by the Cursor Column, a full export every row',
 	open(context) {
 		const { get, credentials } = context;
+		const query = get('postgresRead') === 'query' ? String(get('query') ?? '') : undefined;
 		if (!credentials) throw new NodeOperationError(context.node, 'PostgreSQL needs its credential', { itemIndex: context.itemIndex });
 		const wait = seconds(get('waitForTransactionsSeconds'), 'Wait for Open Transactions (Seconds)', context);
 		const lag = seconds(get('safetyLagSeconds'), 'Safety Lag (Seconds)', context);
 		const cursor = get('cursorColumn');
 		return new PostgresSource(async () => postgresConnection(await credentials('datasetExportPostgresApi')), {
 			cursorColumn: typeof cursor === 'string' ? cursor : undefined,
+			query,
 			waitForTransactionsMs: wait === undefined ? undefined : wait * 1000,
 			safetyLagSeconds: lag,
 		});
