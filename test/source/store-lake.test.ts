@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
@@ -218,6 +218,59 @@ describe('lakes in stores', () => {
 			folderPath: 'x',
 		});
 		assert.deepEqual(viaLocal.window.batchIds, report.window.batchIds);
+	});
+
+	it('Lake Folder as typed (./lake//) is the folder; a missing one is an error; objects the layout does not read are said', async () => {
+		const root = tempDir('store-lake-local');
+		const write = (path: string, text: string) => {
+			mkdirSync(join(root, path, '..'), { recursive: true });
+			writeFileSync(join(root, path), text);
+		};
+		write('lake/orders/batches/b1/part-0.ndjson', '{"id":1}\n{"id":2}\n');
+		write('lake/orders/batches/b2/date=2026-01-01/part-0.ndjson', '{"id":3}\n');
+		write('lake/orders/batches/b1/notes.txt', 'x');
+		write('lake/orders/extra.ndjson', '{"id":4}\n');
+		const store = track(new LocalFolderStore(root));
+		const source = new StoreLakeSource(store, './lake//');
+		assert.deepEqual(
+			(await source.listDatasets()).map((d) => d.id),
+			['orders'],
+		);
+		const warnings: string[] = [];
+		const batches = await source.listBatches('orders', { warn: (m) => warnings.push(m) });
+		assert.deepEqual(
+			batches.map((b) => b.id),
+			['b1'],
+		);
+		assert.match(warnings.join(' '), /3 object\(s\) in the folder of dataset orders are not read .*date=2026-01-01\/part-0.ndjson/);
+		const report = await runExport(source, new LocalFolderStore(tempDir('store-lake-local-out')), { datasetId: 'orders', mode: 'incremental', fileType: 'json', codec: 'gzip', folderPath: 'x' });
+		assert.equal(report.totals.records, 2);
+		assert.ok(
+			report.warnings.some((w) => /not read/.test(w)),
+			'the export reports what it did not read',
+		);
+		await assert.rejects(new StoreLakeSource(store, 'laek').listDatasets(), (e: unknown) => e instanceof SourceError && e.code === 'location' && /"laek" holds no objects/.test(e.message));
+	});
+
+	it('a lake file replaced while it is read fails the read (nothing mixed from two versions)', async () => {
+		const root = tempDir('store-lake-replace');
+		mkdirSync(join(root, 'events'), { recursive: true });
+		const file = join(root, 'events', 'part.ndjson');
+		writeFileSync(file, Array.from({ length: 10 }, (_, i) => `{"v":1,"id":${i}}`).join('\n') + '\n');
+		const source = new StoreLakeSource(track(new LocalFolderStore(root)), '');
+		const dataset = await source.getDataset('events');
+		const [batch] = await source.listBatches('events');
+		await assert.rejects(async () => {
+			let first = true;
+			for await (const chunk of source.readBatch(dataset, batch, { chunkSize: 1 })) {
+				void chunk;
+				if (first) {
+					first = false;
+					writeFileSync(file, Array.from({ length: 10 }, (_, i) => `{"v":2,"id":${i}}`).join('\n') + '\n');
+					utimesSync(file, new Date(Date.now() + 5000), new Date(Date.now() + 5000));
+				}
+			}
+		}, /changed while it was read/);
 	});
 
 	it('a refused key is auth, a missing bucket is location; the secret never appears', async () => {

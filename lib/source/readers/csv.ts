@@ -348,65 +348,71 @@ export async function* readCsv(lakeInput: LakeInput, schema: Schema | undefined,
 	/** csv-parse's line of the previous record's end, and how far its count runs ahead of the real one. */
 	let previousEnd = 1;
 	let ahead = 0;
-	for (;;) {
-		signal?.throwIfAborted();
-		const next = await attemptAsync(() => rows.next());
-		if (!next.ok) {
-			const error = next.error;
-			if (error instanceof SourceError) throw error;
-			const line = (error as { lines?: number }).lines;
-			throw line !== undefined ? malformed(path, line, error.message) : unreadable(path, error);
-		}
-		if (next.value.done) break;
-		const [row, lastLine] = next.value.value;
-		// a record longer than one line (or after skipped blank lines) starts where its cells' line breaks say
-		let line = lastLine - ahead;
-		if (lastLine - previousEnd > 1) {
+	try {
+		for (;;) {
+			signal?.throwIfAborted();
+			const next = await attemptAsync(() => rows.next());
+			if (!next.ok) {
+				const error = next.error;
+				if (error instanceof SourceError) throw error;
+				const line = (error as { lines?: number }).lines;
+				throw line !== undefined ? malformed(path, line, error.message) : unreadable(path, error);
+			}
+			if (next.value.done) break;
+			const [row, lastLine] = next.value.value;
+			// a record longer than one line (or after skipped blank lines) starts where its cells' line breaks say
+			let line = lastLine - ahead;
+			if (lastLine - previousEnd > 1) {
+				for (const key in row) {
+					const [counted, crlf] = lineBreaks(row[key]);
+					line -= counted;
+					ahead += crlf;
+				}
+			}
+			previousEnd = lastLine;
+			const index = chunk.length;
+			const record: DatasetRecord = {};
 			for (const key in row) {
-				const [counted, crlf] = lineBreaks(row[key]);
-				line -= counted;
-				ahead += crlf;
+				const text = row[key];
+				if (!schema) {
+					// typed column by column when the chunk is complete
+					record[key] = text === '' ? null : text;
+					continue;
+				}
+				const column = columnOf(key);
+				if (text === '') {
+					record[key] = null;
+					if (column.unknown) found.push({ index, kind: 'unknown_field', path: key, expected: 'no field of this name', value: null });
+					continue;
+				}
+				if (column.unknown) {
+					record[key] = text;
+					found.push({ index, kind: 'unknown_field', path: key, expected: 'no field of this name', value: text });
+					continue;
+				}
+				const value = column.caster.cast(text);
+				if (value instanceof Rejected) {
+					record[key] = text;
+					const mismatch: Mismatch = { index, kind: 'type', path: key, expected: column.caster.expected, value: text };
+					if (value.detail) mismatch.detail = value.detail;
+					found.push(mismatch);
+				} else {
+					record[key] = value;
+				}
+			}
+			chunk.push(record);
+			lineNos.push(line);
+			if (chunk.length >= chunkSize) {
+				yield finish();
+				chunk = [];
+				lineNos = [];
+				found = [];
 			}
 		}
-		previousEnd = lastLine;
-		const index = chunk.length;
-		const record: DatasetRecord = {};
-		for (const key in row) {
-			const text = row[key];
-			if (!schema) {
-				// typed column by column when the chunk is complete
-				record[key] = text === '' ? null : text;
-				continue;
-			}
-			const column = columnOf(key);
-			if (text === '') {
-				record[key] = null;
-				if (column.unknown) found.push({ index, kind: 'unknown_field', path: key, expected: 'no field of this name', value: null });
-				continue;
-			}
-			if (column.unknown) {
-				record[key] = text;
-				found.push({ index, kind: 'unknown_field', path: key, expected: 'no field of this name', value: text });
-				continue;
-			}
-			const value = column.caster.cast(text);
-			if (value instanceof Rejected) {
-				record[key] = text;
-				const mismatch: Mismatch = { index, kind: 'type', path: key, expected: column.caster.expected, value: text };
-				if (value.detail) mismatch.detail = value.detail;
-				found.push(mismatch);
-			} else {
-				record[key] = value;
-			}
-		}
-		chunk.push(record);
-		lineNos.push(line);
-		if (chunk.length >= chunkSize) {
-			yield finish();
-			chunk = [];
-			lineNos = [];
-			found = [];
-		}
+		if (chunk.length) yield finish();
+	} finally {
+		// the consumer may stop early (schema inference reads 500 records): close the file or the request
+		parser.destroy();
+		(input as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
 	}
-	if (chunk.length) yield finish();
 }

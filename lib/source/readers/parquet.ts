@@ -19,7 +19,7 @@ import { parseJson } from '../../json';
 import type { Field, Schema } from '../../schema';
 import { Binary, ExactNumber } from '../../values';
 import { ORIGIN } from '../../mismatch';
-import type { DatasetRecord, RecordChunk } from '../types';
+import { SourceError, type DatasetRecord, type RecordChunk } from '../types';
 import { asLakeFile, nameOf, unreadable, type LakeInput } from './common';
 
 type AsyncBuffer = { byteLength: number; slice(start: number, end?: number): Promise<ArrayBuffer> };
@@ -229,8 +229,11 @@ async function openFile(input: LakeInput): Promise<{ file: AsyncBuffer; close: (
 
 async function footer(path: string, file: AsyncBuffer): Promise<FileMetaData> {
 	try {
-		return await parquetMetadataAsync(file);
+		// 64 KiB from the end holds most footers (hyparquet reads more when one is bigger)
+		return await parquetMetadataAsync(file, { initialFetchSize: 1 << 16 });
 	} catch (error) {
+		// the store's own failure (refused, unreachable, changed) keeps its code and words
+		if (error instanceof SourceError || (error as Error)?.name === 'StoreError') throw error;
 		throw unreadable(path, new Error(`not a readable Parquet file (${(error as Error).message})`));
 	}
 }

@@ -16,12 +16,12 @@ import { attemptAsync } from '../../errors';
 import { parseJson } from '../../json';
 import { validateSchema } from '../../schema';
 import { ORIGIN } from '../../mismatch';
-import { joinPath } from '../../storage/common';
+import { cleanPath, joinPath, unrooted } from '../../storage/common';
 import { StoreError, type Store, type StoredObject } from '../../storage/types';
 import { datasetInfo, isHidden, SchemaInference, sortBatches, unusable, type BatchJson, type DatasetJson } from '../lake-layout';
 import { datasetIdProblem } from '../local-lake';
 import { formatFromName, parquetRowCount, readFile, type LakeFile } from '../readers';
-import { SourceError, type BatchInfo, type DatasetInfo, type DatasetRecord, type ReadOptions, type RecordChunk, type Source } from '../types';
+import { SourceError, type BatchInfo, type DatasetInfo, type DatasetRecord, type ListBatchesOptions, type ReadOptions, type RecordChunk, type Source } from '../types';
 
 /** Bytes of metadata files read whole (dataset.json, batch.json): more is refused. */
 const MAX_METADATA_BYTES = 16 << 20;
@@ -61,7 +61,8 @@ export class StoreLakeSource implements Source {
 		root: string,
 		options: StoreLakeOptions = {},
 	) {
-		this.root = root.replace(/^\/+|\/+$/g, '');
+		// the store cleans every key it lists (`./lake`, `a//b`): the root is cleaned the same way ('..' is refused)
+		this.root = cleanPath(root);
 		this.label = options.label ?? (typeof store === 'function' ? `the lake folder "${this.root || '/'}"` : `${store.location}${this.root ? `/${this.root}` : ''}`);
 	}
 
@@ -106,10 +107,9 @@ export class StoreLakeSource implements Source {
 			return out;
 		});
 		if (!listed.ok) throw this.sourceError(listed.error, `the lake ${this.label} cannot be listed`);
-		const cut = this.root ? this.root.length + 1 : 0;
 		return listed.value.map((o) => {
 			this.sizes.set(o.path, o.size);
-			return { ...o, path: o.path.slice(cut) };
+			return { ...o, path: unrooted(this.root, o.path) };
 		});
 	}
 
@@ -118,11 +118,13 @@ export class StoreLakeSource implements Source {
 	 * exist (SFTP lists a missing folder as empty): the store's own check tells (a refusal to check,
 	 * e.g. a read-only credential, is not taken as a missing lake).
 	 */
-	private async assertRootExists(): Promise<void> {
+	private async assertRootExists(lakeIsEmpty: boolean): Promise<void> {
 		const checked = await attemptAsync(async () => (await this.open()).check());
 		if (!checked.ok && checked.error instanceof StoreError && (checked.error.code === 'not_found' || checked.error.code === 'config')) {
 			throw new SourceError(`the lake ${this.label} cannot be opened: ${checked.error.message}`, 'location');
 		}
+		// a Lake Folder with nothing in it is a mistyped or missing folder far more often than an empty lake
+		if (lakeIsEmpty && this.root) throw new SourceError(`the lake ${this.label}: the folder "${this.root}" holds no objects (is Lake Folder spelled right?)`, 'location');
 	}
 
 	private async readJson<T>(relativePath: string): Promise<T | undefined> {
@@ -136,30 +138,26 @@ export class StoreLakeSource implements Source {
 
 	async listDatasets(): Promise<DatasetInfo[]> {
 		const all = await this.objects('');
-		if (!all.length) await this.assertRootExists();
-		const names = [
-			...new Set(
-				all
-					.map((o) => o.path.split('/'))
-					.filter((parts) => parts.length > 1)
-					.map((parts) => parts[0]),
-			),
-		]
-			.filter((n) => !isHidden(n))
-			.sort();
+		if (!all.length) await this.assertRootExists(true);
+		// one pass: each dataset's objects (the first folder of each path)
+		const byDataset = new Map<string, StoredObject[]>();
+		for (const object of all) {
+			const cut = object.path.indexOf('/');
+			if (cut < 1) continue;
+			const name = object.path.slice(0, cut);
+			if (isHidden(name)) continue;
+			let list = byDataset.get(name);
+			if (!list) byDataset.set(name, (list = []));
+			list.push(object);
+		}
 		const out: DatasetInfo[] = [];
-		for (const name of names) {
+		for (const name of [...byDataset.keys()].sort()) {
 			const problem = datasetIdProblem(name);
 			if (problem) {
 				out.push(unusable(name, `the folder name ${problem}; rename the folder`));
 				continue;
 			}
-			out.push(
-				await this.describe(
-					name,
-					all.filter((o) => o.path.startsWith(`${name}/`)),
-				),
-			);
+			out.push(await this.describe(name, byDataset.get(name)!));
 		}
 		return out;
 	}
@@ -169,7 +167,7 @@ export class StoreLakeSource implements Source {
 		if (problem) throw new SourceError(problem, 'invalid');
 		const objects = await this.objects(id);
 		if (!objects.length) {
-			await this.assertRootExists();
+			await this.assertRootExists(false);
 			throw new SourceError(`dataset "${id}" does not exist in the lake ${this.label}`, 'not_found');
 		}
 		return objects;
@@ -182,7 +180,9 @@ export class StoreLakeSource implements Source {
 	private async describe(id: string, objects: StoredObject[]): Promise<DatasetInfo> {
 		let meta: DatasetJson = {};
 		let problem: string | undefined;
-		const read = await attemptAsync(() => this.readJson<DatasetJson>(`${id}/dataset.json`));
+		// read only when the listing has it (no request for a file that is not there)
+		const hasMeta = objects.some((o) => o.path === `${id}/dataset.json`);
+		const read = hasMeta ? await attemptAsync(() => this.readJson<DatasetJson>(`${id}/dataset.json`)) : ({ ok: true, value: undefined } as const);
 		if (!read.ok) problem = `dataset.json cannot be used: ${read.error.message}`;
 		else if (read.value) {
 			meta = read.value;
@@ -214,23 +214,34 @@ export class StoreLakeSource implements Source {
 		return info;
 	}
 
-	async listBatches(datasetId: string): Promise<BatchInfo[]> {
-		return this.batchesOf(datasetId, await this.datasetObjects(datasetId));
+	async listBatches(datasetId: string, options: ListBatchesOptions = {}): Promise<BatchInfo[]> {
+		return this.batchesOf(datasetId, await this.datasetObjects(datasetId), options.warn);
 	}
 
-	private async batchesOf(id: string, objects: StoredObject[]): Promise<BatchInfo[]> {
+	private async batchesOf(id: string, objects: StoredObject[], warn?: (message: string) => void): Promise<BatchInfo[]> {
 		const inBatches = objects.filter((o) => o.path.startsWith(`${id}/batches/`));
 		const out: BatchInfo[] = [];
+		// objects the layout does not read (deeper folders, unknown formats, files beside batches/): said, never dropped silently
+		const ignored: string[] = [];
+		const visible = (parts: string[]) => !parts.slice(1).some(isHidden);
 		if (inBatches.length) {
 			const byBatch = new Map<string, StoredObject[]>();
-			for (const object of inBatches) {
+			for (const object of objects) {
 				const parts = object.path.split('/');
-				// <id>/batches/<batch>/<file>: files deeper down are not part of the layout
-				if (parts.length !== 4 || isHidden(parts[2]) || isHidden(parts[3])) continue;
+				if (!visible(parts)) continue;
+				const inLayout = parts[1] === 'batches' && parts.length === 4;
+				if (!inLayout) {
+					if (object.path !== `${id}/dataset.json`) ignored.push(object.path);
+					continue;
+				}
+				if (parts[3] !== 'batch.json' && !formatFromName(parts[3])) {
+					ignored.push(object.path);
+					continue;
+				}
 				byBatch.set(parts[2], [...(byBatch.get(parts[2]) ?? []), object]);
 			}
 			for (const [batchId, files] of byBatch) {
-				const data = files.filter((f) => formatFromName(f.path) && !f.path.endsWith('/batch.json')).sort((a, b) => (a.path < b.path ? -1 : 1));
+				const data = files.filter((f) => !f.path.endsWith('/batch.json')).sort((a, b) => (a.path < b.path ? -1 : 1));
 				if (!data.length) continue;
 				const meta = files.some((f) => f.path.endsWith('/batch.json'))
 					? await this.readJson<BatchJson>(`${id}/batches/${batchId}/batch.json`).catch((error: Error) => {
@@ -248,17 +259,34 @@ export class StoreLakeSource implements Source {
 		} else {
 			for (const object of objects) {
 				const parts = object.path.split('/');
-				if (parts.length !== 2 || isHidden(parts[1]) || parts[1] === 'dataset.json' || !formatFromName(parts[1])) continue;
+				if (!visible(parts) || object.path === `${id}/dataset.json`) continue;
+				if (parts.length !== 2 || !formatFromName(parts[1])) {
+					ignored.push(object.path);
+					continue;
+				}
 				out.push({
 					id: parts[1],
 					ingestedAt: this.batchTime(parts[1], undefined, [object]),
-					recordCount: formatFromName(parts[1]) === 'parquet' ? await parquetRowCount(this.file(object.path)).catch(() => null) : null,
+					recordCount: formatFromName(parts[1]) === 'parquet' ? await this.parquetRows(object.path) : null,
 					sizeBytes: object.size,
 					files: [object.path],
 				});
 			}
 		}
+		if (ignored.length) {
+			warn?.(
+				`${ignored.length} object(s) in the folder of dataset ${id} are not read (the layout reads batches/<batch>/<file> or files directly in the dataset's folder, as NDJSON, JSON, CSV or Parquet, optionally .gz): ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', …' : ''}`,
+			);
+		}
 		return sortBatches(out);
+	}
+
+	/** A Parquet file's row count from its footer; null when it is not readable Parquet (the read says why), the store's own failures thrown. */
+	private async parquetRows(path: string): Promise<number | null> {
+		const counted = await attemptAsync(() => parquetRowCount(this.file(path)));
+		if (counted.ok) return counted.value;
+		if (counted.error instanceof SourceError && counted.error.code !== 'unreadable') throw counted.error;
+		return null;
 	}
 
 	private batchTime(batchId: string, declared: string | undefined, files: StoredObject[]): string {
@@ -300,11 +328,25 @@ export class StoreLakeSource implements Source {
 					await (await opening()).read(path, { start, end }).catch((error: unknown) => {
 						throw fail(error);
 					}),
-				);
+					end - start,
+				).catch((error: Error) => {
+					throw error instanceof SourceError ? error : new SourceError(`lake file ${relativePath}: asked for bytes ${start}–${end}: ${error.message}`, 'unreadable');
+				});
 				if (bytes.length !== end - start) throw new SourceError(`lake file ${relativePath}: asked for bytes ${start}–${end}, the store sent ${bytes.length}`, 'unreadable');
 				return bytes;
 			},
 		};
+	}
+
+	private async version(path: string, name: string): Promise<{ size: number; modified?: Date }> {
+		const stat = await attemptAsync(async () => (await this.open()).stat(path));
+		if (!stat.ok) throw this.sourceError(stat.error, `cannot read lake file ${name}`);
+		if (!stat.value) throw new SourceError(`lake file ${name} does not exist any more (removed since the lake was listed)`, 'unreadable');
+		return stat.value;
+	}
+
+	private changed(name: string, when: string): SourceError {
+		return new SourceError(`lake file ${name} changed ${when} (another writer replaced it): nothing was committed; the next run reads it again`, 'unreadable');
 	}
 
 	async *readBatch(dataset: DatasetInfo, batch: BatchInfo, options: ReadOptions = {}): AsyncGenerator<DatasetRecord[]> {
@@ -312,6 +354,12 @@ export class StoreLakeSource implements Source {
 		for (const name of batch.files) {
 			const format = formatFromName(name);
 			if (!format) throw new SourceError(`lake file ${name} has no known format`, 'unreadable');
+			// a lake object replaced by its producer while it is read (a resumed read, a footer and row
+			// groups read apart) could mix two versions: it is looked at before and after, and must not change
+			const path = this.path(name);
+			const before = await this.version(path, name);
+			const listedSize = this.sizes.get(path);
+			if (listedSize !== undefined && before.size !== listedSize) throw this.changed(name, 'since the lake was listed');
 			const chunks = readFile(this.file(name), format, dataset.schema, chunkSize, options.signal, options.jsonText);
 			try {
 				for await (const chunk of chunks) {
@@ -322,6 +370,8 @@ export class StoreLakeSource implements Source {
 			} finally {
 				await chunks.return(undefined);
 			}
+			const after = await this.version(path, name);
+			if (after.size !== before.size || after.modified?.getTime() !== before.modified?.getTime()) throw this.changed(name, 'while it was read');
 		}
 	}
 }
