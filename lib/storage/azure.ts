@@ -127,7 +127,14 @@ export class AzureBlobStore implements Store {
 				// Azurite and other emulators put the account in the path: http://host/account/container
 				const isEmulator = /^\d+\.\d+\.\d+\.\d+$|^localhost$/.test(url.hostname);
 				const containerInUrl = pathParts.length > (isEmulator ? 1 : 0);
-				if (containerInUrl) return new ContainerClient(url.toString(), undefined, CLIENT_OPTIONS);
+				if (containerInUrl) {
+					// a Container typed beside a container SAS must be that container: never another than the one named
+					const named = decodeURIComponent(pathParts[isEmulator ? 1 : 0]);
+					if (config.container?.trim() && config.container.trim() !== named) {
+						throw new StoreError(`${this.label}: the SAS URL is for the container "${named}", not "${config.container.trim()}"`, 'config');
+					}
+					return new ContainerClient(url.toString(), undefined, CLIENT_OPTIONS);
+				}
 				return new BlobServiceClient(url.toString(), undefined, CLIENT_OPTIONS).getContainerClient(need(config.container, 'Container'));
 			}
 			const container = need(config.container, 'Container');
