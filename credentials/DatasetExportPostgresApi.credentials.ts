@@ -31,7 +31,7 @@ export class DatasetExportPostgresApi implements ICredentialType {
 			displayName: 'CA Certificate',
 			name: 'ca',
 			type: 'string',
-			typeOptions: { password: true, rows: 4 },
+			typeOptions: { rows: 4 },
 			default: '',
 			description: "PEM of the certificate authority that signed the server's certificate (empty: the system's)",
 			displayOptions: { show: { ssl: ['verify-full'] } },

@@ -6,7 +6,8 @@
 # run as the unprivileged system user "postgres"; PostgreSQL refuses to run as root), starts it with
 # `pg_ctl start` (bounded) on 127.0.0.1 only, TCP only (no Unix socket), password (scram-sha-256)
 # authentication for everyone, and creates the role "n8n" with a password and the database "n8n"
-# it owns. Waits (bounded) until pg_isready answers and writes the connection details to
+# it owns, with TLS on (a test CA under .tmp/servers/postgres/ca.pem signs the server's certificate
+# for 127.0.0.1; connections without TLS are still accepted). Waits (bounded) until pg_isready answers and writes the connection details to
 # .tmp/servers/postgres/env.json. stop: a fast shutdown by PID (SIGINT; then SIGQUIT, then KILL,
 # each after a bounded wait). status: exit 0 and one line when it runs and answers, exit 1 otherwise.
 # POSTGRES_TEST_PORT changes the port (default 5432).
@@ -33,6 +34,12 @@ bindir() {
 }
 
 install() {
+	# openssl makes the test certificates (a fresh machine may not have it)
+	if ! command -v openssl >/dev/null 2>&1; then
+		echo "installing openssl (apt-get)" >&2
+		apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 openssl >&2
+	fi
 	if bindir >/dev/null && command -v pg_isready >/dev/null 2>&1 && command -v psql >/dev/null 2>&1; then return 0; fi
 	echo "installing postgresql (apt-get)" >&2
 	apt-get update -qq >&2
@@ -101,8 +108,19 @@ start() {
 	as_owner "$bin/initdb" -D "$dir/data" -U "$superuser" --pwfile="$dir/superuser.pw" \
 		--auth-host=scram-sha-256 --auth-local=scram-sha-256 -E UTF8 --locale=C.UTF-8 --no-instructions \
 		> "$dir/initdb.log" 2>&1 || { echo "initdb failed:" >&2; tail -n 30 "$dir/initdb.log" >&2; exit 1; }
+	# TLS for the SSL options of the PostgreSQL source's credential: a test CA and a server
+	# certificate for 127.0.0.1 signed by it (clients may still connect without TLS)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj "/CN=dsx test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" > "$dir/openssl.log" 2>&1
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/data/server.key" -out "$dir/server.csr" >> "$dir/openssl.log" 2>&1
+	printf 'subjectAltName=IP:127.0.0.1\n' > "$dir/san.ext"
+	openssl x509 -req -days 3 -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -extfile "$dir/san.ext" -out "$dir/data/server.crt" >> "$dir/openssl.log" 2>&1
+	chmod 600 "$dir/data/server.key"
+	[ "$(id -u)" = 0 ] && chown postgres: "$dir/data/server.key" "$dir/data/server.crt"
 	cat >> "$dir/data/postgresql.conf" <<CONF
 # scripts/servers/postgres.sh
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = ''
@@ -134,7 +152,7 @@ CREATE ROLE $user LOGIN PASSWORD '$password';
 CREATE DATABASE $db OWNER $user;
 SQL
 	cat > "$dir/env.json" <<JSON
-{"host":"127.0.0.1","port":$port,"database":"$db","user":"$user","password":"$password","superuser":"$superuser","superuserPassword":"$superpass"}
+{"host":"127.0.0.1","port":$port,"database":"$db","user":"$user","password":"$password","superuser":"$superuser","superuserPassword":"$superpass","caFile":"$dir/ca.pem"}
 JSON
 	echo "postgresql $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (pid $(cat "$pidfile")), database $db owned by $user" >&2
 }

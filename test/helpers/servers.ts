@@ -110,6 +110,8 @@ export interface PostgresServer {
 	password: string;
 	superuser: string;
 	superuserPassword: string;
+	/** The test CA that signed the server's TLS certificate (for 127.0.0.1). */
+	caFile: string;
 }
 
 export function postgresServer(): PostgresServer {

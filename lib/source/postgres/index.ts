@@ -192,10 +192,12 @@ export class PostgresSource implements Source {
 					`SELECT current_user AS who, split_part(current_setting('server_version'), ' ', 1) AS version, current_database() AS db,
 					        (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 					          WHERE c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-					            AND n.nspname NOT LIKE 'pg\\_%' AND has_table_privilege(c.oid, 'SELECT'))::text AS readable`,
+					            AND n.nspname NOT LIKE 'pg\\_%' AND has_table_privilege(c.oid, 'SELECT'))::text AS readable,
+					        coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS tls`,
 				)
 			).rows[0];
-			return `Connected to PostgreSQL ${row.version} as ${row.who}: database ${row.db} has ${row.readable} table(s) and view(s) this user may read`;
+			const tls = row.tls === true || row.tls === 't';
+			return `Connected to PostgreSQL ${row.version} as ${row.who}: database ${row.db} has ${row.readable} table(s) and view(s) this user may read; the connection is ${tls ? 'encrypted (TLS)' : 'not encrypted'}`;
 		});
 	}
 

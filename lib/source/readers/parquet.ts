@@ -15,6 +15,7 @@
  */
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData, type SchemaElement, type SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { attemptAsync } from '../../errors';
 import { parseJson } from '../../json';
 import type { Field, Schema } from '../../schema';
 import { Binary, ExactNumber } from '../../values';
@@ -228,14 +229,12 @@ async function openFile(input: LakeInput): Promise<{ file: AsyncBuffer; close: (
 }
 
 async function footer(path: string, file: AsyncBuffer): Promise<FileMetaData> {
-	try {
-		// 64 KiB from the end holds most footers (hyparquet reads more when one is bigger)
-		return await parquetMetadataAsync(file, { initialFetchSize: 1 << 16 });
-	} catch (error) {
-		// the store's own failure (refused, unreachable, changed) keeps its code and words
-		if (error instanceof SourceError || (error as Error)?.name === 'StoreError') throw error;
-		throw unreadable(path, new Error(`not a readable Parquet file (${(error as Error).message})`));
-	}
+	// 64 KiB from the end holds most footers (hyparquet reads more when one is bigger)
+	const read = await attemptAsync(() => parquetMetadataAsync(file, { initialFetchSize: 1 << 16 }));
+	if (read.ok) return read.value;
+	// the store's own failure (refused, unreachable, changed) keeps its code and words
+	if (read.error instanceof SourceError) throw read.error;
+	throw unreadable(path, new Error(`not a readable Parquet file (${read.error.message})`));
 }
 
 /** Parquet, one row group at a time through ranged reads of the file. */
