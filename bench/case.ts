@@ -22,6 +22,7 @@ import { endSink, writeTo } from '../lib/format/types';
 import { stringifyLines } from '../lib/json';
 import { rng, sampleRecords } from '../scripts/sample/generator';
 import { LocalLakeSource } from '../lib/source/local-lake';
+import type { Source } from '../lib/source/types';
 import { LocalFolderStore } from '../lib/storage/local';
 import { networkPolicy } from '../lib/storage/network';
 import { resilient } from '../lib/storage/resilient';
@@ -33,6 +34,18 @@ const dataset = datasetArg || 'ajo_message_feedback_event_dataset';
 function report(result: Record<string, unknown>) {
 	const rssMb = process.resourceUsage().maxRSS / 1024;
 	console.log(JSON.stringify({ ...result, peakRssMb: Math.round(rssMb) }));
+}
+
+/**
+ * One timed export, the first incremental run (a backfill, through the whole commit protocol), into
+ * a folder named by the format; reports its figures.
+ */
+async function timedExport(source: Source, store: Store, datasetId: string, folderPrefix = '') {
+	const started = process.hrtime.bigint();
+	const r = await runExport(source, store, { datasetId, mode: 'incremental', fileType: fileType as FileType, codec: codec as Codec, folderPath: `${folderPrefix}${fileType}-${codec}` });
+	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+	await store.close();
+	report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds, protocolMs: r.protocolMs, stateReads: r.stateReads });
 }
 
 /** A sink that counts bytes and throws them away. */
@@ -60,18 +73,7 @@ async function main() {
 			mkdirSync(b, { recursive: true });
 			store = resilient(new LocalFolderStore(b), networkPolicy());
 		}
-		const started = process.hrtime.bigint();
-		const r = await runExport(new LocalLakeSource(a), store, {
-			datasetId: dataset,
-			// the first incremental run: a backfill, through the whole commit protocol
-			mode: 'incremental',
-			fileType: fileType as FileType,
-			codec: codec as Codec,
-			folderPath: `${fileType}-${codec}`,
-		});
-		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-		await store.close();
-		report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds, protocolMs: r.protocolMs, stateReads: r.stateReads });
+		await timedExport(new LocalLakeSource(a), store, dataset);
 	} else if (kind === 'encode-only') {
 		const source = new LocalLakeSource(a);
 		const info = await source.getDataset(dataset);
@@ -137,18 +139,9 @@ async function main() {
 		const { StoreLakeSource } = await import('../lib/source/store-lake');
 		const out = join(process.env.BENCH_TMP ?? '/tmp', `s3-lake-out-${process.pid}`);
 		mkdirSync(out, { recursive: true });
-		const started = process.hrtime.bigint();
-		const r = await runExport(new StoreLakeSource(store, 'lake'), resilient(new LocalFolderStore(out), networkPolicy()), {
-			datasetId: dataset,
-			mode: 'incremental',
-			fileType: fileType as FileType,
-			codec: codec as Codec,
-			folderPath: `${fileType}-${codec}`,
-		});
-		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		await timedExport(new StoreLakeSource(store, 'lake'), resilient(new LocalFolderStore(out), networkPolicy()), dataset);
 		await store.close();
 		rmSync(out, { recursive: true, force: true });
-		report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds, protocolMs: r.protocolMs, stateReads: r.stateReads });
 	} else if (kind === 'pg-prepare' || kind === 'pg-floor' || kind === 'pg-export') {
 		await postgresCase(Number(a), b);
 	} else {
@@ -213,18 +206,7 @@ async function postgresCase(records: number, envFile: string) {
 	const { PostgresSource } = await import('../lib/source/postgres');
 	const out = datasetArg;
 	mkdirSync(out, { recursive: true });
-	const store = new LocalFolderStore(out);
-	const started = process.hrtime.bigint();
-	const r = await runExport(new PostgresSource(connection), store, {
-		datasetId: `public.${table}`,
-		// the first incremental run by the primary key: plans its range, waits for open transactions, reads
-		mode: 'incremental',
-		fileType: fileType as FileType,
-		codec: codec as Codec,
-		folderPath: `pg-${fileType}-${codec}`,
-	});
-	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-	report({ kind, fileType, codec, records: r.totals.records, bytes: r.totals.bytes, files: r.totals.files, seconds, protocolMs: r.protocolMs, stateReads: r.stateReads });
+	await timedExport(new PostgresSource(connection), new LocalFolderStore(out), `public.${table}`, 'pg-');
 }
 
 main().catch((error) => {

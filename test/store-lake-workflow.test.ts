@@ -4,8 +4,8 @@
  * the files read back by DuckDB against the lake; the lake credential's Test button.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { ICredentialsDecrypted } from 'n8n-workflow';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -13,7 +13,7 @@ import { credentialTest } from '../nodes/shared/methods/credentialTest';
 import { openStore } from '../lib/storage';
 import { addBatch, generateLake, sampleSchema, SAMPLE_DATASETS } from '../scripts/sample/generator';
 import { canonicalRecords, readFiles } from './helpers/duckdb';
-import { lakeFiles, tempDir } from './helpers/fixtures';
+import { lakeFiles, tempDir, uploadFolder } from './helpers/fixtures';
 import { s3Server, sftpFolder, sftpServer } from './helpers/servers';
 import { runWorkflow, setTriggerTime, type WorkflowJson } from './harness/engine';
 
@@ -22,22 +22,10 @@ const s3 = s3Server();
 const sftp = sftpServer();
 const lakeCredential = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, endpoint: s3.endpoint, forcePathStyle: true };
 
-/** Every file of a local lake written into the bucket below `lake/`. */
+/** A local lake written into the bucket below `lake/` (what is there already stays). */
 async function uploadLake(dir: string, bucket: string): Promise<void> {
 	const store = openStore({ type: 'amazonS3', ...lakeCredential, bucket });
-	try {
-		for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
-			const path = join(dir, name);
-			if (!statSync(path).isFile() || name.startsWith('.')) continue;
-			const key = `lake/${relative(dir, path).split('\\').join('/')}`;
-			if (await store.stat(key)) continue;
-			const write = await store.openWrite(key);
-			write.stream.end(readFileSync(path));
-			await write.done;
-		}
-	} finally {
-		await store.close();
-	}
+	await uploadFolder(dir, store, 'lake').finally(() => store.close());
 }
 
 describe('examples/s3-lake-to-sftp.json through n8n’s engine (S3 lake on Ceph → SFTP)', () => {

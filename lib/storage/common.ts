@@ -399,9 +399,18 @@ export async function writeText(store: Store, path: string, text: string, conten
 	return upload.done;
 }
 
-export async function readAll(stream: Readable): Promise<Buffer> {
+/** Every byte of a stream; more than `limit` bytes is an error (the stream is destroyed). */
+export async function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {
 	const chunks: Buffer[] = [];
-	for await (const chunk of stream) chunks.push(chunk as Buffer);
+	let size = 0;
+	for await (const chunk of stream) {
+		size += (chunk as Buffer).length;
+		if (size > limit) {
+			stream.destroy();
+			throw new Error(`larger than ${limit} bytes`);
+		}
+		chunks.push(chunk as Buffer);
+	}
 	return Buffer.concat(chunks);
 }
 

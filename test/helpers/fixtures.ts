@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { after } from 'node:test';
 import { CODECS, type Codec, type FileType } from '../../lib/format';
+import type { Store } from '../../lib/storage/types';
 
 const made: string[] = [];
 after(async () => {
@@ -44,4 +45,17 @@ export function lakeFiles(lake: string, datasetId: string): string[] {
 /** Every file type × codec the package writes (a format or codec added there is tested everywhere this is used). */
 export function everyFormat(): Array<[FileType, Codec]> {
 	return (Object.keys(CODECS) as FileType[]).flatMap((fileType) => CODECS[fileType].map((codec): [FileType, Codec] => [fileType, codec]));
+}
+
+/** Every file of a local folder (a lake) written into a store below `root`; objects already there are left as they are. */
+export async function uploadFolder(dir: string, store: Store, root: string): Promise<void> {
+	for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
+		const path = join(dir, name);
+		if (!statSync(path).isFile() || name.startsWith('.')) continue;
+		const key = `${root}/${relative(dir, path).split(sep).join('/')}`;
+		if (await store.stat(key)) continue;
+		const write = await store.openWrite(key);
+		write.stream.end(readFileSync(path));
+		await write.done;
+	}
 }

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
@@ -22,22 +22,11 @@ import { LocalFolderStore } from '../../lib/storage/local';
 import type { Store } from '../../lib/storage/types';
 import { generateLake } from '../../scripts/sample/generator';
 import { canonicalRecords, readFiles } from '../helpers/duckdb';
-import { tempDir } from '../helpers/fixtures';
+import { tempDir, uploadFolder } from '../helpers/fixtures';
 import { freshBucketName, gcsServer, serviceAccountKey } from '../helpers/gcs';
 import { azuriteServer, freshBucket, s3Server, sftpFolder, sftpServer } from '../helpers/servers';
 import { sourceContract } from './contract';
 import { buildLakeFixture } from './lake-fixture';
-
-/** Every file of a local folder written into a store below `root`. */
-async function upload(dir: string, store: Store, root: string): Promise<void> {
-	for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
-		const path = join(dir, name);
-		if (!statSync(path).isFile()) continue;
-		const write = await store.openWrite(`${root}/${relative(dir, path).split('\\').join('/')}`);
-		write.stream.end(readFileSync(path));
-		await write.done;
-	}
-}
 
 /** Every store the tests open, closed when the file ends (SFTP sessions and HTTP agents would keep the process alive). */
 const opened: Store[] = [];
@@ -78,7 +67,7 @@ const lakeFixture = () => (fixture ??= buildLakeFixture());
 sourceContract('lake on S3 (Ceph)', async () => {
 	const { lake, expected } = await lakeFixture();
 	const bucket = await freshBucket('lake');
-	await upload(lake, s3Store(bucket), 'warehouse/lake');
+	await uploadFolder(lake, s3Store(bucket), 'warehouse/lake');
 	return {
 		source: new StoreLakeSource(s3Store(bucket), 'warehouse/lake'),
 		expected,
@@ -91,7 +80,7 @@ sourceContract('lake on S3 (Ceph)', async () => {
 sourceContract('lake on Azure Blob (Azurite)', async () => {
 	const { lake, expected } = await lakeFixture();
 	const { store, container } = await azureStore();
-	await upload(lake, store, 'lake');
+	await uploadFolder(lake, store, 'lake');
 	const missing = track(
 		openStore({ type: 'azureBlob', authentication: 'accountKey', accountName: azure.accountName, accountKey: azure.accountKey, endpoint: azure.endpoint, container: 'no-such-container' }),
 	);
@@ -115,7 +104,7 @@ sourceContract('lake on Azure Blob (Azurite)', async () => {
 sourceContract('lake on Google Cloud Storage (emulator)', async () => {
 	const { lake, expected } = await lakeFixture();
 	const bucket = freshBucketName('lake');
-	await upload(lake, gcsStore(bucket), 'lake');
+	await uploadFolder(lake, gcsStore(bucket), 'lake');
 	// the emulator makes any bucket it is asked about (no missing location) and checks no key (no refused one)
 	const closed = track(openStore({ type: 'googleCloudStorage', authentication: 'serviceAccount', serviceAccountJson: gcsKey, apiEndpoint: 'http://127.0.0.1:1', bucket }, { maxAttempts: 2 }));
 	return { source: new StoreLakeSource(gcsStore(bucket), 'lake'), expected, unreachable: new StoreLakeSource(closed, 'lake') };
@@ -124,7 +113,7 @@ sourceContract('lake on Google Cloud Storage (emulator)', async () => {
 sourceContract('lake on SFTP (OpenSSH)', async () => {
 	const { lake, expected } = await lakeFixture();
 	const root = sftpFolder(sftp, 'lake');
-	await upload(lake, sftpStore(root), 'lake');
+	await uploadFolder(lake, sftpStore(root), 'lake');
 	return {
 		source: new StoreLakeSource(sftpStore(root), 'lake'),
 		expected,
@@ -166,7 +155,7 @@ describe('lakes in stores', () => {
 	it('Parquet in S3 is read by ranged requests (footer, then row groups), never whole, and gives what the local lake gives', async () => {
 		await made;
 		const bucket = await freshBucket('lake-parquet');
-		await upload(parquetLake, s3Store(bucket), 'lake');
+		await uploadFolder(parquetLake, s3Store(bucket), 'lake');
 		const { store, seen } = counting(s3Store(bucket));
 		const remote = new StoreLakeSource(store, 'lake');
 		const local = new LocalLakeSource(parquetLake);
@@ -193,7 +182,7 @@ describe('lakes in stores', () => {
 	it('an S3 lake exported to SFTP: committed, verified, and read back by DuckDB as the lake holds it', async () => {
 		const { lake } = await lakeFixture();
 		const bucket = await freshBucket('lake-cross');
-		await upload(lake, s3Store(bucket), 'lake');
+		await uploadFolder(lake, s3Store(bucket), 'lake');
 		const source = new StoreLakeSource(s3Store(bucket), 'lake');
 		const root = sftpFolder(sftp, 'from-s3');
 		const report = await runExport(source, sftpStore(root), { datasetId: 'journey_step_events', mode: 'incremental', fileType: 'parquet', codec: 'snappy', folderPath: 'exports' });

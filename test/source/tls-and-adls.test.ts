@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { PostgresSource } from '../../lib/source/postgres';
@@ -15,6 +14,7 @@ import { StoreLakeSource } from '../../lib/source/store-lake';
 import { SourceError } from '../../lib/source/types';
 import { openStore } from '../../lib/storage';
 import type { Store } from '../../lib/storage/types';
+import { uploadFolder } from '../helpers/fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { azuriteOAuthServer, postgresServer } from '../helpers/servers';
 import { sourceContract } from './contract';
@@ -63,14 +63,7 @@ sourceContract('lake on ADLS Gen2 (OAuth Azurite), service principal', async () 
 		return store;
 	};
 	const { lake, expected } = await buildLakeFixture();
-	const writer = adls();
-	for (const name of readdirSync(lake, { recursive: true, encoding: 'utf8' }).sort()) {
-		const path = join(lake, name);
-		if (!statSync(path).isFile()) continue;
-		const write = await writer.openWrite(`lake/${relative(lake, path).split('\\').join('/')}`);
-		write.stream.end(readFileSync(path));
-		await write.done;
-	}
+	await uploadFolder(lake, adls(), 'lake');
 	return {
 		source: new StoreLakeSource(adls(), 'lake'),
 		expected,

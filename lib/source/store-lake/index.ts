@@ -11,12 +11,11 @@
  * - Text files stream (gunzipped when gzip); Parquet files are read by ranged requests (the footer,
  *   then one row group's column chunks at a time), never whole.
  */
-import type { Readable } from 'node:stream';
 import { attemptAsync } from '../../errors';
 import { parseJson } from '../../json';
 import { validateSchema } from '../../schema';
 import { ORIGIN } from '../../mismatch';
-import { cleanPath, joinPath, unrooted } from '../../storage/common';
+import { cleanPath, joinPath, readAll, unrooted } from '../../storage/common';
 import { StoreError, type Store, type StoredObject } from '../../storage/types';
 import { datasetInfo, isHidden, SchemaInference, sortBatches, unusable, type BatchJson, type DatasetJson } from '../lake-layout';
 import { datasetIdProblem } from '../local-lake';
@@ -25,20 +24,6 @@ import { SourceError, type BatchInfo, type DatasetInfo, type DatasetRecord, type
 
 /** Bytes of metadata files read whole (dataset.json, batch.json): more is refused. */
 const MAX_METADATA_BYTES = 16 << 20;
-
-async function collect(stream: Readable, limit = Infinity): Promise<Buffer> {
-	const parts: Buffer[] = [];
-	let size = 0;
-	for await (const part of stream) {
-		size += (part as Buffer).length;
-		if (size > limit) {
-			stream.destroy();
-			throw new Error(`larger than ${limit} bytes`);
-		}
-		parts.push(part as Buffer);
-	}
-	return Buffer.concat(parts);
-}
 
 export interface StoreLakeOptions {
 	/** How the lake is named in messages (e.g. `s3://bucket/lake`). */
@@ -128,7 +113,7 @@ export class StoreLakeSource implements Source {
 	}
 
 	private async readJson<T>(relativePath: string): Promise<T | undefined> {
-		const read = await attemptAsync(async () => (await collect(await (await this.open()).read(this.path(relativePath)), MAX_METADATA_BYTES)).toString('utf8'));
+		const read = await attemptAsync(async () => (await readAll(await (await this.open()).read(this.path(relativePath)), MAX_METADATA_BYTES)).toString('utf8'));
 		if (!read.ok) {
 			if (read.error instanceof StoreError && read.error.code === 'not_found') return undefined;
 			throw this.sourceError(read.error, `${relativePath} cannot be read`);
@@ -324,7 +309,7 @@ export class StoreLakeSource implements Source {
 				}),
 			async range(start, end) {
 				if (end <= start) return new Uint8Array(0);
-				const bytes = await collect(
+				const bytes = await readAll(
 					await (await opening()).read(path, { start, end }).catch((error: unknown) => {
 						throw fail(error);
 					}),
